@@ -1,0 +1,48 @@
+// Package rtcbot streams a robot's camera, audio and sensors over WebRTC and
+// sends controls back. It is the Go mirror of RTCBot, the Python library,
+// and speaks its wire protocol: a Go robot works with a Python RTCBot desktop
+// or RTCBot's browser client, and the other way round.
+//
+// # Producers, consumers and subscriptions
+//
+// Everything in rtcbot is a producer (a camera, a gamepad, an incoming
+// connection), a consumer (a display, a speaker, an outgoing connection), or
+// both. They are wired together with subscriptions: a subscription has a
+// non-blocking Put, used by the producer, and a blocking Get, used by the
+// consumer.
+//
+//	cam := ...                      // a producer of frames
+//	frames := cam.Subscribe()       // a new subscription: sees every frame
+//	frame, err := frames.Get(ctx)   // waits for the next frame
+//
+// Each call to Subscribe returns an independent subscription, so any number
+// of readers see every item. The kind of subscription decides what happens
+// when a reader is slower than its producer:
+//
+//   - Queue (the default for messages and events) keeps items in order, up to
+//     a bound; when full it drops the oldest and counts the drop.
+//   - Latest (the default for video) keeps only the newest item, so a slow
+//     reader skips frames rather than falling behind.
+//   - Event fires once, waking every reader (ready and close events).
+//   - Callback calls a function with each item, on a goroutine of its own
+//     (Producer.SubscribeFunc).
+//   - GetterFunc calls a function on each Get; Delayed subscribes only on
+//     the first Get; Rebatch re-cuts audio chunks to a fixed length.
+//
+// A consumer reads a subscription in the background once handed one with
+// PutSubscription, and a second PutSubscription replaces the first without
+// stopping the consumer. Handing it a producer directly subscribes for you:
+//
+//	display.PutSubscription(cam)    // RTCBot: display.putSubscription(cam)
+//
+// Map adapts a producer of one type into a source of another, for example
+// gamepad events into connection messages.
+//
+// # Ending streams
+//
+// Unlike RTCBot, every stream has a clear end. Closing a producer closes
+// every subscription to it; a reader gets the items still held, then
+// ErrClosed. Every blocking call takes a context.Context. Closing a consumer
+// stops its goroutine. Ready, error and close events (Events) fire exactly
+// once, and a callback added after its event fired runs at once.
+package rtcbot

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what rtcbot needs on Debian 12 when it is missing: the C codec
+# libraries (libvpx, libopus, libx264), OpenCV for the rtcbot/cv package, and
+# the tools the tests use (Xvfb, Python's aiortc for interop). Idempotent and
+# quiet when everything is there. Needs root (or sudo) only to install.
+set -euo pipefail
+
+packages=(pkg-config gcc libvpx-dev libopus-dev libx264-dev libopencv-dev xvfb python3-aiortc)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "setup: installing ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq >/dev/null
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Sets up a Debian 12 machine (see setup.sh) and runs every check CI runs:
+# gofmt, go vet, staticcheck, the race-enabled tests, and a build without cgo
+# proving that data-channel users need neither C libraries nor OpenCV.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+echo "== build without cgo"
+CGO_ENABLED=0 go build . ./timecode/...
+if go list -deps . | grep -q '^gocv.io/'; then
+	echo "the rtcbot package must not depend on gocv" >&2
+	exit 1
+fi
+
+echo "== go test -race"
+go test -race -count=1 -timeout 15m ./...
