@@ -26,17 +26,17 @@ type Consumer[T any] struct {
 	handle    func(T)
 	newDirect func() Subscription[T]
 
-	mu      sync.Mutex
+	mu       sync.Mutex
 	src      Getter[T]       // the active input, nil when idle
 	gen      uint64          // counts input changes
 	owned    Subscription[T] // the subscription made from a Source, closed on replace
 	stop     context.CancelFunc
 	direct   Subscription[T] // buffer for Put, made on first use
 	isDirect bool            // the active input is direct
-	wake    chan struct{}
-	started bool
-	closed  bool
-	exited  chan struct{}
+	wake     chan struct{}
+	started  bool
+	closed   bool
+	exited   chan struct{}
 }
 
 // NewConsumer returns a consumer that calls handle with each item it reads,

@@ -43,10 +43,12 @@ func (m *Mapped[A, B]) SubscribeWith(s Subscription[B]) Subscription[B] {
 	m.mu.Lock()
 	m.subs[s] = in
 	m.mu.Unlock()
+	m.src.SubscribeWith(in)
+	// After subscribing in: if s is already closed the hook runs now, and
+	// must find in subscribed to remove it.
 	if n, ok := s.(onCloser); ok {
 		n.addOnClose(func() { m.Unsubscribe(s) })
 	}
-	m.src.SubscribeWith(in)
 	return s
 }
 

@@ -51,14 +51,22 @@ type onCloser interface {
 	addOnClose(f func())
 }
 
-// closeHooks runs functions when a subscription closes.
+// closeHooks runs functions when a subscription closes. A function added
+// after the subscription closed runs at once, so a subscription closed before
+// (or while) it is subscribed is still forgotten by its producer.
 type closeHooks struct {
-	mu sync.Mutex
-	fs []func()
+	mu   sync.Mutex
+	fs   []func()
+	done bool
 }
 
 func (h *closeHooks) addOnClose(f func()) {
 	h.mu.Lock()
+	if h.done {
+		h.mu.Unlock()
+		f()
+		return
+	}
 	h.fs = append(h.fs, f)
 	h.mu.Unlock()
 }
@@ -66,7 +74,7 @@ func (h *closeHooks) addOnClose(f func()) {
 func (h *closeHooks) run() {
 	h.mu.Lock()
 	fs := h.fs
-	h.fs = nil
+	h.fs, h.done = nil, true
 	h.mu.Unlock()
 	for _, f := range fs {
 		f()
@@ -89,14 +97,20 @@ const DefaultQueueCapacity = 1024
 
 // Queue is a bounded FIFO subscription, the Go form of RTCBot's default
 // asyncio.Queue. Unlike RTCBot's, it never grows without bound: when full, it
-// drops an item according to its Overflow policy and counts it.
+// drops an item according to its Overflow policy and counts it. Its memory
+// grows with what it holds, not with its capacity, so a generous capacity
+// costs nothing until it is used.
 type Queue[T any] struct {
 	closeHooks
 	mu       sync.Mutex
-	ch       chan T
+	buf      []T // ring buffer holding n items from head
+	head, n  int
+	capacity int
 	overflow Overflow
 	closed   bool
 	dropped  atomic.Uint64
+	signal   chan struct{} // holds a token while items are held; closed by Close
+	ch       chan T        // the channel form, made by the first C
 }
 
 // NewQueue returns an empty queue holding up to capacity items
@@ -112,7 +126,7 @@ func NewQueueWithOverflow[T any](capacity int, overflow Overflow) *Queue[T] {
 	if capacity <= 0 {
 		capacity = DefaultQueueCapacity
 	}
-	return &Queue[T]{ch: make(chan T, capacity), overflow: overflow}
+	return &Queue[T]{capacity: capacity, overflow: overflow, signal: make(chan struct{}, 1)}
 }
 
 // Put adds item to the queue without blocking, dropping an item if the
@@ -124,45 +138,108 @@ func (q *Queue[T]) Put(item T) {
 		q.dropped.Add(1)
 		return
 	}
-	for {
-		select {
-		case q.ch <- item:
-			return
-		default:
-		}
+	if q.n == q.capacity {
+		q.dropped.Add(1)
 		if q.overflow == DropNewest {
-			q.dropped.Add(1)
 			return
 		}
-		select {
-		case <-q.ch:
-			q.dropped.Add(1)
-		default: // a reader emptied a slot meanwhile
-		}
+		q.pop()
 	}
+	if q.n == len(q.buf) {
+		q.grow()
+	}
+	q.buf[(q.head+q.n)%len(q.buf)] = item
+	q.n++
+	select {
+	case q.signal <- struct{}{}:
+	default:
+	}
+}
+
+// grow enlarges the ring buffer, up to the capacity.
+func (q *Queue[T]) grow() {
+	size := min(max(2*len(q.buf), 8), q.capacity)
+	buf := make([]T, size)
+	for i := range q.n {
+		buf[i] = q.buf[(q.head+i)%len(q.buf)]
+	}
+	q.buf, q.head = buf, 0
+}
+
+// pop removes and returns the oldest item; q.n must be > 0.
+func (q *Queue[T]) pop() T {
+	var zero T
+	item := q.buf[q.head]
+	q.buf[q.head] = zero // let the garbage collector have it
+	q.head = (q.head + 1) % len(q.buf)
+	q.n--
+	return item
 }
 
 // Get returns the oldest item, waiting for one if the queue is empty.
 func (q *Queue[T]) Get(ctx context.Context) (T, error) {
-	select {
-	case item, ok := <-q.ch:
-		if !ok {
+	for {
+		q.mu.Lock()
+		if q.n > 0 {
+			item := q.pop()
+			if q.n > 0 && !q.closed { // pass the token on to the next reader
+				select {
+				case q.signal <- struct{}{}:
+				default:
+				}
+			}
+			q.mu.Unlock()
+			return item, nil
+		}
+		closed := q.closed
+		q.mu.Unlock()
+		if closed {
 			var zero T
 			return zero, ErrClosed
 		}
-		return item, nil
-	case <-ctx.Done():
-		var zero T
-		return zero, ctx.Err()
+		select {
+		case <-q.signal:
+		case <-ctx.Done():
+			var zero T
+			return zero, ctx.Err()
+		}
 	}
 }
 
-// C returns the queue as a channel, for use in select. The channel is closed
-// when the queue is closed and drained.
-func (q *Queue[T]) C() <-chan T { return q.ch }
+// C returns the queue as a channel, for use in select. The first call starts
+// a goroutine that moves items to the channel; the channel is closed once the
+// queue is closed and drained, and the goroutine then ends, so read the
+// channel until it closes.
+func (q *Queue[T]) C() <-chan T {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.ch == nil {
+		q.ch = make(chan T)
+		go q.pump()
+	}
+	return q.ch
+}
+
+func (q *Queue[T]) pump() {
+	defer close(q.ch)
+	for {
+		item, err := q.Get(context.Background())
+		if err != nil {
+			return
+		}
+		q.ch <- item
+	}
+}
 
 // Len returns the number of items held.
-func (q *Queue[T]) Len() int { return len(q.ch) }
+func (q *Queue[T]) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.n
+}
+
+// Cap returns the most items the queue holds.
+func (q *Queue[T]) Cap() int { return q.capacity }
 
 // Dropped returns how many items the queue has discarded because it was full
 // or closed.
@@ -176,7 +253,7 @@ func (q *Queue[T]) Close() error {
 		return nil
 	}
 	q.closed = true
-	close(q.ch)
+	close(q.signal)
 	q.mu.Unlock()
 	q.run()
 	return nil
@@ -187,29 +264,74 @@ func (q *Queue[T]) Close() error {
 // slower than its producer skips items instead of falling behind, and each
 // Get returns an item newer than the one read before.
 type Latest[T any] struct {
-	q Queue[T]
+	closeHooks
+	mu      sync.Mutex
+	ch      chan T // holds the newest item
+	closed  bool
+	skipped atomic.Uint64
 }
 
 // NewLatest returns an empty latest-only subscription.
 func NewLatest[T any]() *Latest[T] {
-	return &Latest[T]{q: Queue[T]{ch: make(chan T, 1), overflow: DropOldest}}
+	return &Latest[T]{ch: make(chan T, 1)}
 }
 
 // Put replaces the held item, if any, with item.
-func (l *Latest[T]) Put(item T) { l.q.Put(item) }
+func (l *Latest[T]) Put(item T) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		l.skipped.Add(1)
+		return
+	}
+	for {
+		select {
+		case l.ch <- item:
+			return
+		default:
+		}
+		select {
+		case <-l.ch:
+			l.skipped.Add(1)
+		default: // a reader took it meanwhile
+		}
+	}
+}
 
 // Get returns the newest item not yet read, waiting for one if needed.
-func (l *Latest[T]) Get(ctx context.Context) (T, error) { return l.q.Get(ctx) }
+func (l *Latest[T]) Get(ctx context.Context) (T, error) {
+	select {
+	case item, ok := <-l.ch:
+		if !ok {
+			var zero T
+			return zero, ErrClosed
+		}
+		return item, nil
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}
 
 // C returns the subscription as a channel, for use in select. The channel is
 // closed when the subscription is closed and drained.
-func (l *Latest[T]) C() <-chan T { return l.q.ch }
+func (l *Latest[T]) C() <-chan T { return l.ch }
 
-// Skipped returns how many items were replaced before anyone read them.
-func (l *Latest[T]) Skipped() uint64 { return l.q.Dropped() }
+// Skipped returns how many items were replaced (or put after Close) before
+// anyone read them.
+func (l *Latest[T]) Skipped() uint64 { return l.skipped.Load() }
 
 // Close ends the subscription: a reader gets the item still held, then
 // ErrClosed.
-func (l *Latest[T]) Close() error { return l.q.Close() }
-
-func (l *Latest[T]) addOnClose(f func()) { l.q.addOnClose(f) }
+func (l *Latest[T]) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	close(l.ch)
+	l.mu.Unlock()
+	l.run()
+	return nil
+}

@@ -1,0 +1,19 @@
+//go:build cgo
+
+package rtcbot
+
+import (
+	"github.com/rtcbot-go/rtcbot/codec/opus"
+	"github.com/rtcbot-go/rtcbot/codec/vp8"
+)
+
+func init() {
+	newVP8Encoder = func(width, height int, s VideoSettings) (videoEncoder, error) {
+		return vp8.NewEncoder(vp8.EncoderSettings{Width: width, Height: height, FPS: s.FPS, Bitrate: s.Bitrate})
+	}
+	newVP8Decoder = func() (videoDecoder, error) { return vp8.NewDecoder() }
+	newOpusEncoder = func(channels int) (audioEncoder, error) {
+		return opus.NewEncoder(opus.EncoderSettings{Channels: channels})
+	}
+	newOpusDecoder = func(channels int) (audioDecoder, error) { return opus.NewDecoder(channels) }
+}

@@ -1,0 +1,452 @@
+package rtcbot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+)
+
+// DefaultChannelLabel is the label of the data channel every RTCBot
+// connection carries its messages on.
+const DefaultChannelLabel = "default"
+
+// ConnectionSettings configures a Connection. The zero value is ready to use
+// on a local network.
+type ConnectionSettings struct {
+	// ICEServers are the STUN and TURN servers used to find a route through
+	// NATs. RTCBot defaults to Google's public STUN server; rtcbot defaults to
+	// none, which is enough on one network. Unreachable servers delay a
+	// description by at most STUNTimeout.
+	ICEServers []webrtc.ICEServer
+	// STUNTimeout bounds the wait for STUN answers while gathering
+	// candidates; default 2 s.
+	STUNTimeout time.Duration
+	// DefaultChannelUnordered makes the default data channel unordered (still
+	// reliable), RTCBot's defaultChannelOrdered=False.
+	DefaultChannelUnordered bool
+	// MessageQueueCapacity bounds the queues of received and outgoing
+	// messages (default DefaultMessageQueueCapacity); a full queue drops its
+	// oldest message.
+	MessageQueueCapacity int
+	// Video configures the encoding of outgoing video.
+	Video VideoSettings
+	// PeerLossTimeout is how long the peer may be silent before the
+	// connection closes as lost (ICE failed); default 6 s. RTCBot takes about
+	// 27 s.
+	PeerLossTimeout time.Duration
+	// IPFilter, if set, limits the local addresses offered as candidates (for
+	// example to loopback only in tests).
+	IPFilter func(net.IP) bool
+	// IncludeLoopback offers loopback addresses as candidates too, so two
+	// peers on one machine can use 127.0.0.1.
+	IncludeLoopback bool
+	// DisableMDNS turns off multicast DNS, which browsers use to hide host
+	// addresses behind .local names; leave it on to talk to browsers.
+	DisableMDNS bool
+	// Logger receives the connection's diagnostics; default slog.Default().
+	Logger *slog.Logger
+}
+
+// SessionDescription is an offer or answer in the JSON shape RTCBot
+// exchanges: exactly the keys "sdp" and "type".
+type SessionDescription struct {
+	SDP  string `json:"sdp"`
+	Type string `json:"type"`
+}
+
+// Connection is a WebRTC connection to one peer, the Go mirror of RTCBot's
+// RTCConnection, speaking its wire protocol: a Go robot works with a Python
+// RTCBot desktop or browser client, and a Go desktop with a Python robot.
+//
+// Signaling is one round trip without trickle ICE. The offering side calls
+// GetLocalDescription(ctx, nil) and sends the offer to the peer, which
+// answers with GetLocalDescription(ctx, &offer); the offerer then applies the
+// answer with SetRemoteDescription. Handler and Connect carry this over HTTP
+// as RTCBot's tutorials do. A Connection is used once: every track, receive
+// slot and data channel exists before the description is made.
+//
+// Messages travel on the "default" data channel, which the offerer creates;
+// Connection embeds it, so conn.Put(msg) sends and conn.Subscribe() yields
+// received messages. Video() and Audio() carry media.
+//
+// The connection is ready when the default channel opens, and closes when
+// Close is called, the peer closes, or the peer is lost (PeerLossTimeout).
+// Closing frees every goroutine and subscription it made.
+type Connection struct {
+	*DataChannel // the default channel
+
+	settings ConnectionSettings
+	log      *slog.Logger
+	events   *Events
+	pc       *webrtc.PeerConnection
+	video    *MediaStream[image.Image]
+	audio    *MediaStream[AudioChunk]
+
+	mu            sync.Mutex
+	channels      map[string]*DataChannel
+	onDataChannel []func(*DataChannel)
+	described     bool
+	lastPLI       time.Time
+	closing       bool
+	wg            sync.WaitGroup // goroutines reading tracks and RTCP
+}
+
+// NewConnection creates a connection with the given settings.
+func NewConnection(settings ConnectionSettings) (*Connection, error) {
+	if settings.Logger == nil {
+		settings.Logger = slog.Default()
+	}
+	if settings.STUNTimeout <= 0 {
+		settings.STUNTimeout = 2 * time.Second
+	}
+	if settings.PeerLossTimeout <= 0 {
+		settings.PeerLossTimeout = 6 * time.Second
+	}
+	api, err := newAPI(settings)
+	if err != nil {
+		return nil, err
+	}
+	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: settings.ICEServers})
+	if err != nil {
+		return nil, fmt.Errorf("rtcbot: create peer connection: %w", err)
+	}
+	c := &Connection{
+		DataChannel: newDataChannel(DefaultChannelLabel, settings.MessageQueueCapacity, settings.Logger),
+		settings:    settings,
+		log:         settings.Logger,
+		events:      NewEvents(),
+		pc:          pc,
+		channels:    make(map[string]*DataChannel),
+	}
+	c.video = newVideoStream(c)
+	c.audio = newAudioStream(c)
+	c.DataChannel.OnReady(c.events.SetReady)
+	pc.OnDataChannel(c.adoptDataChannel)
+	pc.OnTrack(c.onTrack)
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		c.log.Debug("rtcbot: connection state", "state", s)
+		switch s {
+		case webrtc.PeerConnectionStateConnected:
+			c.video.peerConnected()
+			c.audio.peerConnected()
+		case webrtc.PeerConnectionStateFailed:
+			c.events.SetError(errors.New("rtcbot: connection to the peer failed or was lost"))
+			go c.Close()
+		case webrtc.PeerConnectionStateClosed:
+			go c.Close()
+		}
+	})
+	return c, nil
+}
+
+// newAPI builds the pion API: RTCBot's codecs (VP8, H.264 baseline, Opus),
+// the default interceptors (NACK, RTCP reports), and the ICE settings.
+func newAPI(s ConnectionSettings) (*webrtc.API, error) {
+	m := &webrtc.MediaEngine{}
+	if err := registerCodecs(m); err != nil {
+		return nil, err
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+		return nil, fmt.Errorf("rtcbot: register interceptors: %w", err)
+	}
+	var se webrtc.SettingEngine
+	se.SetSTUNGatherTimeout(s.STUNTimeout)
+	disconnected := min(s.PeerLossTimeout/3, 2*time.Second)
+	se.SetICETimeouts(disconnected, s.PeerLossTimeout-disconnected, min(disconnected/4, 500*time.Millisecond))
+	if s.IPFilter != nil {
+		se.SetIPFilter(s.IPFilter)
+	}
+	se.SetIncludeLoopbackCandidate(s.IncludeLoopback)
+	if s.DisableMDNS {
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+}
+
+// Video returns the connection's video: put a source of frames into it to
+// send (conn.Video().PutSubscription(camera)), subscribe to it to receive
+// the peer's first video track.
+func (c *Connection) Video() *MediaStream[image.Image] { return c.video }
+
+// Audio returns the connection's audio: put a source of audio chunks into
+// it to send, subscribe to it to receive the peer's first audio track.
+func (c *Connection) Audio() *MediaStream[AudioChunk] { return c.audio }
+
+// GetLocalDescription makes this side's session description, waiting until
+// every ICE candidate is gathered (no trickle ICE). With offer nil it makes an
+// offer, creating the default data channel; with the peer's offer it applies
+// it and returns the answer.
+func (c *Connection) GetLocalDescription(ctx context.Context, offer *SessionDescription) (SessionDescription, error) {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return SessionDescription{}, ErrClosed
+	}
+	if c.described {
+		c.mu.Unlock()
+		return SessionDescription{}, errors.New("rtcbot: a connection is used once: its description was already made")
+	}
+	c.described = true
+	c.mu.Unlock()
+
+	if err := c.video.prepare(offer == nil); err != nil {
+		return SessionDescription{}, err
+	}
+	if err := c.audio.prepare(offer == nil); err != nil {
+		return SessionDescription{}, err
+	}
+	var desc webrtc.SessionDescription
+	var err error
+	if offer == nil {
+		ordered := !c.settings.DefaultChannelUnordered
+		dc, err := c.pc.CreateDataChannel(DefaultChannelLabel, &webrtc.DataChannelInit{Ordered: &ordered})
+		if err != nil {
+			return SessionDescription{}, fmt.Errorf("rtcbot: create default data channel: %w", err)
+		}
+		c.DataChannel.bind(dc)
+		if desc, err = c.pc.CreateOffer(nil); err != nil {
+			return SessionDescription{}, fmt.Errorf("rtcbot: create offer: %w", err)
+		}
+	} else {
+		if offer.Type != "offer" {
+			return SessionDescription{}, fmt.Errorf("rtcbot: expected an offer, got type %q", offer.Type)
+		}
+		if err := c.setRemote(*offer); err != nil {
+			return SessionDescription{}, err
+		}
+		if desc, err = c.pc.CreateAnswer(nil); err != nil {
+			return SessionDescription{}, fmt.Errorf("rtcbot: create answer: %w", err)
+		}
+	}
+	gathered := webrtc.GatheringCompletePromise(c.pc)
+	if err = c.pc.SetLocalDescription(desc); err != nil {
+		return SessionDescription{}, fmt.Errorf("rtcbot: set local description: %w", err)
+	}
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		return SessionDescription{}, fmt.Errorf("rtcbot: gathering ICE candidates: %w", ctx.Err())
+	case <-c.events.Done():
+		return SessionDescription{}, ErrClosed
+	}
+	local := c.pc.LocalDescription()
+	return SessionDescription{SDP: local.SDP, Type: local.Type.String()}, nil
+}
+
+// SetRemoteDescription applies the peer's answer to this side's offer (or,
+// unusually, the peer's offer; GetLocalDescription does that for you).
+func (c *Connection) SetRemoteDescription(ctx context.Context, desc SessionDescription) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return c.setRemote(desc)
+}
+
+func (c *Connection) setRemote(desc SessionDescription) error {
+	var t webrtc.SDPType
+	switch desc.Type {
+	case "offer":
+		t = webrtc.SDPTypeOffer
+	case "answer":
+		t = webrtc.SDPTypeAnswer
+	default:
+		return fmt.Errorf("rtcbot: session description type %q is neither offer nor answer", desc.Type)
+	}
+	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: t, SDP: desc.SDP}); err != nil {
+		return fmt.Errorf("rtcbot: set remote description: %w", err)
+	}
+	return nil
+}
+
+// AddDataChannel opens another data channel named name (RTCBot's
+// addDataChannel). Add it before making the offer, or once the connection is
+// ready.
+func (c *Connection) AddDataChannel(name string, ordered bool) (*DataChannel, error) {
+	if name == DefaultChannelLabel {
+		return nil, fmt.Errorf("rtcbot: the %q channel is the connection's own", name)
+	}
+	c.mu.Lock()
+	if _, ok := c.channels[name]; ok {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("rtcbot: data channel %q exists already", name)
+	}
+	d := newDataChannel(name, c.settings.MessageQueueCapacity, c.log)
+	c.channels[name] = d
+	c.mu.Unlock()
+	dc, err := c.pc.CreateDataChannel(name, &webrtc.DataChannelInit{Ordered: &ordered})
+	if err != nil {
+		c.mu.Lock()
+		delete(c.channels, name)
+		c.mu.Unlock()
+		d.Close()
+		return nil, fmt.Errorf("rtcbot: create data channel %q: %w", name, err)
+	}
+	d.bind(dc)
+	return d, nil
+}
+
+// DataChannelByName returns the data channel named name, opened by either
+// side, or nil (RTCBot's getDataChannel).
+func (c *Connection) DataChannelByName(name string) *DataChannel {
+	if name == DefaultChannelLabel {
+		return c.DataChannel
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.channels[name]
+}
+
+// OnDataChannel runs f for every data channel the peer opens, other than the
+// default one (RTCBot's onDataChannel).
+func (c *Connection) OnDataChannel(f func(*DataChannel)) {
+	c.mu.Lock()
+	c.onDataChannel = append(c.onDataChannel, f)
+	c.mu.Unlock()
+}
+
+// adoptDataChannel takes a channel the peer opened.
+func (c *Connection) adoptDataChannel(dc *webrtc.DataChannel) {
+	if dc.Label() == DefaultChannelLabel {
+		c.DataChannel.bind(dc)
+		return
+	}
+	d := newDataChannel(dc.Label(), c.settings.MessageQueueCapacity, c.log)
+	d.bind(dc)
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		d.Close()
+		return
+	}
+	c.channels[dc.Label()] = d
+	fs := c.onDataChannel
+	c.mu.Unlock()
+	for _, f := range fs {
+		f(d)
+	}
+}
+
+// onTrack routes an incoming track to the video or audio stream.
+func (c *Connection) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return
+	}
+	c.wg.Add(1)
+	c.mu.Unlock()
+	defer c.wg.Done()
+	switch track.Kind() {
+	case webrtc.RTPCodecTypeVideo:
+		c.video.receive(track, receiver)
+	case webrtc.RTPCodecTypeAudio:
+		c.audio.receive(track, receiver)
+	}
+}
+
+// isDescribed reports whether the session description was made.
+func (c *Connection) isDescribed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.described
+}
+
+// requestKeyframe asks the peer for a keyframe on the track with the given
+// SSRC, at most every 100 ms per connection.
+func (c *Connection) requestKeyframe(ssrc uint32) {
+	c.mu.Lock()
+	now := time.Now()
+	if now.Sub(c.lastPLI) < 100*time.Millisecond {
+		c.mu.Unlock()
+		return
+	}
+	c.lastPLI = now
+	c.mu.Unlock()
+	if err := c.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
+		c.log.Debug("rtcbot: keyframe request not sent", "err", err)
+	}
+}
+
+// goTracked runs f on a goroutine that Close waits for; it reports false
+// (and does not run f) once the connection is closing.
+func (c *Connection) goTracked(f func()) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return false
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// Ready returns a channel closed when the connection is ready: its default
+// data channel is open.
+func (c *Connection) Ready() <-chan struct{} { return c.events.Ready() }
+
+// IsReady reports whether the connection is ready.
+func (c *Connection) IsReady() bool { return c.events.IsReady() }
+
+// OnReady runs f once the connection is ready (at once if it is).
+func (c *Connection) OnReady(f func()) { c.events.OnReady(f) }
+
+// Done returns a channel closed once the connection has closed.
+func (c *Connection) Done() <-chan struct{} { return c.events.Done() }
+
+// OnClose runs f once the connection has closed (at once if it has).
+func (c *Connection) OnClose(f func()) { c.events.OnClose(f) }
+
+// OnError runs f with the connection's error (the peer lost, ICE failed) when
+// there is one.
+func (c *Connection) OnError(f func(error)) { c.events.OnError(f) }
+
+// Err returns the connection's error, nil if it had none.
+func (c *Connection) Err() error { return c.events.Err() }
+
+// Wait blocks until the connection closes or ctx ends, returning the
+// connection's error or ctx's.
+func (c *Connection) Wait(ctx context.Context) error { return c.events.Wait(ctx) }
+
+// Close closes the connection: its media tracks, data channels and the peer
+// connection, every subscription it produced (readers get ErrClosed), and
+// every goroutine it started. It is idempotent.
+func (c *Connection) Close() error {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		<-c.events.Done()
+		return nil
+	}
+	c.closing = true
+	channels := c.channels
+	c.channels = map[string]*DataChannel{}
+	c.mu.Unlock()
+
+	c.DataChannel.Close()
+	for _, d := range channels {
+		d.Close()
+	}
+	err := c.pc.Close() // ends track reads and RTCP reads
+	c.video.close()
+	c.audio.close()
+	c.wg.Wait()
+	c.events.SetClosed()
+	if err != nil {
+		return fmt.Errorf("rtcbot: close peer connection: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,389 @@
+package rtcbot
+
+import (
+	"context"
+	"errors"
+	"image"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rtcbot-go/rtcbot/timecode"
+)
+
+// loopbackSettings keeps a test connection on 127.0.0.1: no other address is
+// offered or contacted.
+func loopbackSettings() ConnectionSettings {
+	return ConnectionSettings{
+		IPFilter:        func(ip net.IP) bool { return ip.IsLoopback() && ip.To4() != nil },
+		IncludeLoopback: true,
+		DisableMDNS:     true,
+	}
+}
+
+// mediaCtx bounds waits that involve a real peer connection and codecs.
+func mediaCtx(t testing.TB) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// newConn makes a loopback connection that the test closes at its end.
+func newConn(t testing.TB) *Connection {
+	t.Helper()
+	c, err := NewConnection(loopbackSettings())
+	if err != nil {
+		t.Fatalf("NewConnection: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// connectPair runs the one-round-trip signaling between an offerer and an
+// answerer and waits until both are ready.
+func connectPair(t testing.TB, offerer, answerer *Connection) {
+	t.Helper()
+	ctx := mediaCtx(t)
+	offer, err := offerer.GetLocalDescription(ctx, nil)
+	if err != nil {
+		t.Fatalf("offer: %v", err)
+	}
+	if offer.Type != "offer" || !strings.Contains(offer.SDP, "a=candidate") {
+		t.Fatalf("offer lacks type or gathered candidates: %+v", offer)
+	}
+	answer, err := answerer.GetLocalDescription(ctx, &offer)
+	if err != nil {
+		t.Fatalf("answer: %v", err)
+	}
+	if answer.Type != "answer" {
+		t.Fatalf("answer type %q", answer.Type)
+	}
+	if err := offerer.SetRemoteDescription(ctx, answer); err != nil {
+		t.Fatalf("SetRemoteDescription: %v", err)
+	}
+	for _, c := range []*Connection{offerer, answerer} {
+		select {
+		case <-c.Ready():
+		case <-ctx.Done():
+			t.Fatal("connection not ready in time")
+		}
+	}
+}
+
+func TestConnectionMessagesBothWays(t *testing.T) {
+	a, b := newConn(t), newConn(t)
+	fromA, fromB := b.Subscribe(), a.Subscribe()
+	connectPair(t, a, b)
+
+	const n = 10000
+	type msg struct {
+		Seq  int    `json:"seq"`
+		From string `json:"from"`
+	}
+	go func() {
+		for i := range n {
+			a.Put(msg{i, "a"})
+		}
+	}()
+	go func() {
+		for i := range n {
+			b.Send(msg{i, "b"})
+		}
+	}()
+	ctx := mediaCtx(t)
+	check := func(sub Subscription[any], from string) {
+		for i := range n {
+			m, err := sub.Get(ctx)
+			if err != nil {
+				t.Fatalf("message %d from %s: %v", i, from, err)
+			}
+			got, err := DecodeMessage[msg](m)
+			if err != nil {
+				t.Fatalf("message %d from %s: %v", i, from, err)
+			}
+			if got.Seq != i || got.From != from {
+				t.Fatalf("message %d from %s: got %+v", i, from, got)
+			}
+		}
+	}
+	check(fromA, "a")
+	check(fromB, "b")
+}
+
+func TestConnectionMessageKinds(t *testing.T) {
+	a, b := newConn(t), newConn(t)
+	got := b.Subscribe()
+	connectPair(t, a, b)
+
+	// Raw text that is not JSON arrives as the string itself; Python's
+	// non-finite numbers decode; binary arrives as bytes.
+	a.DataChannel.dc.SendText("hello, not json")
+	a.DataChannel.dc.SendText(`{"x": NaN, "y": [Infinity, -Infinity], "s": "NaN"}`)
+	a.Put([]byte{0, 1, 2, 255})
+	a.Put("a string")
+	a.Put(map[string]any{"code": "BTN_SOUTH", "state": 1})
+
+	ctx := mediaCtx(t)
+	next := func() any {
+		m, err := got.Get(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if m := next(); m != "hello, not json" {
+		t.Errorf("non-JSON text: got %#v", m)
+	}
+	m, ok := next().(map[string]any)
+	if !ok || !math.IsNaN(m["x"].(float64)) || m["s"] != "NaN" {
+		t.Errorf("NaN message: got %#v", m)
+	} else if ys := m["y"].([]any); !math.IsInf(ys[0].(float64), 1) || !math.IsInf(ys[1].(float64), -1) {
+		t.Errorf("Infinity message: got %#v", m)
+	}
+	if m, ok := next().([]byte); !ok || string(m) != "\x00\x01\x02\xff" {
+		t.Errorf("binary: got %#v", m)
+	}
+	if m := next(); m != "a string" {
+		t.Errorf("JSON string: got %#v", m)
+	}
+	if m, ok := next().(map[string]any); !ok || m["code"] != "BTN_SOUTH" || m["state"] != 1.0 {
+		t.Errorf("object: got %#v", m)
+	}
+}
+
+func TestConnectionExtraDataChannels(t *testing.T) {
+	a, b := newConn(t), newConn(t)
+	sensors, err := a.AddDataChannel("sensors", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.AddDataChannel("sensors", true); err == nil {
+		t.Error("adding a channel twice: no error")
+	}
+	announced := make(chan *DataChannel, 1)
+	b.OnDataChannel(func(d *DataChannel) { announced <- d })
+	connectPair(t, a, b)
+
+	var remote *DataChannel
+	select {
+	case remote = <-announced:
+	case <-mediaCtx(t).Done():
+		t.Fatal("peer's channel not announced")
+	}
+	if remote.Label() != "sensors" || b.DataChannelByName("sensors") != remote {
+		t.Fatalf("announced channel %q, by name %v", remote.Label(), b.DataChannelByName("sensors"))
+	}
+	sub := remote.Subscribe()
+	sensors.Put(map[string]any{"distance": 1.5})
+	m, err := sub.Get(mediaCtx(t))
+	if err != nil || m.(map[string]any)["distance"] != 1.5 {
+		t.Fatalf("got %#v, %v", m, err)
+	}
+}
+
+func TestConnectionPeerCloseEndsBoth(t *testing.T) {
+	a, b := newConn(t), newConn(t)
+	sub := b.Subscribe()
+	connectPair(t, a, b)
+	a.Close()
+	select {
+	case <-b.Done():
+	case <-mediaCtx(t).Done():
+		t.Fatal("peer's close not noticed")
+	}
+	if _, err := sub.Get(mediaCtx(t)); !errors.Is(err, ErrClosed) {
+		t.Fatalf("subscription after peer close: %v, want ErrClosed", err)
+	}
+	if _, err := b.GetLocalDescription(mediaCtx(t), nil); !errors.Is(err, ErrClosed) {
+		t.Errorf("description after close: %v", err)
+	}
+}
+
+// psnr compares the luma of two pictures of the same size.
+func psnr(a, b *image.YCbCr) float64 {
+	var sum float64
+	w, h := a.Rect.Dx(), a.Rect.Dy()
+	for y := range h {
+		for x := range w {
+			d := float64(a.Y[y*a.YStride+x]) - float64(b.Y[y*b.YStride+x])
+			sum += d * d
+		}
+	}
+	mse := sum / float64(w*h)
+	if mse == 0 {
+		return math.Inf(1)
+	}
+	return 10 * math.Log10(255*255/mse)
+}
+
+func TestConnectionVideoArrivesIntact(t *testing.T) {
+	const w, h = 320, 240
+	robot, desktop := newConn(t), newConn(t)
+	pattern := timecode.NewPattern(w, h)
+	frames := NewProducer(func() Subscription[image.Image] { return NewLatest[image.Image]() })
+	defer frames.Close()
+	if err := robot.Video().PutSubscription(frames); err != nil {
+		t.Fatal(err)
+	}
+	got := desktop.Video().Subscribe()
+	connectPair(t, desktop, robot)
+
+	// Keep a copy of every frame sent, to compare what arrives with it.
+	sent := map[uint32]*image.YCbCr{}
+	ctx := mediaCtx(t)
+	tick := time.NewTicker(time.Second / 30)
+	defer tick.Stop()
+	seq := uint32(0)
+	received := 0
+	for received < 20 {
+		select {
+		case <-tick.C:
+			f := pattern.Frame(seq, time.Now())
+			sent[seq] = f
+			frames.Publish(f)
+			seq++
+		case img, ok := <-got.(*Latest[image.Image]).C():
+			if !ok {
+				t.Fatal("video subscription closed")
+			}
+			yuv := img.(*image.YCbCr)
+			if yuv.Rect.Dx() != w || yuv.Rect.Dy() != h {
+				t.Fatalf("frame size %v, want %dx%d", yuv.Rect, w, h)
+			}
+			stamp, err := timecode.Read(yuv)
+			if err != nil {
+				t.Fatalf("received frame has no time code: %v", err)
+			}
+			orig := sent[stamp.Seq]
+			if orig == nil {
+				t.Fatalf("received frame %d was never sent", stamp.Seq)
+			}
+			if p := psnr(orig, yuv); p < 30 {
+				t.Fatalf("frame %d: PSNR %.1f dB, want >= 30", stamp.Seq, p)
+			}
+			received++
+		case <-ctx.Done():
+			t.Fatalf("only %d frames received", received)
+		}
+	}
+}
+
+func TestConnectionAudioTone(t *testing.T) {
+	robot, desktop := newConn(t), newConn(t)
+	tone := NewProducer[AudioChunk](nil)
+	defer tone.Close()
+	if err := robot.Audio().PutSubscription(tone); err != nil {
+		t.Fatal(err)
+	}
+	got := desktop.Audio().Subscribe()
+	connectPair(t, desktop, robot)
+
+	const freq = 440.0
+	ctx := mediaCtx(t)
+	var samples []float32
+	phase := 0
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for len(samples) < 48000 {
+		select {
+		case <-tick.C:
+			chunk := make([]float32, 480)
+			for i := range chunk {
+				chunk[i] = float32(0.5 * math.Sin(2*math.Pi*freq*float64(phase)/48000))
+				phase++
+			}
+			tone.Publish(AudioChunk{Samples: chunk, Channels: 1, SampleRate: 48000})
+		case c, ok := <-got.(*Queue[AudioChunk]).C():
+			if !ok {
+				t.Fatal("audio subscription closed")
+			}
+			if c.Channels != 1 || c.SampleRate != 48000 {
+				t.Fatalf("chunk with %d channels at %d Hz", c.Channels, c.SampleRate)
+			}
+			samples = append(samples, c.Samples...)
+		case <-ctx.Done():
+			t.Fatalf("only %d samples received", len(samples))
+		}
+	}
+	// Skip the codec's start-up, then find the strongest frequency.
+	if f := dominantFrequency(samples[9600:], 48000); math.Abs(f-freq) > 5 {
+		t.Fatalf("received tone at %.1f Hz, want %.0f", f, freq)
+	}
+}
+
+// dominantFrequency scans 100-2000 Hz in 1 Hz steps with the Goertzel
+// algorithm and returns the strongest frequency.
+func dominantFrequency(x []float32, rate float64) float64 {
+	best, bestPower := 0.0, -1.0
+	for f := 100.0; f <= 2000; f++ {
+		coeff := 2 * math.Cos(2*math.Pi*f/rate)
+		var s1, s2 float64
+		for _, v := range x {
+			s1, s2 = float64(v)+coeff*s1-s2, s1
+		}
+		if p := s1*s1 + s2*s2 - coeff*s1*s2; p > bestPower {
+			best, bestPower = f, p
+		}
+	}
+	return best
+}
+
+func TestHandlerRejectsBadRequests(t *testing.T) {
+	made := 0
+	srv := httptest.NewServer(Handler(func(*http.Request) (*Connection, error) {
+		made++
+		return NewConnection(loopbackSettings())
+	}))
+	defer srv.Close()
+	tests := []struct {
+		name, method, body string
+		status             int
+		reason             string
+	}{
+		{"wrong method", http.MethodGet, "", http.StatusMethodNotAllowed, "POST"},
+		{"not JSON", http.MethodPost, "{not json", http.StatusBadRequest, "not valid JSON"},
+		{"answer instead of offer", http.MethodPost, `{"sdp":"v=0\r\n","type":"answer"}`, http.StatusBadRequest, `"answer"`},
+		{"not SDP", http.MethodPost, `{"sdp":"hello","type":"offer"}`, http.StatusBadRequest, "v=0"},
+		{"broken SDP", http.MethodPost, `{"sdp":"v=0\r\nthis is not sdp\r\n","type":"offer"}`, http.StatusBadRequest, "remote description"},
+		{"too large", http.MethodPost, `{"sdp":"` + strings.Repeat("a", MaxOfferSize) + `"}`, http.StatusRequestEntityTooLarge, "larger"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, srv.URL, strings.NewReader(tt.body))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.status || !strings.Contains(string(body), tt.reason) {
+				t.Fatalf("got %d %q, want %d containing %q", resp.StatusCode, body, tt.status, tt.reason)
+			}
+		})
+	}
+	if made != 1 {
+		t.Errorf("%d connections made, want 1 (only for the broken SDP)", made)
+	}
+}
+
+func TestConnectOverHTTP(t *testing.T) {
+	robot := newConn(t)
+	got := robot.Subscribe()
+	srv := httptest.NewServer(Handler(func(*http.Request) (*Connection, error) { return robot, nil }))
+	defer srv.Close()
+	desktop := newConn(t)
+	if err := Connect(mediaCtx(t), desktop, srv.URL, nil); err != nil {
+		t.Fatal(err)
+	}
+	desktop.Put(map[string]any{"code": "ABS_X", "state": -12567})
+	m, err := got.Get(mediaCtx(t))
+	if err != nil || m.(map[string]any)["state"] != -12567.0 {
+		t.Fatalf("got %#v, %v", m, err)
+	}
+}

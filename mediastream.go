@@ -1,0 +1,322 @@
+package rtcbot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"sync"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+)
+
+// MediaStream is a connection's video or audio, RTCBot's conn.video and
+// conn.audio: a consumer of what this side sends and a producer of what the
+// peer sends.
+//
+// Sending: PutSubscription(src) sends what src yields on one outgoing track
+// (the first call makes the track; later calls switch what feeds it). Video
+// is encoded with VP8, audio with Opus; a Source such as a camera is encoded
+// once however many connections send it. The track must exist before the
+// session description is made.
+//
+// Receiving: Subscribe yields the decoded media of the peer's first track of
+// this kind: video frames as *image.YCbCr (4:2:0) through latest-only
+// subscriptions, audio as 48 kHz AudioChunks through queues. OnTrack
+// announces every incoming track. An offerer that sends nothing still
+// receives if it subscribed before making the offer, or asked with
+// OfferToReceive.
+type MediaStream[T any] struct {
+	conn       *Connection
+	kind       webrtc.RTPCodecType
+	received   *Producer[T]
+	acquire    func(src Getter[T]) (*outTrack[T], error)
+	newDecoder func(track *webrtc.TrackRemote) (trackDecoder[T], error)
+
+	mu        sync.Mutex
+	src       Getter[T] // what feeds the outgoing track
+	direct    Subscription[T]
+	track     *outTrack[T]
+	sender    *webrtc.RTPSender
+	unactive  func() // undoes track.connected
+	toReceive int
+	tracks    int
+	onTrack   []func(id string, media Source[T])
+	closed    bool
+}
+
+// trackDecoder turns the RTP packets of one incoming track into items.
+type trackDecoder[T any] interface {
+	// push takes one packet and calls emit for each item it completes. It
+	// reports whether the stream needs a keyframe.
+	push(pkt packet, emit func(T)) (needKeyframe bool)
+	close()
+}
+
+func newVideoStream(c *Connection) *MediaStream[image.Image] {
+	s := c.settings.Video
+	capability := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+	return &MediaStream[image.Image]{
+		conn:     c,
+		kind:     webrtc.RTPCodecTypeVideo,
+		received: NewProducer(func() Subscription[image.Image] { return NewLatest[image.Image]() }),
+		acquire: func(src Getter[image.Image]) (*outTrack[image.Image], error) {
+			if s.Codec != "" && s.Codec != "VP8" {
+				return nil, fmt.Errorf("rtcbot: video codec %q is not supported yet; use VP8", s.Codec)
+			}
+			return acquireOutTrack(src, s, capability, func() (sampleEncoder[image.Image], error) { return newVP8SampleEncoder(s) })
+		},
+		newDecoder: newVideoDecoder,
+	}
+}
+
+func newAudioStream(c *Connection) *MediaStream[AudioChunk] {
+	capability := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}
+	return &MediaStream[AudioChunk]{
+		conn:     c,
+		kind:     webrtc.RTPCodecTypeAudio,
+		received: NewProducer(func() Subscription[AudioChunk] { return NewQueue[AudioChunk](256) }),
+		acquire: func(src Getter[AudioChunk]) (*outTrack[AudioChunk], error) {
+			return acquireOutTrack(src, VideoSettings{}, capability, newOpusSampleEncoder)
+		},
+		newDecoder: newAudioDecoder,
+	}
+}
+
+// PutSubscription sends what src yields on the stream's outgoing track:
+// frames for video, AudioChunks for audio. A Source (a camera, a microphone)
+// is subscribed to and encoded once for every connection sending it. Before
+// the description is made, this adds the track; afterwards it switches the
+// existing track's input (a connection is never renegotiated).
+func (m *MediaStream[T]) PutSubscription(src Getter[T]) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	if m.sender == nil {
+		if m.conn.isDescribed() {
+			return errors.New("rtcbot: the session is already negotiated without an outgoing track; put the subscription before making the description")
+		}
+		m.src = src
+		return nil
+	}
+	t, err := m.acquire(src)
+	if err != nil {
+		return err
+	}
+	if err := m.sender.ReplaceTrack(t.local); err != nil {
+		t.release()
+		return fmt.Errorf("rtcbot: switch track: %w", err)
+	}
+	m.swapTrack(t)
+	return nil
+}
+
+// swapTrack makes t the track the connection sends, releasing the old one.
+func (m *MediaStream[T]) swapTrack(t *outTrack[T]) {
+	old, unactive := m.track, m.unactive
+	m.track, m.src = t, nil
+	m.unactive = nil
+	if unactive != nil {
+		unactive()
+		m.unactive = t.connected()
+	}
+	if old != nil {
+		old.release()
+	}
+}
+
+// Put sends one item (a frame, an audio chunk) on the outgoing track,
+// stopping any other input, like RTCBot's put_nowait. The first Put must come
+// before the description is made, as it adds the track.
+func (m *MediaStream[T]) Put(item T) error {
+	m.mu.Lock()
+	direct := m.direct
+	if direct == nil {
+		if m.kind == webrtc.RTPCodecTypeVideo {
+			direct = NewLatest[T]()
+		} else {
+			direct = NewQueue[T](256)
+		}
+		m.direct = direct
+	}
+	m.mu.Unlock()
+	direct.Put(item)
+	m.mu.Lock()
+	feeding := m.src == Getter[T](direct) || (m.track != nil && m.track.consumer.Subscription() == Getter[T](direct))
+	m.mu.Unlock()
+	if feeding {
+		return nil
+	}
+	return m.PutSubscription(direct)
+}
+
+// OfferToReceive asks for n incoming tracks of this kind when this side
+// makes the offer (RTCBot's offerToReceive); it has no effect on the
+// answering side.
+func (m *MediaStream[T]) OfferToReceive(n int) {
+	m.mu.Lock()
+	m.toReceive = n
+	m.mu.Unlock()
+}
+
+// OnTrack runs f for every incoming track of this kind with the track's id
+// and a Source of its decoded media. The first track's Source is the stream
+// itself.
+func (m *MediaStream[T]) OnTrack(f func(id string, media Source[T])) {
+	m.mu.Lock()
+	m.onTrack = append(m.onTrack, f)
+	m.mu.Unlock()
+}
+
+// Subscribe returns a new subscription to the decoded media of the peer's
+// first track: latest-only for video, a queue for audio.
+func (m *MediaStream[T]) Subscribe() Subscription[T] { return m.received.Subscribe() }
+
+// SubscribeWith registers s to receive the decoded media and returns it.
+func (m *MediaStream[T]) SubscribeWith(s Subscription[T]) Subscription[T] {
+	return m.received.SubscribeWith(s)
+}
+
+// SubscribeFunc calls f with each decoded frame or chunk, on a goroutine of
+// its own (a slow f skips video frames).
+func (m *MediaStream[T]) SubscribeFunc(f func(T)) *Callback[T] { return m.received.SubscribeFunc(f) }
+
+// Unsubscribe removes and closes s; it reports whether s was subscribed.
+func (m *MediaStream[T]) Unsubscribe(s Subscription[T]) bool { return m.received.Unsubscribe(s) }
+
+// Get returns the next decoded item through a default subscription.
+func (m *MediaStream[T]) Get(ctx context.Context) (T, error) { return m.received.Get(ctx) }
+
+// Ready returns a channel closed when the first incoming media has been
+// decoded.
+func (m *MediaStream[T]) Ready() <-chan struct{} { return m.received.Ready() }
+
+// prepare adds the outgoing track and, for an offer, the receive slots,
+// before the description is made.
+func (m *MediaStream[T]) prepare(offering bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	sending := 0
+	if m.src != nil {
+		t, err := m.acquire(m.src)
+		if err != nil {
+			return err
+		}
+		sender, err := m.conn.pc.AddTrack(t.local)
+		if err != nil {
+			t.release()
+			return fmt.Errorf("rtcbot: add %s track: %w", m.kind, err)
+		}
+		m.sender = sender
+		m.swapTrack(t)
+		m.conn.goTracked(func() { m.readRTCP(sender) })
+		sending = 1
+	}
+	if !offering {
+		return nil
+	}
+	want := m.toReceive
+	if want == 0 && m.received.Subscribers() > 0 {
+		want = 1
+	}
+	for i := sending; i < want; i++ {
+		if _, err := m.conn.pc.AddTransceiverFromKind(m.kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			return fmt.Errorf("rtcbot: add %s receiver: %w", m.kind, err)
+		}
+	}
+	return nil
+}
+
+// peerConnected is called when the connection reaches the peer: the
+// outgoing track starts encoding (with a keyframe).
+func (m *MediaStream[T]) peerConnected() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.track != nil && m.unactive == nil && !m.closed {
+		m.unactive = m.track.connected()
+	}
+}
+
+// readRTCP reads the peer's reports on the outgoing track (the interceptors
+// need them read) and turns keyframe requests into keyframes.
+func (m *MediaStream[T]) readRTCP(sender *webrtc.RTPSender) {
+	for {
+		pkts, _, err := sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			switch p.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				m.mu.Lock()
+				if m.track != nil {
+					m.track.forceKey.Store(true)
+				}
+				m.mu.Unlock()
+			}
+		}
+	}
+}
+
+// receive reads an incoming track until it ends, decoding it into the
+// stream (first track) or a Source of its own (announced through OnTrack).
+func (m *MediaStream[T]) receive(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	dec, err := m.newDecoder(track)
+	if err != nil {
+		m.conn.log.Warn("rtcbot: incoming track not decoded", "kind", m.kind, "codec", track.Codec().MimeType, "err", err)
+		for {
+			if _, _, err := track.ReadRTP(); err != nil {
+				return
+			}
+		}
+	}
+	defer dec.close()
+	m.mu.Lock()
+	out := m.received
+	if m.tracks > 0 {
+		out = NewProducer(m.received.newSub)
+		defer out.Close()
+	}
+	m.tracks++
+	fs := m.onTrack
+	m.mu.Unlock()
+	for _, f := range fs {
+		f(track.ID(), out)
+	}
+	emit := func(item T) {
+		out.Publish(item)
+		out.SetReady()
+	}
+	ssrc := uint32(track.SSRC())
+	for {
+		p, _, err := track.ReadRTP()
+		if err != nil {
+			return
+		}
+		if dec.push(packet{p}, emit) {
+			m.conn.requestKeyframe(ssrc)
+		}
+	}
+}
+
+// close stops sending and ends the subscriptions to received media.
+func (m *MediaStream[T]) close() {
+	m.mu.Lock()
+	m.closed = true
+	t, unactive, direct := m.track, m.unactive, m.direct
+	m.track, m.unactive = nil, nil
+	m.mu.Unlock()
+	if unactive != nil {
+		unactive()
+	}
+	if t != nil {
+		t.release()
+	}
+	if direct != nil {
+		direct.Close()
+	}
+	m.received.Close()
+}

@@ -1,0 +1,243 @@
+package rtcbot
+
+import (
+	"fmt"
+	"image"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+)
+
+// outTrack is one encoded outgoing track: a consumer that encodes what its
+// source yields and writes the samples to a pion track. A track made from a
+// Source (a camera, say) is shared by every connection sending that source
+// with the same settings, so each source is encoded once however many peers
+// watch it; the track lives while connections hold it.
+type outTrack[T any] struct {
+	local    *webrtc.TrackLocalStaticSample
+	consumer *Consumer[T]
+	enc      sampleEncoder[T]
+	key      any // registry key, nil for a private track
+
+	forceKey atomic.Bool  // a peer asked for a keyframe
+	active   atomic.Int32 // connections connected to the track
+	refs     int          // connections holding the track (under outTracks.mu)
+}
+
+// sampleEncoder turns items into media samples for an outTrack.
+type sampleEncoder[T any] interface {
+	// encode encodes item and calls write with each finished sample.
+	encode(item T, forceKeyframe bool, write func(media.Sample)) error
+	close()
+}
+
+// outTracks is the registry of shared tracks.
+var outTracks struct {
+	mu sync.Mutex
+	m  map[any]any // trackKey -> *outTrack[T]
+}
+
+// trackKey identifies a shared track: the source and how it is encoded.
+type trackKey struct {
+	src      any
+	settings VideoSettings
+}
+
+// acquireOutTrack returns the track for src, shared if src is a Source
+// (anything with a Subscribe method), and counts a reference to it.
+func acquireOutTrack[T any](src Getter[T], settings VideoSettings, capability webrtc.RTPCodecCapability,
+	newEnc func() (sampleEncoder[T], error)) (*outTrack[T], error) {
+	var key any
+	if _, ok := src.(interface{ Subscribe() Subscription[T] }); ok {
+		key = trackKey{src: src, settings: settings}
+	}
+	outTracks.mu.Lock()
+	defer outTracks.mu.Unlock()
+	if key != nil {
+		if t, ok := outTracks.m[key].(*outTrack[T]); ok {
+			t.refs++
+			t.forceKey.Store(true)
+			return t, nil
+		}
+	}
+	enc, err := newEnc()
+	if err != nil {
+		return nil, err
+	}
+	local, err := webrtc.NewTrackLocalStaticSample(capability, fmt.Sprintf("rtcbot-%s-%d", capability.MimeType, trackIDs.Add(1)), "rtcbot")
+	if err != nil {
+		enc.close()
+		return nil, fmt.Errorf("rtcbot: create track: %w", err)
+	}
+	t := &outTrack[T]{local: local, enc: enc, key: key, refs: 1}
+	t.consumer = NewConsumer(t.handle, nil)
+	t.consumer.PutSubscription(src)
+	if key != nil {
+		if outTracks.m == nil {
+			outTracks.m = make(map[any]any)
+		}
+		outTracks.m[key] = t
+	}
+	return t, nil
+}
+
+var trackIDs atomic.Uint64
+
+// release drops one reference; the last one stops the track.
+func (t *outTrack[T]) release() {
+	outTracks.mu.Lock()
+	t.refs--
+	last := t.refs == 0
+	if last && t.key != nil {
+		delete(outTracks.m, t.key)
+	}
+	outTracks.mu.Unlock()
+	if last {
+		t.consumer.Close()
+		t.enc.close()
+	}
+}
+
+// handle encodes one item, unless no peer is connected to receive it.
+func (t *outTrack[T]) handle(item T) {
+	if t.active.Load() == 0 {
+		return
+	}
+	err := t.enc.encode(item, t.forceKey.Swap(false), func(s media.Sample) {
+		if err := t.local.WriteSample(s); err != nil {
+			t.consumer.SetError(err)
+		}
+	})
+	if err != nil {
+		t.consumer.SetError(err)
+	}
+}
+
+// connected counts a peer that is now connected and asks for a keyframe so it
+// can start decoding at once; the returned function undoes it.
+func (t *outTrack[T]) connected() (disconnected func()) {
+	t.active.Add(1)
+	t.forceKey.Store(true)
+	var once sync.Once
+	return func() { once.Do(func() { t.active.Add(-1) }) }
+}
+
+// vp8SampleEncoder encodes frames with VP8 on a steady clock: each sample
+// lasts the time since the previous frame, so the receiver plays frames at
+// the pace they were captured, and a source that stalls resumes without a
+// backlog.
+type vp8SampleEncoder struct {
+	settings VideoSettings
+	enc      videoEncoder
+	w, h     int
+	start    time.Time
+	last     time.Time
+	buf      *image.YCbCr
+}
+
+func newVP8SampleEncoder(s VideoSettings) (sampleEncoder[image.Image], error) {
+	if newVP8Encoder == nil {
+		return nil, errNoCgo
+	}
+	return &vp8SampleEncoder{settings: s}, nil
+}
+
+func (e *vp8SampleEncoder) encode(img image.Image, forceKeyframe bool, write func(media.Sample)) error {
+	if img == nil {
+		return nil
+	}
+	yuv := toI420(img, e.buf)
+	if yuv != img {
+		e.buf = yuv
+	}
+	w, h := yuv.Rect.Dx(), yuv.Rect.Dy()
+	if e.enc == nil || w != e.w || h != e.h {
+		if e.enc != nil {
+			e.enc.Close()
+		}
+		enc, err := newVP8Encoder(w, h, e.settings)
+		if err != nil {
+			e.enc = nil
+			return fmt.Errorf("rtcbot: VP8 encoder for %dx%d: %w", w, h, err)
+		}
+		e.enc, e.w, e.h = enc, w, h
+		forceKeyframe = true
+	}
+	now := time.Now()
+	if e.start.IsZero() {
+		e.start, e.last = now, now.Add(-time.Second/30)
+	}
+	data, _, err := e.enc.Encode(yuv, now.Sub(e.start), forceKeyframe)
+	if err != nil {
+		return fmt.Errorf("rtcbot: VP8 encode: %w", err)
+	}
+	duration := min(now.Sub(e.last), time.Second)
+	e.last = now
+	if data != nil {
+		write(media.Sample{Data: data, Duration: duration, Timestamp: now})
+	}
+	return nil
+}
+
+func (e *vp8SampleEncoder) close() {
+	if e.enc != nil {
+		e.enc.Close()
+	}
+}
+
+// opusSampleEncoder re-cuts audio into 20 ms frames and encodes them with
+// Opus.
+type opusSampleEncoder struct {
+	enc      audioEncoder
+	channels int
+	pending  []float32
+}
+
+const opusFrame = 960 // samples per channel in 20 ms at 48 kHz
+
+func newOpusSampleEncoder() (sampleEncoder[AudioChunk], error) {
+	if newOpusEncoder == nil {
+		return nil, errNoCgo
+	}
+	return &opusSampleEncoder{}, nil
+}
+
+func (e *opusSampleEncoder) encode(chunk AudioChunk, _ bool, write func(media.Sample)) error {
+	if chunk.Channels < 1 || chunk.Channels > 2 {
+		return fmt.Errorf("rtcbot: audio with %d channels: Opus takes 1 or 2", chunk.Channels)
+	}
+	if chunk.SampleRate != 0 && chunk.SampleRate != 48000 {
+		return fmt.Errorf("rtcbot: audio at %d Hz: connections send 48000 Hz", chunk.SampleRate)
+	}
+	if e.enc == nil || chunk.Channels != e.channels {
+		if e.enc != nil {
+			e.enc.Close()
+		}
+		enc, err := newOpusEncoder(chunk.Channels)
+		if err != nil {
+			e.enc = nil
+			return fmt.Errorf("rtcbot: Opus encoder: %w", err)
+		}
+		e.enc, e.channels, e.pending = enc, chunk.Channels, e.pending[:0]
+	}
+	e.pending = append(e.pending, chunk.Samples...)
+	n := opusFrame * e.channels
+	for len(e.pending) >= n {
+		data, err := e.enc.Encode(e.pending[:n])
+		if err != nil {
+			return fmt.Errorf("rtcbot: Opus encode: %w", err)
+		}
+		e.pending = e.pending[:copy(e.pending, e.pending[n:])]
+		write(media.Sample{Data: data, Duration: 20 * time.Millisecond})
+	}
+	return nil
+}
+
+func (e *opusSampleEncoder) close() {
+	if e.enc != nil {
+		e.enc.Close()
+	}
+}
