@@ -156,7 +156,10 @@ func (c *Consumer[T]) run() {
 // drain reads src until it ends or ctx is cancelled (the input was replaced
 // or the consumer is closing). gen identifies the input.
 func (c *Consumer[T]) drain(ctx context.Context, src Getter[T], gen uint64) {
-	for {
+	// Check ctx before each Get, not only through Get: a subscription that
+	// holds items returns them even after ctx ends, and the old input's
+	// backlog must not be handled (or taken from it) once it is replaced.
+	for ctx.Err() == nil {
 		item, err := src.Get(ctx)
 		if err == nil {
 			c.handle(item)

@@ -407,3 +407,40 @@ func TestConsumerLatestDirect(t *testing.T) {
 	}
 	wantEmpty[int](t, c.Subscription())
 }
+
+// Replacing the input takes effect after the item being handled: a backlog
+// held by the old input is not worked through first, and nothing is taken
+// from an input the consumer was handed but no longer reads.
+func TestConsumerReplaceSkipsOldBacklog(t *testing.T) {
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	got := make(chan int, 200)
+	c := NewConsumer(func(v int) {
+		if v == 0 {
+			entered <- struct{}{}
+			<-release
+		}
+		got <- v
+	}, nil)
+	defer c.Close()
+	old := NewQueue[int](100)
+	for i := range 100 {
+		old.Put(i)
+	}
+	c.PutSubscription(old)
+	<-entered // handling item 0; 99 items still held by old
+	next := NewQueue[int](1)
+	next.Put(1000)
+	c.PutSubscription(next)
+	close(release)
+	if v := recv(t, got); v != 0 {
+		t.Fatalf("handled %d, want 0", v)
+	}
+	if v := recv(t, got); v != 1000 {
+		t.Fatalf("handled %d after the replacement, want 1000 from the new input", v)
+	}
+	if n := old.Len(); n != 99 {
+		t.Fatalf("old input holds %d items, want 99 (none taken after the switch)", n)
+	}
+	old.Close()
+	next.Close()
+}

@@ -77,11 +77,13 @@ func (e *Events) Wait(ctx context.Context) error {
 }
 
 // OnReady registers f to run once when the object becomes ready. If it is
-// ready already, f runs now.
+// ready already, f runs now; if it closed without becoming ready, never.
 func (e *Events) OnReady(f func()) {
 	e.mu.Lock()
 	if !e.IsReady() {
-		e.onReady = append(e.onReady, f)
+		if !e.IsClosed() {
+			e.onReady = append(e.onReady, f)
+		}
 		e.mu.Unlock()
 		return
 	}

@@ -1,7 +1,6 @@
 package rtcbot
 
 import (
-	"errors"
 	"fmt"
 	"image"
 	"strings"
@@ -113,7 +112,6 @@ type opusTrackDecoder struct {
 	channels int
 }
 
-var errEmptyPacket = errors.New("rtcbot: empty Opus packet")
 
 func (d *opusTrackDecoder) push(p packet, emit func(AudioChunk)) bool {
 	if len(p.Payload) == 0 {
