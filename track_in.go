@@ -112,7 +112,6 @@ type opusTrackDecoder struct {
 	channels int
 }
 
-
 func (d *opusTrackDecoder) push(p packet, emit func(AudioChunk)) bool {
 	if len(p.Payload) == 0 {
 		return false

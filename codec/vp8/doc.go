@@ -17,10 +17,11 @@
 //
 // Presentation times only steer libvpx's rate control. The encoder feeds
 // libvpx its own monotonic timeline in which the gap between two frames is
-// clamped to the range [1/90000 s, 1 s], so long idle periods, repeated or
-// backwards timestamps cannot drive libvpx into overflow (see
-// pion/mediadevices issue #692, where an hour-long pause broke the encoder
-// for good).
+// clamped to the range [1/90000 s, 1 s], so long idle periods and repeated
+// or backwards timestamps cannot push libvpx out of range. (In
+// pion/mediadevices, fixed by PR #692, an idle gap of more than about 71
+// minutes gave a frame duration above UINT32_MAX, which libvpx 1.15 and
+// later reject, and the encoder never recovered.)
 //
 // Neither Encoder nor Decoder is safe for concurrent use: calls to Encode,
 // SetBitrate and Decode must be serialised by the caller. Close may be

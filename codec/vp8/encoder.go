@@ -166,12 +166,12 @@ type EncoderSettings struct {
 	// encoder when it is handed a picture of a different size.
 	Width, Height int
 
-	// FPS is the nominal frame rate, used for the first frame's duration.
-	// Later durations come from the presentation times passed to Encode.
-	// Default 30.
+	// FPS is the nominal frame rate, 1..1000, default 30. It sets the
+	// duration of the first frame and the default Bitrate; later frame
+	// durations come from the presentation times passed to Encode.
 	FPS int
 
-	// Bitrate is the CBR target in bits per second. The default is
+	// Bitrate is the CBR target in bits per second, 1000..1e9. The default is
 	// 0.1 bits per pixel per frame, Width*Height*FPS/10, but at least
 	// 100 kbit/s: 640x480@30 gives 921.6 kbit/s, 1280x720@30 2.76 Mbit/s.
 	// With the default, the target is recomputed when the picture size
@@ -187,8 +187,9 @@ type EncoderSettings struct {
 	Speed int
 
 	// Threads is the number of encoder threads. The default is 1 for
-	// pictures up to 640x480 pixels and 2 above. The value is capped at
-	// runtime.NumCPU().
+	// pictures up to 640x480 pixels, and 2 above on machines with more than
+	// two cores (see below). The value is capped at
+	// runtime.NumCPU() (and at libvpx's limit of 64).
 	//
 	// libvpx's VP8 encoder threads wait for each other by spinning, so
 	// they only help when they get a core each. On a 2-core machine with
@@ -209,6 +210,8 @@ const (
 	defaultSpeed            = -6
 	defaultKeyframeInterval = 3000
 	minDefaultBitrate       = 100_000
+	maxBitrate              = 1_000_000_000
+	maxThreads              = 64 // libvpx's VP8 limit
 	maxDimension            = 16383
 	timebase                = 90000 // ticks per second fed to libvpx
 )
@@ -229,10 +232,10 @@ func (s EncoderSettings) resolve(width, height int) (EncoderSettings, error) {
 	case s.Bitrate < 0:
 		return s, fmt.Errorf("vp8: invalid bitrate %d", s.Bitrate)
 	case s.Bitrate == 0:
-		s.Bitrate = max(width*height*s.FPS/10, minDefaultBitrate)
+		s.Bitrate = min(max(width*height*s.FPS/10, minDefaultBitrate), maxBitrate)
 	}
-	if s.Bitrate < 1000 {
-		return s, fmt.Errorf("vp8: bitrate %d below 1000 bit/s", s.Bitrate)
+	if err := checkBitrate(s.Bitrate); err != nil {
+		return s, err
 	}
 	switch {
 	case s.Speed < -16 || s.Speed > 16:
@@ -245,11 +248,11 @@ func (s EncoderSettings) resolve(width, height int) (EncoderSettings, error) {
 		return s, fmt.Errorf("vp8: invalid thread count %d", s.Threads)
 	case s.Threads == 0:
 		s.Threads = 1
-		if width*height > 640*480 {
+		if width*height > 640*480 && runtime.NumCPU() > 2 {
 			s.Threads = 2
 		}
 	}
-	s.Threads = min(s.Threads, runtime.NumCPU())
+	s.Threads = min(s.Threads, runtime.NumCPU(), maxThreads)
 	switch {
 	case s.KeyframeInterval < 0:
 		return s, fmt.Errorf("vp8: invalid keyframe interval %d", s.KeyframeInterval)
@@ -422,11 +425,11 @@ func checkPlanes(img *image.YCbCr) error {
 	return nil
 }
 
-// SetBitrate changes the CBR target to bps bits per second (at least 1000).
+// SetBitrate changes the CBR target to bps bits per second (1000..1e9).
 // It takes effect from the next frame and is kept across size changes.
 func (e *Encoder) SetBitrate(bps int) error {
-	if bps < 1000 {
-		return fmt.Errorf("vp8: bitrate %d below 1000 bit/s", bps)
+	if err := checkBitrate(bps); err != nil {
+		return err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -441,6 +444,13 @@ func (e *Encoder) SetBitrate(bps int) error {
 		return e.errorf("set bitrate", rc)
 	}
 	e.cur.Bitrate = bps
+	return nil
+}
+
+func checkBitrate(bps int) error {
+	if bps < 1000 || bps > maxBitrate {
+		return fmt.Errorf("vp8: bitrate %d bit/s outside 1000..%d", bps, maxBitrate)
+	}
 	return nil
 }
 
