@@ -1,0 +1,465 @@
+package rtcbot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"io"
+	"maps"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rtcbot-go/rtcbot/timecode"
+)
+
+// The interop tests pair a Go Connection with a real Python WebRTC stack:
+// testdata/interop/peer.py, which does on the wire what Python RTCBot does,
+// using aiortc (Debian's python3-aiortc; RTCBot itself is not installed).
+// Everything stays on 127.0.0.1.
+
+// interopPython is the interpreter with aiortc: the system one, not
+// whatever python is first on PATH.
+const interopPython = "/usr/bin/python3"
+
+// interopTimeout bounds each interop test.
+const interopTimeout = 30 * time.Second
+
+// requireAiortc skips the test unless interopPython can import aiortc.
+func requireAiortc(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, interopPython, "-c", "import aiortc; print(aiortc.__version__)").Output()
+	if err != nil {
+		t.Skipf("interop with Python skipped: %s cannot import aiortc (%v); install python3-aiortc to run it", interopPython, err)
+	}
+	t.Logf("%s has aiortc %s", interopPython, strings.TrimSpace(string(out)))
+}
+
+// syncBuffer collects a process's stderr from exec's copying goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// lineWriter passes each complete line written to it to lines, dropping
+// lines nobody reads. exec's one copying goroutine calls Write.
+type lineWriter struct {
+	buf   []byte
+	lines chan string
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		select {
+		case w.lines <- string(w.buf[:i]):
+		default:
+		}
+		w.buf = w.buf[i+1:]
+	}
+}
+
+// pythonPeer is a running peer.py.
+type pythonPeer struct {
+	// ctx ends after interopTimeout, or as soon as peer.py exits, with the
+	// exit as its cause: every wait on the peer uses it.
+	ctx   context.Context
+	stdin io.WriteCloser
+	lines chan string // lines peer.py prints on stdout
+}
+
+// startPythonPeer runs peer.py with args. At the test's end its stdin is
+// closed, which makes it close its connection and exit; it is killed if it
+// has not exited within 10 s, and its stderr is logged.
+func startPythonPeer(t *testing.T, args ...string) *pythonPeer {
+	t.Helper()
+	procCtx, kill := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(procCtx, interopPython, append([]string{"testdata/interop/peer.py"}, args...)...)
+	cmd.Env = append(cmd.Environ(), "PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1")
+	cmd.WaitDelay = 5 * time.Second
+	logs := &syncBuffer{}
+	cmd.Stderr = logs
+	lines := make(chan string, 4)
+	cmd.Stdout = &lineWriter{lines: lines}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		kill()
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		kill()
+		t.Fatalf("start peer.py: %v", err)
+	}
+
+	ctx, cancel := context.WithCancelCause(context.Background())
+	ctx, cancelTimeout := context.WithTimeout(ctx, interopTimeout)
+	exited := make(chan struct{})
+	var waitErr error
+	go func() {
+		defer close(exited)
+		waitErr = cmd.Wait()
+		cancel(fmt.Errorf("peer.py exited (%v); its stderr is logged below", waitErr))
+	}()
+	t.Cleanup(func() {
+		defer cancelTimeout()
+		defer kill()
+		stdin.Close()
+		timer := time.NewTimer(10 * time.Second)
+		defer timer.Stop()
+		select {
+		case <-exited:
+			if waitErr != nil {
+				t.Errorf("peer.py failed: %v", waitErr)
+			}
+		case <-timer.C:
+			kill()
+			<-exited
+			t.Errorf("peer.py did not exit after its stdin closed; killed it")
+		}
+		if out := logs.String(); out != "" {
+			t.Logf("peer.py stderr:\n%s", out)
+		}
+	})
+	return &pythonPeer{ctx: ctx, stdin: stdin, lines: lines}
+}
+
+// fail ends the test with what went wrong, saying why the peer's context
+// ended if it did.
+func (p *pythonPeer) fail(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if cause := context.Cause(p.ctx); cause != nil {
+		format += "\n(waits ended: %v)"
+		args = append(args, cause)
+	}
+	t.Fatalf(format, args...)
+}
+
+// readLine returns the next line peer.py prints on stdout.
+func (p *pythonPeer) readLine(t *testing.T) string {
+	t.Helper()
+	select {
+	case line := <-p.lines:
+		return line
+	case <-p.ctx.Done():
+		p.fail(t, "no line from peer.py")
+		panic("unreachable")
+	}
+}
+
+// loopbackOnlySDP removes every candidate whose address is not 127.0.0.1,
+// so this side never sends to another address, and reports how many it kept.
+func loopbackOnlySDP(t *testing.T, sdp string) (string, int) {
+	t.Helper()
+	lines := strings.SplitAfter(sdp, "\n")
+	kept, candidates := lines[:0], 0
+	for _, line := range lines {
+		if strings.HasPrefix(line, "a=candidate:") {
+			if f := strings.Fields(line); len(f) < 5 || f[4] != "127.0.0.1" {
+				t.Logf("dropping non-loopback candidate %q", strings.TrimSpace(line))
+				continue
+			}
+			candidates++
+		}
+		kept = append(kept, line)
+	}
+	return strings.Join(kept, ""), candidates
+}
+
+// parseDescriptionJSON checks that body is a description in RTCBot's exact
+// shape (the keys sdp and type, nothing else) and returns it with only
+// loopback candidates. It may run on any goroutine.
+func parseDescriptionJSON(t *testing.T, body []byte, wantType string) (SessionDescription, error) {
+	var raw map[string]any
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return SessionDescription{}, fmt.Errorf("description from Python is not JSON: %w: %q", err, body)
+	}
+	if _, ok := raw["sdp"].(string); !ok || len(raw) != 2 || raw["type"] != wantType {
+		return SessionDescription{}, fmt.Errorf("description from Python has keys %v and type %v; want exactly sdp and type %q",
+			slices.Sorted(maps.Keys(raw)), raw["type"], wantType)
+	}
+	desc := SessionDescription{SDP: raw["sdp"].(string), Type: wantType}
+	var n int
+	desc.SDP, n = loopbackOnlySDP(t, desc.SDP)
+	if n == 0 {
+		return SessionDescription{}, fmt.Errorf("Python's %s has no 127.0.0.1 candidate:\n%s", wantType, desc.SDP)
+	}
+	return desc, nil
+}
+
+// publishPattern publishes stamped 320x240 pattern frames into src at
+// 30 fps until the test ends.
+func publishPattern(t *testing.T, src *Producer[image.Image]) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		pattern := timecode.NewPattern(320, 240)
+		tick := time.NewTicker(time.Second / 30)
+		defer tick.Stop()
+		for seq := uint32(0); ; seq++ {
+			select {
+			case <-tick.C:
+				src.Publish(pattern.Frame(seq, time.Now()))
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		src.Close()
+	})
+}
+
+// interopMessages are what Go sends; Python echoes each as {"echo": msg}.
+// They are JSON-decoded values, so an echo compares with reflect.DeepEqual.
+func interopMessages() []any {
+	return []any{
+		map[string]any{"code": "BTN_SOUTH", "state": 1.0, "event": "Key", "timestamp": 1712345678.25},
+		"a plain string",
+		42.0,
+		[]any{1.0, "two", true, nil, map[string]any{}},
+		"unicode: grüße ✓ 🤖",
+		strings.Repeat("0123456789", 4000), // 40 kB, under aiortc's 64 KiB
+		nil,
+	}
+}
+
+// exchangeMessages sends interopMessages once conn is ready and checks what
+// Python sends: its raw string and JSON greeting, then the echoes in order.
+// If wantVideoReport, it also waits for Python's report of the Go video it
+// decoded.
+func exchangeMessages(t *testing.T, py *pythonPeer, conn *Connection, received Subscription[any], wantVideoReport bool) {
+	t.Helper()
+	select {
+	case <-conn.Ready():
+	case <-py.ctx.Done():
+		py.fail(t, "connection to the Python peer not ready in time")
+	}
+	sent := interopMessages()
+	for _, m := range sent {
+		conn.Put(m)
+	}
+
+	next, echoes, videoReported := 0, 0, false
+	for next < 2 || echoes < len(sent) || (wantVideoReport && !videoReported) {
+		m, err := received.Get(py.ctx)
+		if err != nil {
+			py.fail(t, "after %d greetings, %d echoes and video report %v: %v", next, echoes, videoReported, err)
+		}
+		if obj, ok := m.(map[string]any); ok && obj["video"] != nil {
+			checkVideoReport(t, obj["video"])
+			videoReported = true
+			continue
+		}
+		switch {
+		case next == 0:
+			if m != "hello from aiortc, not JSON" {
+				t.Fatalf("first message %#v, want Python's raw non-JSON string", m)
+			}
+			next++
+		case next == 1:
+			checkGreeting(t, m)
+			next++
+		default:
+			obj, ok := m.(map[string]any)
+			if !ok || len(obj) != 1 {
+				t.Fatalf("echo %d: got %#v, want {\"echo\": ...}", echoes, m)
+			}
+			if echoes >= len(sent) {
+				t.Fatalf("unexpected extra message %#v", m)
+			}
+			if want := sent[echoes]; !reflect.DeepEqual(obj["echo"], want) {
+				t.Fatalf("echo %d: got %.200v, want %.200v", echoes, obj["echo"], want)
+			}
+			echoes++
+		}
+	}
+}
+
+// checkGreeting checks Python's JSON greeting, with its non-finite numbers.
+func checkGreeting(t *testing.T, m any) {
+	t.Helper()
+	obj, ok := m.(map[string]any)
+	if !ok || obj["from"] != "python" || obj["text"] != "grüße ✓" {
+		t.Fatalf("greeting: got %#v", m)
+	}
+	vs, ok := obj["values"].([]any)
+	if !ok || len(vs) != 4 {
+		t.Fatalf("greeting values: got %#v", obj["values"])
+	}
+	f := make([]float64, len(vs))
+	for i, v := range vs {
+		if f[i], ok = v.(float64); !ok {
+			t.Fatalf("greeting value %d: got %#v, want a number", i, v)
+		}
+	}
+	if f[0] != 1.5 || !math.IsNaN(f[1]) || !math.IsInf(f[2], 1) || !math.IsInf(f[3], -1) {
+		t.Fatalf("greeting values: got %v, want [1.5 NaN +Inf -Inf]", f)
+	}
+	t.Logf("Python peer runs aiortc %v", obj["aiortc"])
+}
+
+// checkVideoReport checks Python's report of the Go video it decoded.
+func checkVideoReport(t *testing.T, v any) {
+	t.Helper()
+	r, ok := v.(map[string]any)
+	if !ok || r["width"] != 320.0 || r["height"] != 240.0 {
+		t.Fatalf("Python decoded Go's video as %#v, want 320x240 frames", v)
+	}
+	if valid, _ := r["valid"].(float64); valid < 10 {
+		t.Fatalf("Python read time codes from %v frames, want >= 10: %#v", r["valid"], r)
+	}
+	t.Logf("Python decoded Go's video: %v", r)
+}
+
+// receivePythonVideo checks that frames of Python's video arrive at
+// 320x240 with readable, increasing time codes.
+func receivePythonVideo(t *testing.T, py *pythonPeer, frames Subscription[image.Image]) {
+	t.Helper()
+	const want = 15
+	valid, unreadable := 0, 0
+	var last timecode.Stamp
+	var latency time.Duration
+	for valid < want {
+		img, err := frames.Get(py.ctx)
+		if err != nil {
+			py.fail(t, "%d frames with time codes received, %d without: %v", valid, unreadable, err)
+		}
+		if b := img.Bounds(); b.Dx() != 320 || b.Dy() != 240 {
+			t.Fatalf("Python's frame is %dx%d, want 320x240", b.Dx(), b.Dy())
+		}
+		s, err := timecode.Read(img)
+		if err != nil {
+			unreadable++
+			if unreadable > want {
+				t.Fatalf("%d of Python's frames without a readable time code: %v", unreadable, err)
+			}
+			continue
+		}
+		if valid > 0 && s.Seq <= last.Seq {
+			t.Fatalf("frame %d arrived after frame %d", s.Seq, last.Seq)
+		}
+		last = s
+		latency = max(latency, s.Latency(time.Now()))
+		valid++
+	}
+	t.Logf("received Python's frames up to %d (%d unreadable), worst latency %v", last.Seq, unreadable, latency)
+}
+
+// TestInteropPythonOfferer: Python makes the offer (a "default" channel and
+// a send-receive video track) and posts it as text/plain to our Handler; Go
+// answers, sending video back.
+func TestInteropPythonOfferer(t *testing.T) {
+	requireAiortc(t)
+	conn := newConn(t)
+	received := conn.Subscribe()
+	frames := conn.Video().Subscribe()
+	src := NewProducer(func() Subscription[image.Image] { return NewLatest[image.Image]() })
+	if err := conn.Video().PutSubscription(src); err != nil {
+		t.Fatal(err)
+	}
+	publishPattern(t, src)
+
+	contentType := make(chan string, 1)
+	handler := Handler(func(*http.Request) (*Connection, error) { return conn, nil })
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		select {
+		case contentType <- r.Header.Get("Content-Type"):
+		default:
+			t.Error("Python posted more than one offer")
+		}
+		offer, err := parseDescriptionJSON(t, body, "offer")
+		if err != nil {
+			t.Error(err)
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		body, _ = json.Marshal(offer)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		handler.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	if !strings.HasPrefix(srv.Listener.Addr().String(), "127.0.0.1:") {
+		t.Fatalf("test server on %s, want 127.0.0.1", srv.Listener.Addr())
+	}
+
+	py := startPythonPeer(t, "offer", srv.URL+"/connect")
+	exchangeMessages(t, py, conn, received, true)
+	// RTCBot's browser client posts text/plain; Handler must take it.
+	if ct := <-contentType; !strings.HasPrefix(ct, "text/plain") {
+		t.Errorf("Python posted its offer as %q, want text/plain", ct)
+	}
+	if answer := conn.pc.LocalDescription().SDP; !strings.Contains(answer, "a=msid:rtcbot ") {
+		t.Errorf("Go's answer gives its video track no msid stream:\n%s", answer)
+	}
+	receivePythonVideo(t, py, frames)
+}
+
+// TestInteropPythonAnswerer: Go makes the offer, asking to receive video
+// (subscribed before the offer); Python answers over stdin/stdout and sends
+// its video.
+func TestInteropPythonAnswerer(t *testing.T) {
+	requireAiortc(t)
+	py := startPythonPeer(t, "answer")
+	conn := newConn(t)
+	received := conn.Subscribe()
+	frames := conn.Video().Subscribe() // before the offer: asks for video
+	offer, err := conn.GetLocalDescription(py.ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if offer.Type != "offer" || !strings.Contains(offer.SDP, "m=video") || !strings.Contains(offer.SDP, "a=recvonly") {
+		t.Fatalf("Go's offer does not ask for video:\n%s", offer.SDP)
+	}
+	offer.SDP, _ = loopbackOnlySDP(t, offer.SDP)
+	line, err := json.Marshal(offer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := py.stdin.Write(append(line, '\n')); err != nil {
+		py.fail(t, "sending the offer to peer.py: %v", err)
+	}
+	answer, err := parseDescriptionJSON(t, []byte(py.readLine(t)), "answer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.SetRemoteDescription(py.ctx, answer); err != nil {
+		t.Fatalf("applying Python's answer: %v\n%s", err, answer.SDP)
+	}
+	exchangeMessages(t, py, conn, received, false)
+	receivePythonVideo(t, py, frames)
+}
