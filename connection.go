@@ -44,6 +44,10 @@ type ConnectionSettings struct {
 	// connection closes as lost (ICE failed); default 6 s. RTCBot takes about
 	// 27 s.
 	PeerLossTimeout time.Duration
+	// LoopbackOnly keeps the connection on 127.0.0.1: it offers no other
+	// address and uses no multicast DNS. For a robot and desktop on one
+	// machine, demos and tests.
+	LoopbackOnly bool
 	// IPFilter, if set, limits the local addresses offered as candidates (for
 	// example to loopback only in tests).
 	IPFilter func(net.IP) bool
@@ -164,6 +168,11 @@ func newAPI(s ConnectionSettings) (*webrtc.API, error) {
 	se.SetSTUNGatherTimeout(s.STUNTimeout)
 	disconnected := min(s.PeerLossTimeout/3, 2*time.Second)
 	se.SetICETimeouts(disconnected, s.PeerLossTimeout-disconnected, min(disconnected/4, 500*time.Millisecond))
+	if s.LoopbackOnly {
+		s.IPFilter = func(ip net.IP) bool { return ip.IsLoopback() && ip.To4() != nil }
+		s.IncludeLoopback, s.DisableMDNS = true, true
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	}
 	if s.IPFilter != nil {
 		se.SetIPFilter(s.IPFilter)
 	}
@@ -231,7 +240,11 @@ func (c *Connection) GetLocalDescription(ctx context.Context, offer *SessionDesc
 	}
 	gathered := webrtc.GatheringCompletePromise(c.pc)
 	if err = c.pc.SetLocalDescription(desc); err != nil {
-		return SessionDescription{}, fmt.Errorf("rtcbot: set local description: %w", err)
+		err = fmt.Errorf("rtcbot: set local description: %w", err)
+		if offer != nil {
+			err = c.explainCodecError(err, offer.SDP)
+		}
+		return SessionDescription{}, err
 	}
 	select {
 	case <-gathered:
@@ -264,7 +277,7 @@ func (c *Connection) setRemote(desc SessionDescription) error {
 		return fmt.Errorf("rtcbot: session description type %q is neither offer nor answer", desc.Type)
 	}
 	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: t, SDP: desc.SDP}); err != nil {
-		return fmt.Errorf("rtcbot: set remote description: %w", err)
+		return c.explainCodecError(fmt.Errorf("rtcbot: set remote description: %w", err), desc.SDP)
 	}
 	return nil
 }

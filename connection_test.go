@@ -6,7 +6,6 @@ import (
 	"image"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,11 +18,7 @@ import (
 // loopbackSettings keeps a test connection on 127.0.0.1: no other address is
 // offered or contacted.
 func loopbackSettings() ConnectionSettings {
-	return ConnectionSettings{
-		IPFilter:        func(ip net.IP) bool { return ip.IsLoopback() && ip.To4() != nil },
-		IncludeLoopback: true,
-		DisableMDNS:     true,
-	}
+	return ConnectionSettings{LoopbackOnly: true}
 }
 
 // mediaCtx bounds waits that involve a real peer connection and codecs.

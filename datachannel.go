@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 )
@@ -36,6 +38,8 @@ type DataChannel struct {
 	events   *Events
 	received *Producer[any]
 	outgoing *Consumer[any]
+
+	nSent, nReceived atomic.Uint64 // messages
 
 	mu       sync.Mutex
 	dc       *webrtc.DataChannel
@@ -84,6 +88,7 @@ func (d *DataChannel) bind(dc *webrtc.DataChannel) {
 	})
 	dc.OnClose(func() { d.Close() })
 	dc.OnMessage(func(msg webrtc.DataChannelMessage) {
+		d.nReceived.Add(1)
 		if msg.IsString {
 			d.received.Publish(decodeText(msg.Data))
 			return
@@ -120,7 +125,9 @@ func (d *DataChannel) send(msg any) {
 	} else {
 		err = dc.SendText(string(data))
 	}
-	if err != nil && !d.events.IsClosed() && dc.ReadyState() == webrtc.DataChannelStateOpen {
+	if err == nil {
+		d.nSent.Add(1)
+	} else if !d.events.IsClosed() && dc.ReadyState() == webrtc.DataChannelStateOpen {
 		d.log.Warn("rtcbot: message not sent", "channel", d.label, "err", err)
 	}
 }
@@ -167,6 +174,43 @@ func (d *DataChannel) UnsubscribeAll() { d.received.UnsubscribeAll() }
 
 // Get returns the next received message through a default subscription.
 func (d *DataChannel) Get(ctx context.Context) (any, error) { return d.received.Get(ctx) }
+
+// DataChannelStats counts a data channel's messages.
+type DataChannelStats struct {
+	// MessagesSent is the number of messages handed to the channel.
+	MessagesSent uint64
+	// MessagesReceived is the number of messages received.
+	MessagesReceived uint64
+}
+
+// Stats returns the channel's message counts.
+func (d *DataChannel) Stats() DataChannelStats {
+	return DataChannelStats{MessagesSent: d.nSent.Load(), MessagesReceived: d.nReceived.Load()}
+}
+
+// Flush waits until every message sent so far (see Stats) has been
+// acknowledged by the peer, or ctx ends, or the channel closes. Messages
+// still waiting in the outgoing queue are not waited for. A program that
+// must not lose its last messages calls Flush before Close.
+func (d *DataChannel) Flush(ctx context.Context) error {
+	tick := time.NewTicker(2 * time.Millisecond) // pion signals only a low-water mark, not empty
+	defer tick.Stop()
+	for {
+		d.mu.Lock()
+		dc := d.dc
+		d.mu.Unlock()
+		if dc == nil || dc.BufferedAmount() == 0 {
+			return nil
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-d.events.Done():
+			return ErrClosed
+		}
+	}
+}
 
 // Ready returns a channel closed when the data channel opens.
 func (d *DataChannel) Ready() <-chan struct{} { return d.events.Ready() }
