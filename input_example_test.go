@@ -1,0 +1,100 @@
+package rtcbot_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log"
+	"time"
+
+	"github.com/rtcbot-go/rtcbot"
+)
+
+// An event prints the way Python prints RTCBot's event dict, so a Go robot's
+// output matches the tutorials'.
+func ExampleInputEvent_String() {
+	e := rtcbot.InputEvent{Timestamp: 1553379212.684861, Code: "BTN_SOUTH", State: 1, Event: rtcbot.InputKey}
+	fmt.Println("Control message:", e)
+	// Output:
+	// Control message: {'timestamp': 1553379212.684861, 'code': 'BTN_SOUTH', 'state': 1, 'event': 'Key'}
+}
+
+// On the wire an event is RTCBot's JSON object, keys in RTCBot's order.
+func ExampleInputEvent_MarshalJSON() {
+	e := rtcbot.InputEvent{Timestamp: 1553379216.872889, Code: "ABS_X", State: -11, Event: rtcbot.InputAbsolute}
+	b, err := json.Marshal(e)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(b))
+	// Output:
+	// {"timestamp":1553379216.872889,"code":"ABS_X","state":-11,"event":"Absolute"}
+}
+
+// A robot receives events as decoded JSON objects; InputEventFromMessage
+// turns them back into InputEvents.
+func ExampleInputEventFromMessage() {
+	var msg any // what a connection delivers for a Python or Go gamepad's event
+	_ = json.Unmarshal([]byte(`{"timestamp": 1553379213.192862, "code": "BTN_SOUTH", "state": 0, "event": "Key"}`), &msg)
+	if e, ok := rtcbot.InputEventFromMessage(msg); ok {
+		fmt.Println("Control message:", e)
+	}
+	// Output:
+	// Control message: {'timestamp': 1553379213.192862, 'code': 'BTN_SOUTH', 'state': 0, 'event': 'Key'}
+}
+
+// A simulated gamepad plays the offloading tutorial's controls, for demos
+// and tests without hardware.
+func ExampleSimulatedGamepad() {
+	g := rtcbot.NewSimulatedGamepad(rtcbot.SimulatedGamepadSettings{Interval: time.Millisecond, Count: 4})
+	defer g.Close()
+	events := g.Subscribe()
+	for {
+		e, err := events.Get(context.Background())
+		if err != nil { // rtcbot.ErrClosed after Count events
+			break
+		}
+		fmt.Println(e.Code, e.State, e.Event)
+	}
+	// Output:
+	// BTN_SOUTH 1 Key
+	// ABS_Y -1 Absolute
+	// BTN_SOUTH 0 Key
+	// BTN_SOUTH 1 Key
+}
+
+// The desktop side of the offloading tutorial: send the gamepad's events to
+// the robot. Map turns them into a connection's messages.
+func ExampleNewGamepad() {
+	g, err := rtcbot.NewGamepad(rtcbot.GamepadSettings{}) // /dev/input/js0
+	if err != nil {
+		log.Fatal(err) // no gamepad: an error wrapping os.ErrNotExist
+	}
+	defer g.Close()
+	messages := rtcbot.Map(g, func(e rtcbot.InputEvent) any { return e })
+	_ = messages // conn.PutSubscription(messages) sends each event as RTCBot's JSON
+}
+
+// A pad that joydev numbers differently, here one whose face buttons follow
+// the generic joystick codes.
+func ExampleGamepadMapping() {
+	m := rtcbot.DefaultGamepadMapping()
+	m.Buttons = []string{"BTN_TRIGGER", "BTN_THUMB", "BTN_THUMB2", "BTN_TOP"}
+	fmt.Println(m.AxisCode(1), m.ButtonCode(2), m.ButtonCode(7))
+	// Output:
+	// ABS_Y BTN_THUMB2 BTN_UNMAPPED_7
+}
+
+// Read a keyboard's keys, dropping scan codes and LED events.
+func ExampleNewKeyboard() {
+	k, err := rtcbot.NewKeyboard(rtcbot.InputDeviceSettings{
+		Filter: func(e rtcbot.InputEvent) bool { return e.Event == rtcbot.InputKey },
+	})
+	if err != nil {
+		log.Fatal(err) // no keyboard, or no permission to read /dev/input
+	}
+	defer k.Close()
+	k.SubscribeFunc(func(e rtcbot.InputEvent) {
+		fmt.Println(e.Code, e.State) // KEY_A 1, KEY_A 0, ...
+	})
+}
