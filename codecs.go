@@ -1,8 +1,11 @@
 package rtcbot
 
 import (
+	"errors"
 	"fmt"
 	"image"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -10,8 +13,12 @@ import (
 
 // VideoSettings configures the encoding of a connection's outgoing video.
 type VideoSettings struct {
-	// Codec is the video codec to send: "VP8" (the default). Receiving
-	// decodes VP8.
+	// Codec is the video codec to send: "VP8" (the default) or "H264"
+	// (x264, Constrained Baseline, offered as profile-level-id 42e01f, the
+	// H.264 that aiortc and browsers accept; case does not matter). Another
+	// value, or H264 with a peer that does not accept it, makes adding the
+	// track or negotiating the connection fail. Receiving decodes VP8 only:
+	// an incoming H.264 track is not decoded (it is logged).
 	Codec string
 	// Bitrate is the target in bits per second; default 0.1 bits per pixel
 	// per frame (about 0.9 Mbit/s at 640x480 and 30 fps).
@@ -48,12 +55,36 @@ type audioDecoder interface {
 // The codec constructors; codecs_cgo.go sets them when cgo is available.
 var (
 	newVP8Encoder  func(width, height int, s VideoSettings) (videoEncoder, error)
+	newH264Encoder func(width, height int, s VideoSettings) (videoEncoder, error)
 	newVP8Decoder  func() (videoDecoder, error)
 	newOpusEncoder func(channels int) (audioEncoder, error)
 	newOpusDecoder func(channels int) (audioDecoder, error)
 )
 
-var errNoCgo = fmt.Errorf("rtcbot: media needs the cgo codecs (libvpx, libopus): build with CGO_ENABLED=1")
+var errNoCgo = fmt.Errorf("rtcbot: media needs the cgo codecs (libvpx, libx264, libopus): build with CGO_ENABLED=1")
+
+// Video codec names for VideoSettings.Codec.
+const (
+	codecVP8  = "VP8"
+	codecH264 = "H264"
+)
+
+// h264Fmtp describes the H.264 rtcbot sends and negotiates: Constrained
+// Baseline up to level 3.1 in non-interleaved mode (packetization-mode 1),
+// as aiortc and browsers offer it.
+const h264Fmtp = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+
+// videoCodec returns the normalised codec name and the RTP capability of the
+// outgoing track for s.Codec.
+func videoCodec(s VideoSettings) (string, webrtc.RTPCodecCapability, error) {
+	switch strings.ToUpper(s.Codec) {
+	case "", codecVP8:
+		return codecVP8, webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, nil
+	case codecH264:
+		return codecH264, webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: h264Fmtp}, nil
+	}
+	return "", webrtc.RTPCodecCapability{}, fmt.Errorf("rtcbot: video codec %q is not supported; use %q or %q", s.Codec, codecVP8, codecH264)
+}
 
 // RTP payload types and feedback RTCBot's peers understand.
 const (
@@ -70,7 +101,7 @@ func registerCodecs(m *webrtc.MediaEngine) error {
 	video := []webrtc.RTPCodecParameters{
 		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: feedback}, PayloadType: payloadVP8},
 		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-			SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f", RTCPFeedback: feedback}, PayloadType: payloadH264},
+			SDPFmtpLine: h264Fmtp, RTCPFeedback: feedback}, PayloadType: payloadH264},
 	}
 	for _, c := range video {
 		if err := m.RegisterCodec(c, webrtc.RTPCodecTypeVideo); err != nil {
@@ -83,4 +114,67 @@ func registerCodecs(m *webrtc.MediaEngine) error {
 		return fmt.Errorf("rtcbot: register opus: %w", err)
 	}
 	return nil
+}
+
+// explainCodecError turns pion's "codec is not supported by remote", which
+// applying a description returns when the peer accepts none of the codecs
+// of an outgoing track, into an error that names the codec this side sends
+// and those the peer offers for it. remoteSDP is the peer's description.
+// Other errors are returned as they are.
+func (c *Connection) explainCodecError(err error, remoteSDP string) error {
+	if !errors.Is(err, webrtc.ErrUnsupportedCodec) {
+		return err
+	}
+	type sent struct {
+		kind, mime, setting string
+	}
+	var tracks []sent
+	if c.video.sending() {
+		_, capability, _ := videoCodec(c.settings.Video)
+		tracks = append(tracks, sent{"video", capability.MimeType, "; choose one with ConnectionSettings.Video.Codec"})
+	}
+	if c.audio.sending() {
+		tracks = append(tracks, sent{"audio", webrtc.MimeTypeOpus, ""})
+	}
+	for _, t := range tracks {
+		offered := peerCodecs(remoteSDP, t.kind)
+		name := strings.TrimPrefix(t.mime, t.kind+"/")
+		if !slices.ContainsFunc(offered, func(o string) bool { return strings.EqualFold(o, name) }) {
+			list := "none"
+			if len(offered) > 0 {
+				list = strings.Join(offered, ", ")
+			}
+			return fmt.Errorf("rtcbot: the peer does not accept %s %s, which this connection sends (it takes %s%s): %w",
+				name, t.kind, list, t.setting, err)
+		}
+	}
+	return fmt.Errorf("rtcbot: the peer accepts no codec of an outgoing track in the form this connection sends it: %w", err)
+}
+
+// peerCodecs lists the codec names in the m=kind sections of an SDP, in
+// order, without repeats and without the helpers rtx, red and ulpfec.
+func peerCodecs(sdp, kind string) []string {
+	var names []string
+	in := false
+	for line := range strings.Lines(sdp) {
+		line = strings.TrimRight(line, "\r\n")
+		if m, ok := strings.CutPrefix(line, "m="); ok {
+			in = strings.HasPrefix(m, kind+" ")
+			continue
+		}
+		rtpmap, ok := strings.CutPrefix(line, "a=rtpmap:")
+		if !in || !ok {
+			continue
+		}
+		_, codec, _ := strings.Cut(rtpmap, " ")
+		name, _, _ := strings.Cut(codec, "/")
+		switch strings.ToLower(name) {
+		case "", "rtx", "red", "ulpfec":
+			continue
+		}
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	return names
 }

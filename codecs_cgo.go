@@ -5,11 +5,15 @@ package rtcbot
 import (
 	"github.com/rtcbot-go/rtcbot/codec/opus"
 	"github.com/rtcbot-go/rtcbot/codec/vp8"
+	"github.com/rtcbot-go/rtcbot/codec/x264"
 )
 
 func init() {
 	newVP8Encoder = func(width, height int, s VideoSettings) (videoEncoder, error) {
 		return vp8.NewEncoder(vp8.EncoderSettings{Width: width, Height: height, FPS: s.FPS, Bitrate: s.Bitrate})
+	}
+	newH264Encoder = func(width, height int, s VideoSettings) (videoEncoder, error) {
+		return x264.NewEncoder(x264.EncoderSettings{Width: width, Height: height, FPS: s.FPS, Bitrate: s.Bitrate})
 	}
 	newVP8Decoder = func() (videoDecoder, error) { return vp8.NewDecoder() }
 	newOpusEncoder = func(channels int) (audioEncoder, error) {

@@ -5,6 +5,7 @@ go 1.26
 require (
 	github.com/pion/ice/v4 v4.4.8
 	github.com/pion/interceptor v0.1.51
+	github.com/pion/mediadevices v0.9.4
 	github.com/pion/rtcp v1.2.20
 	github.com/pion/rtp v1.10.6
 	github.com/pion/webrtc/v4 v4.2.26
@@ -12,7 +13,15 @@ require (
 )
 
 require (
+	github.com/blackjack/webcam v0.6.1 // indirect
+	golang.org/x/image v0.23.0 // indirect
+)
+
+require (
+	github.com/0xcafed00d/joystick v1.0.1
+	github.com/gen2brain/malgo v0.11.24
 	github.com/google/uuid v1.6.0 // indirect
+	github.com/kenshaw/evdev v0.1.0
 	github.com/pion/datachannel v1.6.3 // indirect
 	github.com/pion/dtls/v3 v3.1.15 // indirect
 	github.com/pion/logging v0.2.4 // indirect
@@ -25,6 +34,7 @@ require (
 	github.com/pion/transport/v5 v5.1.4 // indirect
 	github.com/pion/turn/v5 v5.1.3 // indirect
 	github.com/wlynxg/anet v0.0.5 // indirect
+	gocv.io/x/gocv v0.31.0
 	golang.org/x/crypto v0.48.0 // indirect
 	golang.org/x/net v0.50.0 // indirect
 	golang.org/x/sys v0.41.0 // indirect

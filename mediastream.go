@@ -17,16 +17,19 @@ import (
 //
 // Sending: PutSubscription(src) sends what src yields on one outgoing track
 // (the first call makes the track; later calls switch what feeds it). Video
-// is encoded with VP8, audio with Opus; a Source such as a camera is encoded
-// once however many connections send it. The track must exist before the
-// session description is made.
+// is encoded with the codec of ConnectionSettings.Video (VP8 by default, or
+// H.264), audio with Opus; a Source such as a camera is encoded once however
+// many connections send it with the same settings. The track must exist
+// before the session description is made; if the peer accepts none of its
+// codecs, making or applying the description fails.
 //
 // Receiving: Subscribe yields the decoded media of the peer's first track of
 // this kind: video frames as *image.YCbCr (4:2:0) through latest-only
-// subscriptions, audio as 48 kHz AudioChunks through queues. OnTrack
-// announces every incoming track. An offerer that sends nothing still
-// receives if it subscribed before making the offer, or asked with
-// OfferToReceive.
+// subscriptions, audio as 48 kHz AudioChunks through queues. Only VP8 video
+// is decoded: an incoming H.264 track yields nothing, and a warning is
+// logged. OnTrack announces every incoming track. An offerer that sends
+// nothing still receives if it subscribed before making the offer, or asked
+// with OfferToReceive.
 type MediaStream[T any] struct {
 	conn       *Connection
 	kind       webrtc.RTPCodecType
@@ -56,16 +59,21 @@ type trackDecoder[T any] interface {
 
 func newVideoStream(c *Connection) *MediaStream[image.Image] {
 	s := c.settings.Video
-	capability := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+	codec, capability, codecErr := videoCodec(s)
+	s.Codec = codec // one spelling, so tracks are shared whatever the case
+	newEncoder := newVP8SampleEncoder
+	if codec == codecH264 {
+		newEncoder = newH264SampleEncoder
+	}
 	return &MediaStream[image.Image]{
 		conn:     c,
 		kind:     webrtc.RTPCodecTypeVideo,
 		received: NewProducer(func() Subscription[image.Image] { return NewLatest[image.Image]() }),
 		acquire: func(src Getter[image.Image]) (*outTrack[image.Image], error) {
-			if s.Codec != "" && s.Codec != "VP8" {
-				return nil, fmt.Errorf("rtcbot: video codec %q is not supported yet; use VP8", s.Codec)
+			if codecErr != nil {
+				return nil, codecErr
 			}
-			return acquireOutTrack(src, s, capability, func() (sampleEncoder[image.Image], error) { return newVP8SampleEncoder(s) })
+			return acquireOutTrack(src, s, capability, func() (sampleEncoder[image.Image], error) { return newEncoder(s) })
 		},
 		newDecoder: newVideoDecoder,
 	}
@@ -228,6 +236,13 @@ func (m *MediaStream[T]) prepare(offering bool) error {
 		}
 	}
 	return nil
+}
+
+// sending reports whether the stream has an outgoing track.
+func (m *MediaStream[T]) sending() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sender != nil
 }
 
 // peerConnected is called when the connection reaches the peer: the

@@ -125,11 +125,14 @@ func (t *outTrack[T]) connected() (disconnected func()) {
 	return func() { once.Do(func() { t.active.Add(-1) }) }
 }
 
-// vp8SampleEncoder encodes frames with VP8 on a steady clock: each sample
-// lasts the time since the previous frame, so the receiver plays frames at
-// the pace they were captured, and a source that stalls resumes without a
-// backlog.
-type vp8SampleEncoder struct {
+// videoSampleEncoder encodes frames with a video codec (VP8 or H.264) on a
+// steady clock: each sample lasts the time since the previous frame, so the
+// receiver plays frames at the pace they were captured, and a source that
+// stalls resumes without a backlog. It re-creates the codec's encoder when
+// the frame size changes.
+type videoSampleEncoder struct {
+	codec    string // for errors: "VP8", "H264"
+	newEnc   func(width, height int, s VideoSettings) (videoEncoder, error)
 	settings VideoSettings
 	enc      videoEncoder
 	w, h     int
@@ -138,14 +141,25 @@ type vp8SampleEncoder struct {
 	buf      *image.YCbCr
 }
 
+// newVP8SampleEncoder encodes frames with VP8 (libvpx).
 func newVP8SampleEncoder(s VideoSettings) (sampleEncoder[image.Image], error) {
 	if newVP8Encoder == nil {
 		return nil, errNoCgo
 	}
-	return &vp8SampleEncoder{settings: s}, nil
+	return &videoSampleEncoder{codec: codecVP8, newEnc: newVP8Encoder, settings: s}, nil
 }
 
-func (e *vp8SampleEncoder) encode(img image.Image, forceKeyframe bool, write func(media.Sample)) error {
+// newH264SampleEncoder encodes frames with H.264 (x264, Constrained
+// Baseline); each sample is one frame in Annex-B form, which pion's H.264
+// payloader splits into NAL units (SPS and PPS go out together in a STAP-A).
+func newH264SampleEncoder(s VideoSettings) (sampleEncoder[image.Image], error) {
+	if newH264Encoder == nil {
+		return nil, errNoCgo
+	}
+	return &videoSampleEncoder{codec: codecH264, newEnc: newH264Encoder, settings: s}, nil
+}
+
+func (e *videoSampleEncoder) encode(img image.Image, forceKeyframe bool, write func(media.Sample)) error {
 	if img == nil {
 		return nil
 	}
@@ -158,10 +172,10 @@ func (e *vp8SampleEncoder) encode(img image.Image, forceKeyframe bool, write fun
 		if e.enc != nil {
 			e.enc.Close()
 		}
-		enc, err := newVP8Encoder(w, h, e.settings)
+		enc, err := e.newEnc(w, h, e.settings)
 		if err != nil {
 			e.enc = nil
-			return fmt.Errorf("rtcbot: VP8 encoder for %dx%d: %w", w, h, err)
+			return fmt.Errorf("rtcbot: %s encoder for %dx%d: %w", e.codec, w, h, err)
 		}
 		e.enc, e.w, e.h = enc, w, h
 		forceKeyframe = true
@@ -172,7 +186,7 @@ func (e *vp8SampleEncoder) encode(img image.Image, forceKeyframe bool, write fun
 	}
 	data, _, err := e.enc.Encode(yuv, now.Sub(e.start), forceKeyframe)
 	if err != nil {
-		return fmt.Errorf("rtcbot: VP8 encode: %w", err)
+		return fmt.Errorf("rtcbot: %s encode: %w", e.codec, err)
 	}
 	duration := min(now.Sub(e.last), time.Second)
 	e.last = now
@@ -182,7 +196,7 @@ func (e *vp8SampleEncoder) encode(img image.Image, forceKeyframe bool, write fun
 	return nil
 }
 
-func (e *vp8SampleEncoder) close() {
+func (e *videoSampleEncoder) close() {
 	if e.enc != nil {
 		e.enc.Close()
 	}

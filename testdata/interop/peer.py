@@ -21,7 +21,8 @@ Usage:
 
 In both modes the peer sends a synthetic 320x240 video track stamped with the
 frame time code (see timecode.md), reads the time codes of the video it
-receives and reports them once on the data channel, sends a raw non-JSON
+receives and reports them once on the data channel (with the codec aiortc
+decoded it with, e.g. "video/H264"), sends a raw non-JSON
 string and a JSON message when the channel opens, and echoes every message it
 receives as {"echo": message}. It closes and exits when stdin reaches EOF.
 Logs go to stderr; stdout carries only the answer.
@@ -40,6 +41,7 @@ import urllib.request
 
 import aioice.ice
 import aiortc
+import aiortc.rtcrtpreceiver
 import numpy as np
 from aiortc import (
     RTCConfiguration,
@@ -58,6 +60,20 @@ VIDEO_REPORT_AFTER = 10  # valid frames received before reporting
 aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: (
     ["127.0.0.1"] if use_ipv4 else []
 )
+
+# The codecs aiortc decodes incoming media with, in the order it picked
+# their decoders (its receiver's decoder thread calls get_decoder for each
+# new codec; list.append is atomic in CPython), for the video report.
+DECODED_CODECS = []
+_get_decoder = aiortc.rtcrtpreceiver.get_decoder
+
+
+def _recording_get_decoder(codec):
+    DECODED_CODECS.append(codec.mimeType)
+    return _get_decoder(codec)
+
+
+aiortc.rtcrtpreceiver.get_decoder = _recording_get_decoder
 
 
 def log(*args):
@@ -251,6 +267,14 @@ class Peer:
                             "valid": valid,
                             "failed": failed,
                             "seq": s[0],
+                            "codec": next(
+                                (
+                                    c
+                                    for c in reversed(DECODED_CODECS)
+                                    if c.lower().startswith("video/")
+                                ),
+                                None,
+                            ),
                         }
                     }
                 )
