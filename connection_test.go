@@ -382,3 +382,46 @@ func TestConnectOverHTTP(t *testing.T) {
 		t.Fatalf("got %#v, %v", m, err)
 	}
 }
+
+func TestConnectionsShareOneEncoderPerSource(t *testing.T) {
+	const w, h = 160, 120
+	frames := NewProducer(func() Subscription[image.Image] { return NewLatest[image.Image]() })
+	defer frames.Close()
+	pattern := timecode.NewPattern(w, h)
+
+	// Two viewers of one camera: the camera is subscribed to once.
+	var viewers []Subscription[image.Image]
+	for range 2 {
+		robot, desktop := newConn(t), newConn(t)
+		if err := robot.Video().PutSubscription(frames); err != nil {
+			t.Fatal(err)
+		}
+		viewers = append(viewers, desktop.Video().Subscribe())
+		connectPair(t, desktop, robot)
+		defer robot.Close()
+	}
+	if n := frames.Subscribers(); n != 1 {
+		t.Fatalf("the source has %d subscribers, want 1 encoder for both connections", n)
+	}
+	ctx := mediaCtx(t)
+	tick := time.NewTicker(time.Second / 30)
+	defer tick.Stop()
+	seq := uint32(0)
+	for i, v := range viewers {
+		received := false
+		for !received {
+			select {
+			case <-tick.C:
+				frames.Publish(pattern.Frame(seq, time.Now()))
+				seq++
+			case img := <-v.(*Latest[image.Image]).C():
+				if _, err := timecode.Read(img); err != nil {
+					t.Fatalf("viewer %d: %v", i, err)
+				}
+				received = true
+			case <-ctx.Done():
+				t.Fatalf("viewer %d received no frame", i)
+			}
+		}
+	}
+}
