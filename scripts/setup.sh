@@ -5,7 +5,7 @@
 # quiet when everything is there. Needs root (or sudo) only to install.
 set -euo pipefail
 
-packages=(pkg-config gcc libvpx-dev libopus-dev libx264-dev libopencv-dev xvfb python3-aiortc)
+packages=(pkg-config gcc g++ libvpx-dev libopus-dev libx264-dev libopencv-dev xvfb x11-apps imagemagick python3-aiortc)
 
 missing=()
 for p in "${packages[@]}"; do

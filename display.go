@@ -1,0 +1,275 @@
+package rtcbot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/draw"
+	"image/png"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// HeadlessDisplaySettings configures a HeadlessDisplay. The zero value
+// measures the frame rate over 1 s intervals and reports nothing.
+type HeadlessDisplaySettings struct {
+	// Interval is how often the frame rate is measured and reported
+	// (default 1 s).
+	Interval time.Duration
+	// Report, if set, is called with the display's statistics at the end of
+	// every interval, on the display's statistics goroutine.
+	Report func(DisplayStats)
+	// Logger, if set, logs the statistics at the end of every interval in
+	// which frames arrived, at level Info.
+	Logger *slog.Logger
+	// SnapshotPath, if set, is a PNG file the latest frame is written to
+	// every SnapshotEvery (when a new frame arrived since the last write)
+	// and once more on Close.
+	SnapshotPath string
+	// SnapshotEvery is the snapshot period (default 5 s).
+	SnapshotEvery time.Duration
+}
+
+// DisplayStats is what a HeadlessDisplay reports.
+type DisplayStats struct {
+	// Frames is the number of frames received so far.
+	Frames uint64
+	// FPS is the frame rate over the last complete interval.
+	FPS float64
+	// Size is the size of the last frame (zero before the first).
+	Size image.Point
+}
+
+// HeadlessDisplay is a consumer of video frames for machines without a
+// screen, where a program would use a window (package cv's Display, RTCBot's
+// CVDisplay) on a desktop. It counts the frames it receives, measures their
+// rate, keeps the last one, and can write it to a PNG file and report the
+// statistics periodically. Like a window it shows only the newest frame: its
+// direct input (Put) is latest-only.
+//
+//	disp := rtcbot.NewHeadlessDisplay(rtcbot.HeadlessDisplaySettings{Logger: slog.Default()})
+//	defer disp.Close()
+//	disp.PutSubscription(cam)
+//
+// The display becomes ready with its first frame.
+type HeadlessDisplay struct {
+	*Consumer[image.Image]
+	settings HeadlessDisplaySettings
+
+	mu     sync.Mutex
+	frames uint64
+	last   image.Image
+	fps    float64
+
+	stop    context.CancelFunc
+	stopped chan struct{} // closed when the statistics goroutine returns
+}
+
+// NewHeadlessDisplay returns a display with the given settings, defaults
+// filled in. Close it to stop its goroutines.
+func NewHeadlessDisplay(s HeadlessDisplaySettings) *HeadlessDisplay {
+	if s.Interval <= 0 {
+		s.Interval = time.Second
+	}
+	if s.SnapshotEvery <= 0 {
+		s.SnapshotEvery = 5 * time.Second
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	d := &HeadlessDisplay{settings: s, stop: stop, stopped: make(chan struct{})}
+	d.Consumer = NewConsumer(d.show, func() Subscription[image.Image] { return NewLatest[image.Image]() })
+	go d.stats(ctx)
+	return d
+}
+
+// show is the consumer's handler.
+func (d *HeadlessDisplay) show(frame image.Image) {
+	d.mu.Lock()
+	d.frames++
+	d.last = frame
+	d.mu.Unlock()
+	d.SetReady()
+}
+
+// stats is the statistics goroutine: it measures the frame rate, reports it
+// and writes periodic snapshots.
+func (d *HeadlessDisplay) stats(ctx context.Context) {
+	defer close(d.stopped)
+	tick := time.NewTicker(d.settings.Interval)
+	defer tick.Stop()
+	var snap <-chan time.Time
+	if d.settings.SnapshotPath != "" {
+		t := time.NewTicker(d.settings.SnapshotEvery)
+		defer t.Stop()
+		snap = t.C
+	}
+	start, startFrames := time.Now(), uint64(0)
+	snapFrames := uint64(0)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			d.mu.Lock()
+			frames := d.frames
+			d.fps = float64(frames-startFrames) / now.Sub(start).Seconds()
+			d.mu.Unlock()
+			start, startFrames = now, frames
+			st := d.Stats()
+			if d.settings.Report != nil {
+				d.settings.Report(st)
+			}
+			if d.settings.Logger != nil && st.FPS > 0 {
+				d.settings.Logger.Info("display", "frames", st.Frames, "fps", st.FPS,
+					"width", st.Size.X, "height", st.Size.Y)
+			}
+		case <-snap:
+			if frames := d.Frames(); frames != snapFrames {
+				snapFrames = frames
+				if err := d.Snapshot(d.settings.SnapshotPath); err != nil {
+					d.SetError(err)
+				}
+			}
+		}
+	}
+}
+
+// Frames returns the number of frames received so far.
+func (d *HeadlessDisplay) Frames() uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.frames
+}
+
+// LastFrame returns the last frame received, or nil before the first.
+func (d *HeadlessDisplay) LastFrame() image.Image {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.last
+}
+
+// FPS returns the frame rate measured over the last complete interval
+// (HeadlessDisplaySettings.Interval), 0 before the first interval ends.
+func (d *HeadlessDisplay) FPS() float64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.fps
+}
+
+// Stats returns the display's statistics.
+func (d *HeadlessDisplay) Stats() DisplayStats {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st := DisplayStats{Frames: d.frames, FPS: d.fps}
+	if d.last != nil {
+		st.Size = d.last.Bounds().Size()
+	}
+	return st
+}
+
+// errNoFrame is returned by Snapshot before the first frame.
+var errNoFrame = errors.New("rtcbot: no frame received yet")
+
+// Snapshot writes the last frame to path as a PNG file. The file is replaced
+// atomically (written beside it, then renamed), so a reader never sees half
+// a picture. It fails if no frame has been received yet.
+func (d *HeadlessDisplay) Snapshot(path string) error {
+	frame := d.LastFrame()
+	if frame == nil {
+		return fmt.Errorf("snapshot %s: %w", path, errNoFrame)
+	}
+	// PNG encodes RGBA pictures directly; other kinds (camera frames are
+	// YCbCr) would be read pixel by pixel through their colour model.
+	if _, ok := frame.(*image.RGBA); !ok {
+		rgba := image.NewRGBA(frame.Bounds())
+		draw.Draw(rgba, rgba.Rect, frame, rgba.Rect.Min, draw.Src)
+		frame = rgba
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	enc := png.Encoder{CompressionLevel: png.BestSpeed}
+	err = enc.Encode(f, frame)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("snapshot %s: %w", path, err)
+	}
+	return nil
+}
+
+// Close stops the display: its input and goroutines stop and the close event
+// fires. With a SnapshotPath, the last frame (if any) is written once more,
+// and an error doing so is returned.
+func (d *HeadlessDisplay) Close() error {
+	d.stop()
+	<-d.stopped
+	d.Consumer.Close()
+	if d.settings.SnapshotPath != "" && d.LastFrame() != nil {
+		return d.Snapshot(d.settings.SnapshotPath)
+	}
+	return nil
+}
+
+// CheckDisplay reports whether a graphical display is available for a
+// window (package cv's Display): it returns nil if $DISPLAY names an X server
+// that accepts connections, and an error saying why not otherwise. Programs
+// use it to fall back to a HeadlessDisplay. It checks only that the server
+// answers, not that this process is authorised to use it.
+func CheckDisplay() error {
+	display := os.Getenv("DISPLAY")
+	if display == "" {
+		return errors.New("rtcbot: no display: $DISPLAY is not set")
+	}
+	network, addrs, err := xAddrs(display)
+	if err != nil {
+		return fmt.Errorf("rtcbot: no display: $DISPLAY=%q: %w", display, err)
+	}
+	for _, addr := range addrs {
+		var conn net.Conn
+		conn, err = net.DialTimeout(network, addr, time.Second)
+		if err == nil {
+			conn.Close()
+			return nil
+		}
+	}
+	return fmt.Errorf("rtcbot: no display: X server %q does not answer: %w", display, err)
+}
+
+// xAddrs returns where the X server named by display (host:number.screen)
+// listens: its Unix sockets (the file, then the Linux abstract one) for a
+// local display, a TCP port for a remote one.
+func xAddrs(display string) (network string, addrs []string, err error) {
+	i := strings.LastIndexByte(display, ':')
+	if i < 0 {
+		return "", nil, errors.New("no display number")
+	}
+	host, num := display[:i], display[i+1:]
+	num, _, _ = strings.Cut(num, ".") // drop the screen number
+	if strings.HasPrefix(host, "/") { // a socket path (XQuartz): /path:number
+		return "unix", []string{host + ":" + num}, nil
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 0 {
+		return "", nil, fmt.Errorf("bad display number %q", num)
+	}
+	if host == "" || host == "unix" {
+		path := "/tmp/.X11-unix/X" + num
+		return "unix", []string{path, "@" + path}, nil
+	}
+	host = strings.TrimSuffix(host, "/tcp")
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]") // [IPv6 address]
+	return "tcp", []string{net.JoinHostPort(host, strconv.Itoa(6000+n))}, nil
+}
