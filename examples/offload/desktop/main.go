@@ -1,0 +1,276 @@
+// Command desktop is the desktop side of RTCBot's offloading tutorial, in
+// Go: it connects to the robot, shows the robot's video four times larger,
+// and streams gamepad events back to the robot as control messages.
+//
+// Start the robot first, then:
+//
+//	go run ./examples/offload/desktop -robot http://ROBOT:8080/connect
+//
+// Without a gamepad it drives the robot with a simulated one, and without a
+// screen it shows the video on a headless display (an fps line every few
+// seconds and a snapshot file), saying so in one line each. With -duration it
+// stops by itself and prints a summary; -summary prints it as JSON.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"image"
+	"log"
+	"os"
+	"os/signal"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rtcbot-go/rtcbot"
+	"github.com/rtcbot-go/rtcbot/cv"
+	"github.com/rtcbot-go/rtcbot/timecode"
+)
+
+func main() {
+	var o options
+	flag.StringVar(&o.robot, "robot", "http://localhost:8080/connect", "the robot's /connect address")
+	flag.StringVar(&o.display, "display", "auto", `display: "auto" (a window, else headless), "cv" or "headless"`)
+	flag.StringVar(&o.snapshot, "snapshot", "desktop-snapshot.png", "where the headless display writes the latest frame")
+	flag.StringVar(&o.gamepad, "gamepad", "auto", `gamepad: "auto" (joystick, else simulated), "joystick" or "simulated"`)
+	flag.IntVar(&o.device, "device", 0, "joystick number")
+	flag.IntVar(&o.events, "events", 0, "with the simulated gamepad: send this many events, then stop (0: no limit)")
+	flag.DurationVar(&o.duration, "duration", 0, "stop after this long (0: run until Ctrl-C)")
+	flag.BoolVar(&o.loopback, "loopback", false, "use only 127.0.0.1 for the connection (robot and desktop on one machine)")
+	flag.BoolVar(&o.jsonSummary, "summary", false, "print the final summary as one JSON line")
+	flag.Parse()
+	if err := run(o); err != nil {
+		log.Fatal(err)
+	}
+}
+
+type options struct {
+	robot, display, snapshot, gamepad string
+	device, events                    int
+	duration                          time.Duration
+	loopback, jsonSummary             bool
+}
+
+// Summary is what the desktop saw, printed when it stops.
+type Summary struct {
+	Frames          int     `json:"frames"`
+	FPS             float64 `json:"fps"`
+	Width           int     `json:"width"`
+	Height          int     `json:"height"`
+	ControlsSent    int64   `json:"controls_sent"`
+	LatencyMedianMS float64 `json:"latency_median_ms"`
+	LatencyP99MS    float64 `json:"latency_p99_ms"`
+	LatencyReads    int     `json:"latency_reads"`
+}
+
+func run(o options) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if o.duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.duration)
+		defer cancel()
+	}
+
+	disp, err := openDisplay(o)
+	if err != nil {
+		return err
+	}
+	defer disp.Close()
+
+	conn, err := rtcbot.NewConnection(rtcbot.ConnectionSettings{LoopbackOnly: o.loopback})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	// Subscribing before the offer asks the robot for its video.
+	frames := conn.Video().Subscribe()
+	var stats frameStats
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			frame, err := frames.Get(ctx)
+			if err != nil {
+				return
+			}
+			stats.add(frame, time.Now())
+			disp.Put(enlarge(frame, 4)) // show a 4x larger image so that it is easy to see
+		}
+	}()
+
+	if err := rtcbot.Connect(ctx, conn, o.robot, nil); err != nil {
+		return err
+	}
+
+	// Start sending gamepad controls.
+	g, err := openGamepad(o)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	conn.PutSubscription(rtcbot.Map(g, func(e rtcbot.InputEvent) any { return e }))
+
+	select {
+	case <-ctx.Done():
+	case <-conn.Done():
+		if err := conn.Err(); err != nil {
+			log.Printf("connection closed: %v", err)
+		}
+	}
+	// Stop the gamepad and let the robot acknowledge the last controls.
+	g.Close()
+	flush, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	conn.Flush(flush)
+	conn.Close()
+	wg.Wait()
+
+	s := stats.summary()
+	s.ControlsSent = int64(conn.Stats().MessagesSent)
+	if o.jsonSummary {
+		return json.NewEncoder(os.Stdout).Encode(s)
+	}
+	fmt.Printf("Received %d frames (%.1f fps, %dx%d), sent %d control messages, median latency %.1f ms (p99 %.1f ms, %d frames read).\n",
+		s.Frames, s.FPS, s.Width, s.Height, s.ControlsSent, s.LatencyMedianMS, s.LatencyP99MS, s.LatencyReads)
+	return nil
+}
+
+// display is what the desktop shows frames on: a window or headless.
+type display interface {
+	Put(image.Image)
+	Close() error
+}
+
+// openDisplay opens the display asked for; "auto" falls back to a headless
+// display, saying so in one line.
+func openDisplay(o options) (display, error) {
+	headless := func() display {
+		return rtcbot.NewHeadlessDisplay(rtcbot.HeadlessDisplaySettings{
+			Interval:     5 * time.Second,
+			SnapshotPath: o.snapshot,
+			Report: func(s rtcbot.DisplayStats) {
+				if s.Frames > 0 {
+					fmt.Printf("Display: %d frames, %.1f fps, %dx%d\n", s.Frames, s.FPS, s.Size.X, s.Size.Y)
+				}
+			},
+		})
+	}
+	switch o.display {
+	case "headless":
+		return headless(), nil
+	case "cv":
+		return cv.NewDisplay(cv.DisplaySettings{Name: "robot"})
+	case "auto":
+		d, err := cv.NewDisplay(cv.DisplaySettings{Name: "robot"})
+		if err == nil {
+			return d, nil
+		}
+		fmt.Printf("No screen (%v): using a headless display, snapshots in %s.\n", err, o.snapshot)
+		return headless(), nil
+	}
+	return nil, fmt.Errorf("unknown display %q", o.display)
+}
+
+// gamepad is a source of input events: a real or a simulated gamepad.
+type gamepad interface {
+	rtcbot.Source[rtcbot.InputEvent]
+	Close() error
+}
+
+// openGamepad opens the gamepad asked for; "auto" falls back to a simulated
+// one, saying so in one line.
+func openGamepad(o options) (gamepad, error) {
+	simulated := func() gamepad {
+		return rtcbot.NewSimulatedGamepad(rtcbot.SimulatedGamepadSettings{Count: o.events})
+	}
+	switch o.gamepad {
+	case "simulated":
+		return simulated(), nil
+	case "joystick":
+		return rtcbot.NewGamepad(rtcbot.GamepadSettings{Device: o.device})
+	case "auto":
+		g, err := rtcbot.NewGamepad(rtcbot.GamepadSettings{Device: o.device})
+		if err == nil {
+			return g, nil
+		}
+		fmt.Printf("No gamepad (%v): using a simulated gamepad.\n", err)
+		return simulated(), nil
+	}
+	return nil, fmt.Errorf("unknown gamepad %q", o.gamepad)
+}
+
+// frameStats counts received frames and reads their latency from the time
+// code the robot's test pattern stamps into them.
+type frameStats struct {
+	mu          sync.Mutex
+	frames      int
+	first, last time.Time
+	size        image.Point
+	latencies   []time.Duration
+}
+
+func (s *frameStats) add(frame image.Image, received time.Time) {
+	stamp, err := timecode.Read(frame)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.frames == 0 {
+		s.first = received
+	}
+	s.frames++
+	s.last = received
+	s.size = frame.Bounds().Size()
+	if err == nil {
+		s.latencies = append(s.latencies, stamp.Latency(received))
+	}
+}
+
+func (s *frameStats) summary() Summary {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sum := Summary{Frames: s.frames, Width: s.size.X, Height: s.size.Y, LatencyReads: len(s.latencies)}
+	if elapsed := s.last.Sub(s.first).Seconds(); s.frames > 1 && elapsed > 0 {
+		sum.FPS = float64(s.frames-1) / elapsed
+	}
+	if n := len(s.latencies); n > 0 {
+		l := slices.Clone(s.latencies)
+		slices.Sort(l)
+		sum.LatencyMedianMS = float64(l[n/2].Microseconds()) / 1000
+		sum.LatencyP99MS = float64(l[n*99/100].Microseconds()) / 1000
+	}
+	return sum
+}
+
+// enlarge scales frame up by an integer factor, repeating pixels (what the
+// tutorial does with cv2.resize, without OpenCV).
+func enlarge(frame image.Image, factor int) image.Image {
+	src, ok := frame.(*image.YCbCr)
+	w, h := frame.Bounds().Dx(), frame.Bounds().Dy()
+	if !ok || src.SubsampleRatio != image.YCbCrSubsampleRatio420 || w%2 != 0 || h%2 != 0 {
+		return frame
+	}
+	dst := image.NewYCbCr(image.Rect(0, 0, w*factor, h*factor), image.YCbCrSubsampleRatio420)
+	scale := func(dstPlane []uint8, dstStride int, srcPlane []uint8, srcStride, sw, sh int) {
+		for y := range sh {
+			row := dstPlane[y*factor*dstStride : y*factor*dstStride+sw*factor]
+			for x, v := range srcPlane[y*srcStride : y*srcStride+sw] {
+				for k := range factor {
+					row[x*factor+k] = v
+				}
+			}
+			for k := 1; k < factor && y*factor+k < len(dstPlane)/dstStride; k++ {
+				copy(dstPlane[(y*factor+k)*dstStride:], row)
+			}
+		}
+	}
+	cw, ch := (w+1)/2, (h+1)/2
+	scale(dst.Y, dst.YStride, src.Y[src.YOffset(src.Rect.Min.X, src.Rect.Min.Y):], src.YStride, w, h)
+	scale(dst.Cb, dst.CStride, src.Cb[src.COffset(src.Rect.Min.X, src.Rect.Min.Y):], src.CStride, cw, ch)
+	scale(dst.Cr, dst.CStride, src.Cr[src.COffset(src.Rect.Min.X, src.Rect.Min.Y):], src.CStride, cw, ch)
+	return dst
+}
