@@ -341,21 +341,7 @@ func TestInteropH264ToPython(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		offer.SDP, _ = loopbackOnlySDP(t, offer.SDP)
-		line, err := json.Marshal(offer)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := py.stdin.Write(append(line, '\n')); err != nil {
-			py.fail(t, "sending the offer to peer.py: %v", err)
-		}
-		answer, err := parseDescriptionJSON(t, []byte(py.readLine(t)), "answer")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := conn.SetRemoteDescription(py.ctx, answer); err != nil {
-			t.Fatalf("applying Python's answer: %v\n%s", err, answer.SDP)
-		}
+		sendOfferToPython(t, py, conn, offer)
 		exchangeMessages(t, py, conn, received, true)
 		if codec := videoReportCodec(t, py, all); codec != webrtc.MimeTypeH264 {
 			t.Fatalf("aiortc decoded Go's video as %q, want %s", codec, webrtc.MimeTypeH264)

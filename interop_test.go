@@ -445,6 +445,15 @@ func TestInteropPythonAnswerer(t *testing.T) {
 	if offer.Type != "offer" || !strings.Contains(offer.SDP, "m=video") || !strings.Contains(offer.SDP, "a=recvonly") {
 		t.Fatalf("Go's offer does not ask for video:\n%s", offer.SDP)
 	}
+	sendOfferToPython(t, py, conn, offer)
+	exchangeMessages(t, py, conn, received, false)
+	receivePythonVideo(t, py, frames)
+}
+
+// sendOfferToPython hands Go's offer to peer.py in answer mode (loopback
+// candidates only) and applies the answer it prints.
+func sendOfferToPython(t *testing.T, py *pythonPeer, conn *Connection, offer SessionDescription) {
+	t.Helper()
 	offer.SDP, _ = loopbackOnlySDP(t, offer.SDP)
 	line, err := json.Marshal(offer)
 	if err != nil {
@@ -460,6 +469,4 @@ func TestInteropPythonAnswerer(t *testing.T) {
 	if err := conn.SetRemoteDescription(py.ctx, answer); err != nil {
 		t.Fatalf("applying Python's answer: %v\n%s", err, answer.SDP)
 	}
-	exchangeMessages(t, py, conn, received, false)
-	receivePythonVideo(t, py, frames)
 }
