@@ -105,17 +105,23 @@ type Connection struct {
 	wg            sync.WaitGroup // goroutines reading tracks and RTCP
 }
 
+// withDefaults fills in the settings left at zero.
+func (s ConnectionSettings) withDefaults() ConnectionSettings {
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	if s.STUNTimeout <= 0 {
+		s.STUNTimeout = 2 * time.Second
+	}
+	if s.PeerLossTimeout <= 0 {
+		s.PeerLossTimeout = 6 * time.Second
+	}
+	return s
+}
+
 // NewConnection creates a connection with the given settings.
 func NewConnection(settings ConnectionSettings) (*Connection, error) {
-	if settings.Logger == nil {
-		settings.Logger = slog.Default()
-	}
-	if settings.STUNTimeout <= 0 {
-		settings.STUNTimeout = 2 * time.Second
-	}
-	if settings.PeerLossTimeout <= 0 {
-		settings.PeerLossTimeout = 6 * time.Second
-	}
+	settings = settings.withDefaults()
 	api, err := newAPI(settings)
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/webrtc/v4"
 	"github.com/rtcbot-go/rtcbot/timecode"
 )
 
@@ -423,5 +424,70 @@ func TestConnectionsShareOneEncoderPerSource(t *testing.T) {
 				t.Fatalf("viewer %d received no frame", i)
 			}
 		}
+	}
+}
+
+func TestConnectionSeveralVideoTracks(t *testing.T) {
+	robot, desktop := newConn(t), newConn(t)
+	main, extra := NewTestPatternCamera(CameraSettings{Width: 160, Height: 120}), NewTestPatternCamera(CameraSettings{Width: 320, Height: 240})
+	defer main.Close()
+	defer extra.Close()
+	if err := robot.Video().PutSubscription(main); err != nil {
+		t.Fatal(err)
+	}
+	if err := robot.Video().AddTrack(extra); err != nil {
+		t.Fatal(err)
+	}
+	tracks := make(chan Source[image.Image], 2)
+	desktop.Video().OnTrack(func(_ string, media Source[image.Image]) { tracks <- media })
+	desktop.Video().OfferToReceive(2)
+	connectPair(t, desktop, robot)
+	if err := robot.Video().AddTrack(extra); err == nil {
+		t.Error("AddTrack after the description: no error")
+	}
+
+	// Each incoming track carries one camera's frames, at its size.
+	sizes := map[image.Point]bool{}
+	ctx := mediaCtx(t)
+	for range 2 {
+		var media Source[image.Image]
+		select {
+		case media = <-tracks:
+		case <-ctx.Done():
+			t.Fatalf("%d tracks announced, want 2", len(sizes))
+		}
+		sub := media.Subscribe()
+		img, err := sub.Get(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub.Close()
+		sizes[img.Bounds().Size()] = true
+	}
+	if !sizes[image.Pt(160, 120)] || !sizes[image.Pt(320, 240)] {
+		t.Fatalf("received frame sizes %v, want 160x120 and 320x240", sizes)
+	}
+}
+
+func TestConnectionUnreachableSTUNDoesNotStall(t *testing.T) {
+	// A STUN server that never answers (nothing listens on 127.0.0.1:9):
+	// gathering gives up after STUNTimeout instead of the ICE agent's
+	// default wait, and the description is still usable.
+	s := loopbackSettings()
+	s.ICEServers = []webrtc.ICEServer{{URLs: []string{"stun:127.0.0.1:9"}}}
+	s.STUNTimeout = 300 * time.Millisecond // pion's own wait is 5 s
+	c, err := NewConnection(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*s.STUNTimeout)
+	defer cancel()
+	offer, err := c.GetLocalDescription(ctx, nil)
+	if err != nil {
+		t.Fatalf("offer with an unreachable STUN server: %v", err)
+	}
+	if !strings.Contains(offer.SDP, "a=candidate") {
+		t.Fatalf("offer has no candidates:\n%s", offer.SDP)
 	}
 }

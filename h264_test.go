@@ -78,10 +78,10 @@ func sentTrackCodec(t *testing.T, c *Connection) webrtc.RTPCodecCapability {
 	t.Helper()
 	c.video.mu.Lock()
 	defer c.video.mu.Unlock()
-	if c.video.track == nil {
+	if len(c.video.slots) == 0 || c.video.slots[0].track == nil {
 		t.Fatal("no outgoing video track")
 	}
-	return c.video.track.local.Codec()
+	return c.video.slots[0].track.local.Codec()
 }
 
 // TestConnectionH264ToGoNotDecoded: a Go receiver has no H.264 decoder. An

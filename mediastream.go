@@ -38,15 +38,21 @@ type MediaStream[T any] struct {
 	newDecoder func(track *webrtc.TrackRemote) (trackDecoder[T], error)
 
 	mu        sync.Mutex
-	src       Getter[T] // what feeds the outgoing track
+	slots     []*sendSlot[T] // outgoing tracks; PutSubscription feeds the first
 	direct    Subscription[T]
-	track     *outTrack[T]
-	sender    *webrtc.RTPSender
-	unactive  func() // undoes track.connected
 	toReceive int
 	tracks    int
 	onTrack   []func(id string, media Source[T])
 	closed    bool
+}
+
+// sendSlot is one outgoing track of a stream. Before the description is
+// made it holds only the source; then the track and its sender.
+type sendSlot[T any] struct {
+	src      Getter[T]
+	track    *outTrack[T]
+	sender   *webrtc.RTPSender
+	unactive func() // undoes track.connected
 }
 
 // trackDecoder turns the RTP packets of one incoming track into items.
@@ -103,33 +109,56 @@ func (m *MediaStream[T]) PutSubscription(src Getter[T]) error {
 	if m.closed {
 		return ErrClosed
 	}
-	if m.sender == nil {
+	if len(m.slots) == 0 || m.slots[0].sender == nil {
 		if m.conn.isDescribed() {
 			return errors.New("rtcbot: the session is already negotiated without an outgoing track; put the subscription before making the description")
 		}
-		m.src = src
+		if len(m.slots) == 0 {
+			m.slots = append(m.slots, &sendSlot[T]{})
+		}
+		m.slots[0].src = src
 		return nil
 	}
+	slot := m.slots[0]
 	t, err := m.acquire(src)
 	if err != nil {
 		return err
 	}
-	if err := m.sender.ReplaceTrack(t.local); err != nil {
+	if err := slot.sender.ReplaceTrack(t.local); err != nil {
 		t.release()
 		return fmt.Errorf("rtcbot: switch track: %w", err)
 	}
-	m.swapTrack(t)
+	slot.swapTrack(t)
 	return nil
 }
 
-// swapTrack makes t the track the connection sends, releasing the old one.
-func (m *MediaStream[T]) swapTrack(t *outTrack[T]) {
-	old, unactive := m.track, m.unactive
-	m.track, m.src = t, nil
-	m.unactive = nil
+// AddTrack adds another outgoing track fed by src, besides the one
+// PutSubscription feeds (RTCBot's addTrack). It must be called before the
+// description is made. The peer announces each track it receives through
+// its OnTrack.
+func (m *MediaStream[T]) AddTrack(src Getter[T]) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	if m.conn.isDescribed() {
+		return errors.New("rtcbot: the session is already negotiated: add tracks before making the description")
+	}
+	if len(m.slots) == 0 {
+		m.slots = append(m.slots, &sendSlot[T]{}) // the PutSubscription slot stays first
+	}
+	m.slots = append(m.slots, &sendSlot[T]{src: src})
+	return nil
+}
+
+// swapTrack makes t the slot's track, releasing the old one.
+func (s *sendSlot[T]) swapTrack(t *outTrack[T]) {
+	old, unactive := s.track, s.unactive
+	s.track, s.src, s.unactive = t, nil, nil
 	if unactive != nil {
 		unactive()
-		m.unactive = t.connected()
+		s.unactive = t.connected()
 	}
 	if old != nil {
 		old.release()
@@ -150,11 +179,13 @@ func (m *MediaStream[T]) Put(item T) error {
 		}
 		m.direct = direct
 	}
+	feeding := false
+	if len(m.slots) > 0 {
+		slot := m.slots[0]
+		feeding = slot.src == Getter[T](direct) || (slot.track != nil && slot.track.consumer.Subscription() == Getter[T](direct))
+	}
 	m.mu.Unlock()
 	direct.Put(item)
-	m.mu.Lock()
-	feeding := m.src == Getter[T](direct) || (m.track != nil && m.track.consumer.Subscription() == Getter[T](direct))
-	m.mu.Unlock()
 	if feeding {
 		return nil
 	}
@@ -202,14 +233,17 @@ func (m *MediaStream[T]) Get(ctx context.Context) (T, error) { return m.received
 // decoded.
 func (m *MediaStream[T]) Ready() <-chan struct{} { return m.received.Ready() }
 
-// prepare adds the outgoing track and, for an offer, the receive slots,
+// prepare adds the outgoing tracks and, for an offer, the receive slots,
 // before the description is made.
 func (m *MediaStream[T]) prepare(offering bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	sending := 0
-	if m.src != nil {
-		t, err := m.acquire(m.src)
+	for _, slot := range m.slots {
+		if slot.src == nil { // AddTrack without PutSubscription
+			continue
+		}
+		t, err := m.acquire(slot.src)
 		if err != nil {
 			return err
 		}
@@ -218,10 +252,10 @@ func (m *MediaStream[T]) prepare(offering bool) error {
 			t.release()
 			return fmt.Errorf("rtcbot: add %s track: %w", m.kind, err)
 		}
-		m.sender = sender
-		m.swapTrack(t)
-		m.conn.goTracked(func() { m.readRTCP(sender) })
-		sending = 1
+		slot.sender = sender
+		slot.swapTrack(t)
+		m.conn.goTracked(func() { m.readRTCP(slot) })
+		sending++
 	}
 	if !offering {
 		return nil
@@ -242,24 +276,34 @@ func (m *MediaStream[T]) prepare(offering bool) error {
 func (m *MediaStream[T]) sending() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.sender != nil
+	for _, slot := range m.slots {
+		if slot.sender != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // peerConnected is called when the connection reaches the peer: the
-// outgoing track starts encoding (with a keyframe).
+// outgoing tracks start encoding (with a keyframe).
 func (m *MediaStream[T]) peerConnected() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.track != nil && m.unactive == nil && !m.closed {
-		m.unactive = m.track.connected()
+	if m.closed {
+		return
+	}
+	for _, slot := range m.slots {
+		if slot.track != nil && slot.unactive == nil {
+			slot.unactive = slot.track.connected()
+		}
 	}
 }
 
-// readRTCP reads the peer's reports on the outgoing track (the interceptors
-// need them read) and turns keyframe requests into keyframes.
-func (m *MediaStream[T]) readRTCP(sender *webrtc.RTPSender) {
+// readRTCP reads the peer's reports on a slot's track (the interceptors need
+// them read) and turns keyframe requests into keyframes.
+func (m *MediaStream[T]) readRTCP(slot *sendSlot[T]) {
 	for {
-		pkts, _, err := sender.ReadRTCP()
+		pkts, _, err := slot.sender.ReadRTCP()
 		if err != nil {
 			return
 		}
@@ -267,8 +311,8 @@ func (m *MediaStream[T]) readRTCP(sender *webrtc.RTPSender) {
 			switch p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				m.mu.Lock()
-				if m.track != nil {
-					m.track.forceKey.Store(true)
+				if slot.track != nil {
+					slot.track.forceKey.Store(true)
 				}
 				m.mu.Unlock()
 			}
@@ -321,14 +365,16 @@ func (m *MediaStream[T]) receive(track *webrtc.TrackRemote, _ *webrtc.RTPReceive
 func (m *MediaStream[T]) close() {
 	m.mu.Lock()
 	m.closed = true
-	t, unactive, direct := m.track, m.unactive, m.direct
-	m.track, m.unactive = nil, nil
+	slots, direct := m.slots, m.direct
+	m.slots = nil
 	m.mu.Unlock()
-	if unactive != nil {
-		unactive()
-	}
-	if t != nil {
-		t.release()
+	for _, slot := range slots {
+		if slot.unactive != nil {
+			slot.unactive()
+		}
+		if slot.track != nil {
+			slot.track.release()
+		}
 	}
 	if direct != nil {
 		direct.Close()
