@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -93,6 +95,8 @@ type pythonPeer struct {
 	ctx   context.Context
 	stdin io.WriteCloser
 	lines chan string // lines peer.py prints on stdout
+	// kill ends peer.py at once (SIGKILL), as a peer that vanishes.
+	kill func()
 }
 
 // startPythonPeer runs peer.py with args. At the test's end its stdin is
@@ -120,6 +124,7 @@ func startPythonPeer(t *testing.T, args ...string) *pythonPeer {
 
 	ctx, cancel := context.WithCancelCause(context.Background())
 	ctx, cancelTimeout := context.WithTimeout(ctx, interopTimeout)
+	var killed atomic.Bool
 	exited := make(chan struct{})
 	var waitErr error
 	go func() {
@@ -135,7 +140,7 @@ func startPythonPeer(t *testing.T, args ...string) *pythonPeer {
 		defer timer.Stop()
 		select {
 		case <-exited:
-			if waitErr != nil {
+			if waitErr != nil && !killed.Load() {
 				t.Errorf("peer.py failed: %v", waitErr)
 			}
 		case <-timer.C:
@@ -147,7 +152,10 @@ func startPythonPeer(t *testing.T, args ...string) *pythonPeer {
 			t.Logf("peer.py stderr:\n%s", out)
 		}
 	})
-	return &pythonPeer{ctx: ctx, stdin: stdin, lines: lines}
+	return &pythonPeer{ctx: ctx, stdin: stdin, lines: lines, kill: func() {
+		killed.Store(true)
+		kill()
+	}}
 }
 
 // fail ends the test with what went wrong, saying why the peer's context
@@ -468,5 +476,50 @@ func sendOfferToPython(t *testing.T, py *pythonPeer, conn *Connection, offer Ses
 	}
 	if err := conn.SetRemoteDescription(py.ctx, answer); err != nil {
 		t.Fatalf("applying Python's answer: %v\n%s", err, answer.SDP)
+	}
+}
+
+// TestInteropPeerVanishes: the Python peer is killed without a word; the Go
+// connection notices within its PeerLossTimeout, reports an error and closes.
+func TestInteropPeerVanishes(t *testing.T) {
+	requireAiortc(t)
+	py := startPythonPeer(t, "answer")
+	s := loopbackSettings()
+	s.PeerLossTimeout = 3 * time.Second
+	conn, err := NewConnection(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	received := conn.Subscribe()
+	conn.Video().Subscribe() // peer.py sends video; aiortc 1.4 fails on an offer without a slot for it
+	offer, err := conn.GetLocalDescription(py.ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendOfferToPython(t, py, conn, offer)
+	select {
+	case <-conn.Ready():
+	case <-py.ctx.Done():
+		py.fail(t, "connection to Python not ready")
+	}
+	killed := time.Now()
+	py.kill()
+	select {
+	case <-conn.Done():
+	case <-time.After(5 * s.PeerLossTimeout):
+		t.Fatalf("the vanished peer was not noticed in %v", 5*s.PeerLossTimeout)
+	}
+	t.Logf("peer loss noticed after %v (PeerLossTimeout %v)", time.Since(killed).Round(time.Millisecond), s.PeerLossTimeout)
+	if conn.Err() == nil {
+		t.Error("connection closed without an error for the lost peer")
+	}
+	for {
+		if _, err := received.Get(context.Background()); err != nil {
+			if !errors.Is(err, ErrClosed) {
+				t.Errorf("subscription after peer loss: %v, want ErrClosed", err)
+			}
+			break
+		}
 	}
 }
