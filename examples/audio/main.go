@@ -1,0 +1,299 @@
+// Command audio is RTCBot's audio and video tutorial in Go: a browser sees
+// and hears the robot, and the robot plays what the browser's microphone
+// hears.
+//
+//	go run ./examples/audio      # then open http://localhost:8080/ and press Connect
+//
+// The robot sends its camera on conn.Video() and its microphone on
+// conn.Audio(), and hands the browser's audio, conn.Audio() again, to its
+// speaker: speaker.PutSubscription(conn.Audio()). The page (index.html,
+// embedded in the program) does what RTCBot's JavaScript client does, with
+// audio both ways. Every /connect gets a fresh connection; the newest one
+// takes over the speaker.
+//
+// It falls back where hardware is missing, saying so in one line each: no
+// camera streams the test pattern, no microphone a 440 Hz tone, and no
+// speaker prints the level of the audio received once a second. -camera,
+// -audio and -speaker choose explicitly. Browsers let a page use the
+// microphone only on https:// or from localhost; elsewhere the page only
+// listens.
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rtcbot-go/rtcbot"
+	"github.com/rtcbot-go/rtcbot/cv"
+)
+
+//go:embed index.html
+var page []byte
+
+type options struct {
+	addr, camera, audio, speaker string
+	cam                          rtcbot.CameraSettings
+	loopback                     bool
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.addr, "addr", ":8080", "address to serve the page and /connect on")
+	flag.StringVar(&o.camera, "camera", "auto", `camera: "auto" (OpenCV camera, else the test pattern), "cv" or "testpattern"`)
+	flag.IntVar(&o.cam.Device, "device", 0, "camera number")
+	flag.IntVar(&o.cam.Width, "width", 320, "frame width")
+	flag.IntVar(&o.cam.Height, "height", 240, "frame height")
+	flag.IntVar(&o.cam.FPS, "fps", 30, "frames per second")
+	flag.StringVar(&o.audio, "audio", "auto", `audio sent: "auto" (microphone, else a tone), "mic" or "tone"`)
+	flag.StringVar(&o.speaker, "speaker", "auto", `audio received: "auto" (speaker, else print levels), "speaker" or "levels"`)
+	flag.BoolVar(&o.loopback, "loopback", false, "use only 127.0.0.1 for connections (a Go client on this machine, tests; not for browsers)")
+	flag.Parse()
+	if err := run(o); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(o options) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	cam, err := openCamera(o.camera, o.cam)
+	if err != nil {
+		return err
+	}
+	defer cam.Close()
+	mic, err := openAudio(o.audio)
+	if err != nil {
+		return err
+	}
+	defer mic.Close()
+	speaker, err := openSpeaker(o.speaker)
+	if err != nil {
+		return err
+	}
+	defer speaker.Close()
+
+	settings := rtcbot.ConnectionSettings{LoopbackOnly: o.loopback}
+	conns := newConnections()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(page)
+	})
+	mux.Handle("/connect", rtcbot.Handler(func(r *http.Request) (*rtcbot.Connection, error) {
+		conn, err := rtcbot.NewConnection(settings)
+		if err != nil {
+			return nil, err
+		}
+		// RTCBot: conn.video.putSubscription(camera),
+		// conn.audio.putSubscription(microphone).
+		if err := conn.Video().PutSubscription(cam); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		if err := conn.Audio().PutSubscription(mic); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		if err := conns.add(conn); err != nil {
+			return nil, err
+		}
+		// RTCBot: speaker.putSubscription(conn.audio.subscribe()). This
+		// replaces the previous connection's audio, if any.
+		speaker.PutSubscription(conn.Audio())
+		fmt.Printf("New connection from %s: the speaker plays its audio.\n", r.RemoteAddr)
+		conn.OnClose(func() { fmt.Printf("Connection from %s closed.\n", r.RemoteAddr) })
+		return conn, nil
+	}))
+
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Printf("======== Running on http://%s ========\n", ln.Addr())
+	fmt.Printf("Open %s in a browser and press Connect. (Press CTRL+C to quit)\n", pageURL(ln.Addr()))
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		return err
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	srv.Shutdown(shutdown)
+	conns.closeAll()
+	return nil
+}
+
+// audioSource is what the robot sends: a microphone or a tone.
+type audioSource interface {
+	rtcbot.Source[rtcbot.AudioChunk]
+	Close() error
+}
+
+// openAudio opens the audio source asked for; "auto" falls back to a tone,
+// saying so in one line.
+func openAudio(kind string) (audioSource, error) {
+	switch kind {
+	case "tone":
+		return rtcbot.NewToneSource(rtcbot.ToneSettings{})
+	case "mic":
+		return rtcbot.NewMicrophone(rtcbot.MicrophoneSettings{})
+	case "auto":
+		mic, err := rtcbot.NewMicrophone(rtcbot.MicrophoneSettings{})
+		if err == nil {
+			return mic, nil
+		}
+		fmt.Printf("No microphone (%v): sending a 440 Hz tone instead.\n", err)
+		return rtcbot.NewToneSource(rtcbot.ToneSettings{})
+	}
+	return nil, fmt.Errorf("unknown audio source %q", kind)
+}
+
+// audioSink is what plays the audio received: a speaker, or a level meter.
+type audioSink interface {
+	PutSubscription(rtcbot.Getter[rtcbot.AudioChunk])
+	Close() error
+}
+
+// openSpeaker opens the audio sink asked for; "auto" falls back to printing
+// levels, saying so in one line.
+func openSpeaker(kind string) (audioSink, error) {
+	switch kind {
+	case "levels":
+		return newLevelMeter(), nil
+	case "speaker":
+		return rtcbot.NewSpeaker(rtcbot.SpeakerSettings{})
+	case "auto":
+		s, err := rtcbot.NewSpeaker(rtcbot.SpeakerSettings{})
+		if err == nil {
+			return s, nil
+		}
+		fmt.Printf("No speaker (%v): printing the level of the audio received instead.\n", err)
+		return newLevelMeter(), nil
+	}
+	return nil, fmt.Errorf("unknown speaker %q", kind)
+}
+
+// newLevelMeter returns the speaker's stand-in for machines without one: a
+// consumer of audio, like a speaker, that prints the level of what it
+// receives once a second of audio.
+func newLevelMeter() *rtcbot.Consumer[rtcbot.AudioChunk] {
+	var (
+		frames, samples int
+		sum             float64
+		peak            float32
+	)
+	return rtcbot.NewConsumer(func(c rtcbot.AudioChunk) {
+		for _, s := range c.Samples {
+			sum += float64(s) * float64(s)
+			peak = max(peak, s, -s)
+		}
+		samples += len(c.Samples)
+		frames += c.Frames()
+		rate := c.SampleRate
+		if rate == 0 {
+			rate = 48000
+		}
+		if frames < rate {
+			return
+		}
+		level := "silence"
+		if rms := math.Sqrt(sum / float64(samples)); rms > 0 {
+			level = fmt.Sprintf("%.1f dBFS", 20*math.Log10(rms))
+		}
+		fmt.Printf("Received audio: %.1f s, level %s, peak %.2f\n", float64(frames)/float64(rate), level, peak)
+		frames, samples, sum, peak = 0, 0, 0, 0
+	}, nil)
+}
+
+// connections is the set of open connections, so that the robot can close
+// them all when it stops. A connection leaves the set when it closes.
+type connections struct {
+	mu      sync.Mutex
+	open    map[*rtcbot.Connection]bool
+	stopped bool
+}
+
+func newConnections() *connections {
+	return &connections{open: make(map[*rtcbot.Connection]bool)}
+}
+
+// add puts conn in the set until it closes. Once the robot is stopping it
+// closes conn and returns an error instead.
+func (s *connections) add(conn *rtcbot.Connection) error {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		conn.Close()
+		return errors.New("the robot is stopping")
+	}
+	s.open[conn] = true
+	s.mu.Unlock()
+	conn.OnClose(func() {
+		s.mu.Lock()
+		delete(s.open, conn)
+		s.mu.Unlock()
+	})
+	return nil
+}
+
+// closeAll closes every open connection, and every one added later.
+func (s *connections) closeAll() {
+	s.mu.Lock()
+	s.stopped = true
+	open := make([]*rtcbot.Connection, 0, len(s.open))
+	for c := range s.open {
+		open = append(open, c)
+	}
+	s.mu.Unlock()
+	for _, c := range open {
+		c.Close()
+	}
+}
+
+// pageURL is the address to open in a browser on this machine.
+func pageURL(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return "http://" + a.String() + "/"
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
+}
+
+// openCamera opens the camera asked for; "auto" falls back to the test
+// pattern, saying so in one line.
+func openCamera(kind string, cs rtcbot.CameraSettings) (*rtcbot.Camera, error) {
+	switch kind {
+	case "testpattern":
+		return rtcbot.NewTestPatternCamera(cs), nil
+	case "cv":
+		return cv.NewCamera(cs)
+	case "auto":
+		cam, err := cv.NewCamera(cs)
+		if err == nil {
+			return cam, nil
+		}
+		fmt.Printf("No camera (%v): streaming the test pattern instead.\n", err)
+		return rtcbot.NewTestPatternCamera(cs), nil
+	}
+	return nil, fmt.Errorf("unknown camera %q", kind)
+}

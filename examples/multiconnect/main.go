@@ -1,0 +1,281 @@
+// Command multiconnect is RTCBot's multiple connections tutorial in Go: any
+// number of viewers watch one camera at once, and come and go as they like.
+//
+// As a robot (the default) it serves a viewer page at / and /connect, which
+// answers every offer with a fresh Connection sending the shared camera. The
+// camera is encoded once however many viewers there are. Each connection is
+// kept in a set until it closes (OnClose), and the robot prints how many are
+// open whenever that changes; Ctrl-C closes them all.
+//
+//	go run ./examples/multiconnect      # then open http://localhost:8080/ in several tabs
+//
+// With -client it is a viewer instead, written in Go: it connects to a
+// robot's /connect, counts the frames it receives for a while, disconnects,
+// and does that again, -n times, printing the frames each connection got. It
+// exits with an error if any connection received none.
+//
+//	go run ./examples/multiconnect -client http://localhost:8080/connect -n 5 -for 2s
+//
+// With no camera the robot says so and streams the synthetic test pattern.
+// -loopback keeps connections on 127.0.0.1, for a robot and Go viewers on one
+// machine (a browser needs it off).
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rtcbot-go/rtcbot"
+	"github.com/rtcbot-go/rtcbot/cv"
+)
+
+//go:embed index.html
+var page []byte
+
+type options struct {
+	addr, camera string
+	cam          rtcbot.CameraSettings
+	client       string
+	n            int
+	watch, pause time.Duration
+	loopback     bool
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.addr, "addr", ":8080", "robot: address to serve the page and /connect on")
+	flag.StringVar(&o.camera, "camera", "auto", `robot: camera: "auto" (OpenCV camera, else the test pattern), "cv" or "testpattern"`)
+	flag.IntVar(&o.cam.Device, "device", 0, "robot: camera number")
+	flag.IntVar(&o.cam.Width, "width", 320, "robot: frame width")
+	flag.IntVar(&o.cam.Height, "height", 240, "robot: frame height")
+	flag.IntVar(&o.cam.FPS, "fps", 30, "robot: frames per second")
+	flag.StringVar(&o.client, "client", "", "be a viewer of the robot whose /connect is at this URL, instead of a robot")
+	flag.IntVar(&o.n, "n", 3, "viewer: how many times to connect")
+	flag.DurationVar(&o.watch, "for", 3*time.Second, "viewer: how long each connection watches")
+	flag.DurationVar(&o.pause, "pause", 500*time.Millisecond, "viewer: pause between connections")
+	flag.BoolVar(&o.loopback, "loopback", false, "use only 127.0.0.1 for connections (robot and Go viewers on one machine; not for browsers)")
+	flag.Parse()
+	settings := rtcbot.ConnectionSettings{LoopbackOnly: o.loopback}
+	var err error
+	if o.client != "" {
+		err = runViewer(o, settings)
+	} else {
+		err = runRobot(o, settings)
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+}
+
+// runRobot serves the camera to every viewer that connects.
+func runRobot(o options, settings rtcbot.ConnectionSettings) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	cam, err := openCamera(o.camera, o.cam)
+	if err != nil {
+		return err
+	}
+	defer cam.Close()
+
+	conns := newConnections()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(page)
+	})
+	// A fresh connection for every offer: RTCBot's ConnectionHandler.
+	mux.Handle("/connect", rtcbot.Handler(func(r *http.Request) (*rtcbot.Connection, error) {
+		conn, err := rtcbot.NewConnection(settings)
+		if err != nil {
+			return nil, err
+		}
+		if err := conn.Video().PutSubscription(cam); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		if err := conns.add(conn, r.RemoteAddr); err != nil {
+			return nil, err
+		}
+		return conn, nil
+	}))
+
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Printf("======== Running on http://%s ========\n", ln.Addr())
+	fmt.Printf("Open %s in a browser, in as many tabs as you like. (Press CTRL+C to quit)\n", pageURL(ln.Addr()))
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		return err
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	srv.Shutdown(shutdown)
+	conns.closeAll()
+	return nil
+}
+
+// connections is the set of open connections. A connection leaves it when
+// it closes, however that happens: the viewer left, it was lost, or the
+// robot is stopping.
+type connections struct {
+	mu      sync.Mutex
+	open    map[*rtcbot.Connection]int // connection number
+	count   int                        // connections made so far
+	stopped bool
+}
+
+func newConnections() *connections {
+	return &connections{open: make(map[*rtcbot.Connection]int)}
+}
+
+// add puts conn, from the viewer at addr, in the set until it closes. Once
+// the robot is stopping it closes conn and returns an error instead.
+func (s *connections) add(conn *rtcbot.Connection, addr string) error {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		conn.Close()
+		return errors.New("the robot is stopping")
+	}
+	s.count++
+	id := s.count
+	s.open[conn] = id
+	fmt.Printf("Connection %d from %s: %d open\n", id, addr, len(s.open))
+	s.mu.Unlock()
+	conn.OnClose(func() {
+		s.mu.Lock()
+		delete(s.open, conn)
+		fmt.Printf("Connection %d closed: %d open\n", id, len(s.open))
+		s.mu.Unlock()
+	})
+	return nil
+}
+
+// closeAll closes every open connection, and every one added later.
+func (s *connections) closeAll() {
+	s.mu.Lock()
+	s.stopped = true
+	open := make([]*rtcbot.Connection, 0, len(s.open))
+	for c := range s.open {
+		open = append(open, c)
+	}
+	s.mu.Unlock()
+	for _, c := range open {
+		c.Close()
+	}
+}
+
+// runViewer connects to the robot o.n times in turn, watching for o.watch
+// each time.
+func runViewer(o options, settings rtcbot.ConnectionSettings) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	failed := 0
+	for i := 1; i <= o.n; i++ {
+		frames, size, err := watch(ctx, o.client, o.watch, settings)
+		if ctx.Err() != nil {
+			break // Ctrl-C
+		}
+		switch {
+		case err != nil:
+			failed++
+			fmt.Printf("Connection %d: %v\n", i, err)
+		case frames == 0:
+			failed++
+			fmt.Printf("Connection %d: no frames in %v\n", i, o.watch)
+		default:
+			fmt.Printf("Connection %d: %d frames (%dx%d) in %v\n", i, frames, size.X, size.Y, o.watch)
+		}
+		if i < o.n {
+			select {
+			case <-time.After(o.pause):
+			case <-ctx.Done():
+			}
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d connections received no video", failed, o.n)
+	}
+	return nil
+}
+
+// watch makes one connection to the robot at url, counts the frames it
+// receives for d, and closes it.
+func watch(ctx context.Context, url string, d time.Duration, settings rtcbot.ConnectionSettings) (frames int, size image.Point, err error) {
+	conn, err := rtcbot.NewConnection(settings)
+	if err != nil {
+		return 0, size, err
+	}
+	defer conn.Close()
+	// Subscribing before the offer asks the robot for its video.
+	video := conn.Video().Subscribe()
+	connect, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := rtcbot.Connect(connect, conn, url, nil); err != nil {
+		return 0, size, err
+	}
+	watching, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	for {
+		frame, err := video.Get(watching)
+		if err != nil {
+			if errors.Is(err, rtcbot.ErrClosed) {
+				return frames, size, fmt.Errorf("the robot closed the connection after %d frames", frames)
+			}
+			return frames, size, nil // watched for d
+		}
+		frames++
+		size = frame.Bounds().Size()
+	}
+}
+
+// pageURL is the address to open in a browser on this machine.
+func pageURL(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return "http://" + a.String() + "/"
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
+}
+
+// openCamera opens the camera asked for; "auto" falls back to the test
+// pattern, saying so in one line.
+func openCamera(kind string, cs rtcbot.CameraSettings) (*rtcbot.Camera, error) {
+	switch kind {
+	case "testpattern":
+		return rtcbot.NewTestPatternCamera(cs), nil
+	case "cv":
+		return cv.NewCamera(cs)
+	case "auto":
+		cam, err := cv.NewCamera(cs)
+		if err == nil {
+			return cam, nil
+		}
+		fmt.Printf("No camera (%v): streaming the test pattern instead.\n", err)
+		return rtcbot.NewTestPatternCamera(cs), nil
+	}
+	return nil, fmt.Errorf("unknown camera %q", kind)
+}

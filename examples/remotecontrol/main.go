@@ -1,0 +1,305 @@
+// Command remotecontrol is RTCBot's remote control tutorial in Go: a browser
+// watches the robot's camera and drives the robot with its keyboard or a
+// gamepad, over the connection's data channel.
+//
+//	go run ./examples/remotecontrol      # then open http://localhost:8080/
+//
+// The page (index.html, embedded in the program) does what RTCBot's
+// JavaScript client, Keyboard and Gamepad do: it sends every key press and
+// release as {type: "keydown"|"keyup", altKey, shiftKey, keyCode, key}, and
+// polls the first gamepad at 10 Hz, sending what changed as
+// {type: "btnN", value: true|false} and {type: "axisN", value: -1..1}. Those
+// are the browser's shapes, not the InputEvents of rtcbot's own Gamepad and
+// Keyboard. The robot receives them with conn.SubscribeFunc (RTCBot's
+// @conn.subscribe), prints each one, and turns them into motor commands as
+// the tutorial does: W/S or the up and down arrows drive, A/D or left and
+// right turn, and a gamepad's left stick does both. It prints the command
+// whenever it changes, and stops the motors when the connection closes.
+//
+// Every /connect gets a fresh connection sending the same camera. With no
+// camera it says so and streams the synthetic test pattern.
+package main
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rtcbot-go/rtcbot"
+	"github.com/rtcbot-go/rtcbot/cv"
+)
+
+//go:embed index.html
+var page []byte
+
+func main() {
+	addr := flag.String("addr", ":8080", "address to serve the page and /connect on")
+	camera := flag.String("camera", "auto", `camera: "auto" (OpenCV camera, else the test pattern), "cv" or "testpattern"`)
+	device := flag.Int("device", 0, "camera number")
+	width := flag.Int("width", 320, "frame width")
+	height := flag.Int("height", 240, "frame height")
+	fps := flag.Int("fps", 30, "frames per second")
+	loopback := flag.Bool("loopback", false, "use only 127.0.0.1 for connections (a Go client on this machine, tests; not for browsers)")
+	flag.Parse()
+	cs := rtcbot.CameraSettings{Width: *width, Height: *height, FPS: *fps, Device: *device}
+	if err := run(*addr, *camera, cs, rtcbot.ConnectionSettings{LoopbackOnly: *loopback}); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(addr, camera string, cs rtcbot.CameraSettings, settings rtcbot.ConnectionSettings) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	cam, err := openCamera(camera, cs)
+	if err != nil {
+		return err
+	}
+	defer cam.Close()
+
+	conns := newConnections()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(page)
+	})
+	mux.Handle("/connect", rtcbot.Handler(func(r *http.Request) (*rtcbot.Connection, error) {
+		conn, err := rtcbot.NewConnection(settings)
+		if err != nil {
+			return nil, err
+		}
+		if err := conn.Video().PutSubscription(cam); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		// RTCBot: @conn.subscribe. The function runs on a goroutine of its
+		// own, in order; the callback is done once the connection has closed
+		// and every message received has been handled.
+		d := &driver{keys: make(map[int]bool)}
+		cb := conn.SubscribeFunc(d.handle)
+		if err := conns.add(conn, func() {
+			<-cb.Done()
+			d.stop(fmt.Sprintf("connection from %s closed", r.RemoteAddr))
+		}); err != nil {
+			return nil, err
+		}
+		fmt.Printf("New connection from %s.\n", r.RemoteAddr)
+		return conn, nil
+	}))
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Printf("======== Running on http://%s ========\n", ln.Addr())
+	fmt.Printf("Open %s in a browser. (Press CTRL+C to quit)\n", pageURL(ln.Addr()))
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		return err
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	srv.Shutdown(shutdown)
+	conns.closeAll() // and wait until every message received is handled
+	return nil
+}
+
+// control is a message from the page, in the shapes of RTCBot's browser
+// Keyboard and Gamepad.
+type control struct {
+	Type     string `json:"type"` // "keydown", "keyup", "btnN" or "axisN"
+	AltKey   bool   `json:"altKey"`
+	ShiftKey bool   `json:"shiftKey"`
+	KeyCode  int    `json:"keyCode"`
+	Key      string `json:"key"`
+	Value    any    `json:"value"` // a button's true or false, an axis's -1 to 1
+}
+
+// The key codes that drive (RTCBot's tutorial uses W, A, S and D).
+const (
+	keyLeft, keyUp, keyRight, keyDown = 37, 38, 39, 40
+	keyA, keyD, keyS, keyW            = 65, 68, 83, 87
+)
+
+// deadZone is how far a stick must move before it drives.
+const deadZone = 0.1
+
+// driver turns one connection's controls into motor commands.
+type driver struct {
+	mu             sync.Mutex
+	keys           map[int]bool // held keys, by key code
+	stickX, stickY float64      // the gamepad's left stick: axes 0 and 1
+	forward, turn  float64      // the command, each from -1 to 1
+}
+
+// handle is called with each message received, in order.
+func (d *driver) handle(msg any) {
+	text, _ := json.Marshal(msg)
+	fmt.Printf("Control message: %s\n", text)
+	c, err := rtcbot.DecodeMessage[control](msg)
+	if err != nil {
+		return // not a control message
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case c.Type == "keydown" || c.Type == "keyup":
+		d.keys[c.KeyCode] = c.Type == "keydown"
+	case strings.HasPrefix(c.Type, "axis"):
+		v, ok := c.Value.(float64)
+		if !ok {
+			return
+		}
+		switch c.Type {
+		case "axis0":
+			d.stickX = v
+		case "axis1":
+			d.stickY = v
+		}
+	case strings.HasPrefix(c.Type, "btn"):
+		// Buttons do nothing on this robot; a horn would go here.
+		if n, err := strconv.Atoi(c.Type[len("btn"):]); err == nil && c.Value == true {
+			fmt.Printf("Button %d pressed.\n", n)
+		}
+		return
+	default:
+		return
+	}
+	d.update()
+}
+
+// update works out the command and prints it if it changed. d.mu is held.
+func (d *driver) update() {
+	held := func(codes ...int) float64 {
+		for _, c := range codes {
+			if d.keys[c] {
+				return 1
+			}
+		}
+		return 0
+	}
+	forward := held(keyW, keyUp) - held(keyS, keyDown)
+	turn := held(keyD, keyRight) - held(keyA, keyLeft)
+	if math.Abs(d.stickY) > deadZone {
+		forward = -d.stickY // a stick pushed forward reads negative
+	}
+	if math.Abs(d.stickX) > deadZone {
+		turn = d.stickX
+	}
+	if forward == d.forward && turn == d.turn {
+		return
+	}
+	d.forward, d.turn = forward, turn
+	fmt.Printf("Drive: forward %+.2f, turn %+.2f\n", forward, turn)
+}
+
+// stop stops the motors, saying why, if they were running.
+func (d *driver) stop(why string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.forward == 0 && d.turn == 0 {
+		return
+	}
+	d.forward, d.turn = 0, 0
+	fmt.Printf("Drive: forward %+.2f, turn %+.2f (%s)\n", 0.0, 0.0, why)
+}
+
+// connections is the set of open connections, so that the robot can close
+// them all when it stops. A connection leaves the set when it closes.
+type connections struct {
+	mu      sync.Mutex
+	open    map[*rtcbot.Connection]bool
+	stopped bool
+	after   sync.WaitGroup
+}
+
+func newConnections() *connections {
+	return &connections{open: make(map[*rtcbot.Connection]bool)}
+}
+
+// add puts conn in the set until it closes, and runs after on a goroutine
+// that closeAll waits for. Once the robot is stopping it closes conn and
+// returns an error instead (after is not run).
+func (s *connections) add(conn *rtcbot.Connection, after func()) error {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		conn.Close()
+		return errors.New("the robot is stopping")
+	}
+	s.open[conn] = true
+	s.after.Go(after)
+	s.mu.Unlock()
+	conn.OnClose(func() {
+		s.mu.Lock()
+		delete(s.open, conn)
+		s.mu.Unlock()
+	})
+	return nil
+}
+
+// closeAll closes every open connection, and every one added later, and
+// waits for the goroutines add started.
+func (s *connections) closeAll() {
+	s.mu.Lock()
+	s.stopped = true
+	open := make([]*rtcbot.Connection, 0, len(s.open))
+	for c := range s.open {
+		open = append(open, c)
+	}
+	s.mu.Unlock()
+	for _, c := range open {
+		c.Close()
+	}
+	s.after.Wait()
+}
+
+// pageURL is the address to open in a browser on this machine.
+func pageURL(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return "http://" + a.String() + "/"
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
+}
+
+// openCamera opens the camera asked for; "auto" falls back to the test
+// pattern, saying so in one line.
+func openCamera(kind string, cs rtcbot.CameraSettings) (*rtcbot.Camera, error) {
+	switch kind {
+	case "testpattern":
+		return rtcbot.NewTestPatternCamera(cs), nil
+	case "cv":
+		return cv.NewCamera(cs)
+	case "auto":
+		cam, err := cv.NewCamera(cs)
+		if err == nil {
+			return cam, nil
+		}
+		fmt.Printf("No camera (%v): streaming the test pattern instead.\n", err)
+		return rtcbot.NewTestPatternCamera(cs), nil
+	}
+	return nil, fmt.Errorf("unknown camera %q", kind)
+}

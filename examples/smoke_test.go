@@ -1,0 +1,482 @@
+// Package examples_test runs the tutorial examples as a user would: each is
+// built and started as a process on 127.0.0.1, and driven either by another
+// of its own processes or by a Go peer standing in for the browser page.
+package examples_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rtcbot-go/rtcbot"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// testCtx bounds a whole test: building, running and every wait.
+func testCtx(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// build compiles the example in directory name into a temporary directory.
+func build(t *testing.T, ctx context.Context, name string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), name)
+	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./"+name).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build ./%s: %v\n%s", name, err, out)
+	}
+	return bin
+}
+
+// process is a running example whose standard output is read line by line.
+type process struct {
+	t      *testing.T
+	name   string
+	cmd    *exec.Cmd
+	lines  chan string
+	stderr bytes.Buffer // written by exec's goroutine, read after Wait
+
+	mu  sync.Mutex
+	out []string // every line read so far
+}
+
+// start runs bin with args until the test ends (or ctx does).
+func start(t *testing.T, ctx context.Context, bin string, args ...string) *process {
+	t.Helper()
+	p := &process{t: t, name: filepath.Base(bin), lines: make(chan string, 1000)}
+	p.cmd = exec.CommandContext(ctx, bin, args...)
+	p.cmd.Stderr = &p.stderr
+	stdout, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		defer close(p.lines)
+		scan := bufio.NewScanner(stdout)
+		for scan.Scan() {
+			p.mu.Lock()
+			p.out = append(p.out, scan.Text())
+			p.mu.Unlock()
+			p.lines <- scan.Text()
+		}
+	}()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill() // a no-op once it has exited
+		for range p.lines {
+		}
+		<-read
+		p.cmd.Wait()
+		if t.Failed() {
+			t.Logf("%s output:\n%s\n%s", p.name, p.output(), p.stderr.String())
+		}
+	})
+	return p
+}
+
+// waitFor reads lines until one matches re and returns its submatches. It
+// fails the test if the process ends or ctx does first.
+func (p *process) waitFor(ctx context.Context, re *regexp.Regexp) []string {
+	p.t.Helper()
+	for {
+		select {
+		case line, ok := <-p.lines:
+			if !ok {
+				p.t.Fatalf("%s ended without printing a line matching %q", p.name, re)
+			}
+			if m := re.FindStringSubmatch(line); m != nil {
+				return m
+			}
+		case <-ctx.Done():
+			p.t.Fatalf("%s printed no line matching %q in time", p.name, re)
+		}
+	}
+}
+
+// interrupt sends SIGINT, as Ctrl-C does, and waits for the process to
+// exit; see wait.
+func (p *process) interrupt(ctx context.Context) []string {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		p.t.Fatalf("interrupt %s: %v", p.name, err)
+	}
+	return p.wait(ctx)
+}
+
+// wait reads the rest of the process's output and waits for it to exit,
+// returning the lines not read yet; it fails the test unless it exits 0.
+func (p *process) wait(ctx context.Context) []string {
+	p.t.Helper()
+	var rest []string
+	for {
+		select {
+		case line, ok := <-p.lines:
+			if ok {
+				rest = append(rest, line)
+				continue
+			}
+			if err := p.cmd.Wait(); err != nil {
+				p.t.Errorf("%s: %v", p.name, err)
+			}
+			return rest
+		case <-ctx.Done():
+			p.t.Fatalf("%s did not exit", p.name)
+		}
+	}
+}
+
+// output returns every line the process printed so far.
+func (p *process) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.out, "\n")
+}
+
+var runningOn = regexp.MustCompile(`^======== Running on http://(\S+) ========$`)
+
+// startRobot starts a robot example, built as bin, on a free 127.0.0.1 port
+// with the test pattern camera and returns it with its address.
+func startRobot(t *testing.T, ctx context.Context, bin string, args ...string) (*process, string) {
+	t.Helper()
+	args = append([]string{"-addr", "127.0.0.1:0", "-loopback", "-camera", "testpattern"}, args...)
+	p := start(t, ctx, bin, args...)
+	return p, p.waitFor(ctx, runningOn)[1]
+}
+
+// httpClient keeps no idle connections, so that no goroutine outlives a test.
+var httpClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+
+// newPeer makes a loopback connection that the test closes at its end.
+func newPeer(t *testing.T) *rtcbot.Connection {
+	t.Helper()
+	conn, err := rtcbot.NewConnection(rtcbot.ConnectionSettings{LoopbackOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// getFrames reads n frames from video and checks their size.
+func getFrames(t *testing.T, ctx context.Context, video rtcbot.Getter[image.Image], n int) {
+	t.Helper()
+	for i := range n {
+		frame, err := video.Get(ctx)
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if size := frame.Bounds().Size(); size != image.Pt(320, 240) {
+			t.Fatalf("frame %d is %v, want 320x240", i, size)
+		}
+	}
+}
+
+// (a) The threads example prints sensor readings and exits 0 on Ctrl-C.
+func TestThreadsPrintsReadingsAndStopsOnInterrupt(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	p := start(t, ctx, build(t, ctx, "threads"), "-interval", "50ms", "-read", "20ms", "-write", "5ms")
+	reading := regexp.MustCompile(`^Reading (\d+): (\d+\.\d+) \(read in \d+ms\)$`)
+	for i := 1; i <= 3; i++ {
+		m := p.waitFor(ctx, reading)
+		if m[1] != strconv.Itoa(i) {
+			t.Fatalf("reading number %s, want %d", m[1], i)
+		}
+		if v, _ := strconv.ParseFloat(m[2], 64); v < 20 || v > 80 {
+			t.Errorf("reading %s is %v, out of the sensor's range", m[1], v)
+		}
+	}
+	rest := p.interrupt(ctx)
+	last := ""
+	if len(rest) > 0 {
+		last = rest[len(rest)-1]
+	}
+	m := regexp.MustCompile(`^Sensor stopped: (\d+) readings, mean`).FindStringSubmatch(last)
+	if m == nil {
+		t.Fatalf("last line %q, want the sensor's summary", last)
+	}
+	if n, _ := strconv.Atoi(m[1]); n < 3 {
+		t.Errorf("summary counts %d readings, want at least 3", n)
+	}
+}
+
+// (b) The multiconnect robot serves its own -client mode, which reconnects
+// three times and receives video every time; the robot's count of open
+// connections goes back to 0.
+func TestMulticonnectClientReconnects(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	bin := build(t, ctx, "multiconnect")
+	robot, addr := startRobot(t, ctx, bin)
+	client := exec.CommandContext(ctx, bin,
+		"-client", "http://"+addr+"/connect", "-loopback", "-n", "3", "-for", "1s", "-pause", "200ms")
+	var stderr bytes.Buffer
+	client.Stderr = &stderr
+	out, err := client.Output()
+	if err != nil {
+		t.Fatalf("client: %v\n%s%s", err, out, stderr.Bytes())
+	}
+	got := regexp.MustCompile(`(?m)^Connection (\d): (\d+) frames \(320x240\) in 1s$`).FindAllStringSubmatch(string(out), -1)
+	if len(got) != 3 {
+		t.Fatalf("client output:\n%s\nwant three connections receiving 320x240 frames", out)
+	}
+	for i, m := range got {
+		if frames, _ := strconv.Atoi(m[2]); m[1] != strconv.Itoa(i+1) || frames < 10 {
+			t.Errorf("connection %s received %s frames in 1 s, want at least 10", m[1], m[2])
+		}
+	}
+
+	// The robot saw each connection open and close. It may notice a close
+	// after the client has already reconnected, so two can overlap.
+	event := regexp.MustCompile(`^Connection (\d+) (?:from 127\.0\.0\.1:\d+|closed): (\d+) open$`)
+	opened, closed := map[string]bool{}, map[string]bool{}
+	for len(closed) < 3 {
+		m := robot.waitFor(ctx, event)
+		if strings.Contains(m[0], " from ") {
+			opened[m[1]] = true
+		} else {
+			closed[m[1]] = true
+		}
+		if open, _ := strconv.Atoi(m[2]); open != len(opened)-len(closed) {
+			t.Errorf("robot: %q, but %d are open", m[0], len(opened)-len(closed))
+		}
+	}
+	if len(opened) != 3 {
+		t.Errorf("robot opened connections %v, want 3", opened)
+	}
+	if rest := robot.interrupt(ctx); len(rest) > 0 {
+		t.Errorf("robot printed after the last connection closed: %q", rest)
+	}
+}
+
+// The streaming robot serves its page, and answers offers posted as
+// text/plain (as the page and RTCBot's browser client post them) with a
+// fresh connection each: two viewers watch at once.
+func TestStreamingServesPageAndViewers(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	robot, addr := startRobot(t, ctx, build(t, ctx, "streaming"))
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET /: %s, %s", resp.Status, resp.Header.Get("Content-Type"))
+	}
+	for _, want := range []string{"RTCPeerConnection", `"/connect"`, `"recvonly"`, `createDataChannel("default"`, "iceGatheringState", "text/plain", "event.streams[0]"} {
+		if !bytes.Contains(body, []byte(want)) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+
+	var viewers []rtcbot.Subscription[image.Image]
+	for range 2 {
+		conn := newPeer(t)
+		viewers = append(viewers, conn.Video().Subscribe())
+		connectAsPage(t, ctx, conn, "http://"+addr+"/connect")
+	}
+	for _, video := range viewers {
+		getFrames(t, ctx, video, 10)
+	}
+	for range viewers {
+		robot.waitFor(ctx, regexp.MustCompile(`^New viewer from 127\.0\.0\.1:\d+\.$`))
+	}
+	// Stopping the robot closes both connections.
+	rest := robot.interrupt(ctx)
+	left := regexp.MustCompile(`^Viewer from 127\.0\.0\.1:\d+ left\.$`)
+	if n := countMatches(rest, left); n != 2 {
+		t.Errorf("robot said %d viewers left when it stopped, want 2: %q", n, rest)
+	}
+}
+
+// connectAsPage does what the examples' pages do: it posts the offer as
+// text/plain and applies the answer.
+func connectAsPage(t *testing.T, ctx context.Context, conn *rtcbot.Connection, url string) {
+	t.Helper()
+	offer, err := conn.GetLocalDescription(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := fmt.Sprintf(`{"sdp": %q, "type": %q}`, offer.SDP, offer.Type)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /connect: %s, %v: %s", resp.Status, err, answer)
+	}
+	desc, err := rtcbot.DecodeMessage[rtcbot.SessionDescription](answer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.SetRemoteDescription(ctx, desc); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func countMatches(lines []string, re *regexp.Regexp) int {
+	n := 0
+	for _, l := range lines {
+		if re.MatchString(l) {
+			n++
+		}
+	}
+	return n
+}
+
+// The audio robot sends video and its tone, and, without a speaker, prints
+// the level of the audio a peer sends it.
+func TestAudioBothWays(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	robot, addr := startRobot(t, ctx, build(t, ctx, "audio"), "-audio", "tone", "-speaker", "levels")
+
+	conn := newPeer(t)
+	tone, err := rtcbot.NewToneSource(rtcbot.ToneSettings{Frequency: 660, Amplitude: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tone.Close()
+	if err := conn.Audio().PutSubscription(tone); err != nil {
+		t.Fatal(err)
+	}
+	audio := conn.Audio().Subscribe()
+	video := conn.Video().Subscribe()
+	connectAsPage(t, ctx, conn, "http://"+addr+"/connect")
+
+	getFrames(t, ctx, video, 5)
+	// Half a second of the robot's tone, once it is under way.
+	var sum float64
+	var n int
+	for n < 48000 {
+		chunk, err := audio.Get(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range chunk.Samples {
+			sum += float64(s) * float64(s)
+		}
+		n += len(chunk.Samples)
+	}
+	if rms := math.Sqrt(sum / float64(n)); rms < 0.2 {
+		t.Errorf("the robot's tone arrived with RMS %.3f, want about 0.35", rms)
+	}
+
+	// The robot hears our tone (a 0.5 sine is -9 dBFS).
+	m := robot.waitFor(ctx, regexp.MustCompile(`^Received audio: 1\.0 s, level (-?\d+\.\d) dBFS, peak (\d\.\d\d)$`))
+	if level, _ := strconv.ParseFloat(m[1], 64); level < -20 {
+		t.Errorf("robot heard our tone at %s dBFS, want about -9", m[1])
+	}
+	conn.Close()
+	robot.waitFor(ctx, regexp.MustCompile(`^Connection from 127\.0\.0\.1:\d+ closed\.$`))
+	robot.interrupt(ctx)
+}
+
+// The remote control robot turns the browser's keyboard and gamepad
+// messages into drive commands, and stops when the connection closes.
+func TestRemoteControlDrives(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	robot, addr := startRobot(t, ctx, build(t, ctx, "remotecontrol"))
+
+	conn := newPeer(t)
+	video := conn.Video().Subscribe()
+	connectAsPage(t, ctx, conn, "http://"+addr+"/connect")
+	key := func(typ string, code int, name string) map[string]any {
+		return map[string]any{"type": typ, "altKey": false, "shiftKey": false, "keyCode": code, "key": name}
+	}
+	for _, msg := range []any{
+		key("keydown", 87, "w"), // forward
+		key("keydown", 65, "a"), // and left
+		key("keyup", 65, "a"),   // straight on
+		key("keyup", 87, "w"),   // stop
+		map[string]any{"type": "btn0", "value": true},
+		map[string]any{"type": "btn0", "value": false},
+		map[string]any{"type": "axis1", "value": -0.75}, // stick forward
+		map[string]any{"type": "axis0", "value": 0.5},   // and right
+	} {
+		conn.Put(msg)
+	}
+	getFrames(t, ctx, video, 5)
+
+	drive := regexp.MustCompile(`^Drive: forward ([-+]\d\.\d\d), turn ([-+]\d\.\d\d)(.*)$`)
+	for _, want := range []string{"+1.00 +0.00", "+1.00 -1.00", "+1.00 +0.00", "+0.00 +0.00", "+0.75 +0.00", "+0.75 +0.50"} {
+		m := robot.waitFor(ctx, drive)
+		if got := m[1] + " " + m[2]; got != want || m[3] != "" {
+			t.Fatalf("robot drove %q%s, want %q", got, m[3], want)
+		}
+	}
+	conn.Close()
+	m := robot.waitFor(ctx, drive)
+	if got := m[1] + " " + m[2]; got != "+0.00 +0.00" || !strings.Contains(m[3], "closed") {
+		t.Errorf("after the connection closed the robot drove %q%s, want a stop", got, m[3])
+	}
+	robot.interrupt(ctx)
+	out := robot.output()
+	if !strings.Contains(out, "Button 0 pressed.") {
+		t.Errorf("robot did not report the button press")
+	}
+	if n := strings.Count(out, `Control message: {"altKey":false,"key":"w","keyCode":87,"shiftKey":false,"type":"keydown"}`); n != 1 {
+		t.Errorf("robot printed the W key press %d times, want once", n)
+	}
+}
+
+// The basics example switches its display between the camera and the
+// grayscale stream while a second subscription prints frame sizes.
+func TestBasicsSwitchesDisplay(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	snapshot := filepath.Join(t.TempDir(), "snapshot.png")
+	p := start(t, ctx, build(t, ctx, "basics"), "-camera", "testpattern", "-display", "headless",
+		"-snapshot", snapshot, "-switch", "400ms", "-duration", "2s")
+	for _, re := range []string{
+		`^Frame reader: frame 1 is 320x240 \(\*image\.YCbCr\)$`,
+		`^Display: showing the grayscale stream\.$`,
+		`^Display: showing the camera\.$`,
+		`^Frame reader: subscription ended after \d+ frames\.$`,
+		`^Stopped\.$`,
+	} {
+		p.waitFor(ctx, regexp.MustCompile(re))
+	}
+	p.wait(ctx)
+	if _, err := os.Stat(snapshot); err != nil {
+		t.Errorf("no snapshot: %v", err)
+	}
+}
