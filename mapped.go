@@ -15,8 +15,9 @@ import (
 // function runs on the source's publishing goroutine, so it must be quick.
 // Closing the source closes the mapped subscriptions too.
 type Mapped[A, B any] struct {
-	src Source[A]
-	f   func(A) B
+	src    Source[A]
+	f      func(A) B
+	newSub func() Subscription[B]
 
 	mu   sync.Mutex
 	subs map[Subscription[B]]*mapInto[A, B]
@@ -24,15 +25,26 @@ type Mapped[A, B any] struct {
 }
 
 // Map returns a Source of B whose items are f applied to the items of src.
-// Its subscriptions are Queues of the default capacity.
+// Its subscriptions are Queues of the default capacity; use MapWith for
+// another kind (latest-only for video frames).
 func Map[A, B any](src Source[A], f func(A) B) *Mapped[A, B] {
-	return &Mapped[A, B]{src: src, f: f, subs: make(map[Subscription[B]]*mapInto[A, B])}
+	return MapWith(src, f, func() Subscription[B] { return NewQueue[B](0) })
+}
+
+// MapWith is Map with subscriptions made by newSub, for example
+// NewLatest[image.Image] to map a camera's frames:
+//
+//	gray := rtcbot.MapWith(cam, toGray, func() rtcbot.Subscription[image.Image] {
+//		return rtcbot.NewLatest[image.Image]()
+//	})
+func MapWith[A, B any](src Source[A], f func(A) B, newSub func() Subscription[B]) *Mapped[A, B] {
+	return &Mapped[A, B]{src: src, f: f, newSub: newSub, subs: make(map[Subscription[B]]*mapInto[A, B])}
 }
 
 // Subscribe returns a new subscription receiving f of every item of the
 // underlying source. Closing it unsubscribes it.
 func (m *Mapped[A, B]) Subscribe() Subscription[B] {
-	return m.SubscribeWith(NewQueue[B](0))
+	return m.SubscribeWith(m.newSub())
 }
 
 // SubscribeWith subscribes s to f of every item of the underlying source and
@@ -74,7 +86,7 @@ func (m *Mapped[A, B]) Get(ctx context.Context) (B, error) {
 	m.mu.Lock()
 	def, made := m.def, false
 	if def == nil {
-		def, made = NewQueue[B](0), true
+		def, made = m.newSub(), true
 		m.def = def
 	}
 	m.mu.Unlock()

@@ -3,6 +3,7 @@ package rtcbot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"testing"
 )
@@ -141,4 +142,21 @@ func TestMapChain(t *testing.T) {
 	if n := p.Subscribers(); n != 0 {
 		t.Fatalf("Subscribers = %d after closing the chained subscription, want 0", n)
 	}
+}
+
+func TestMapWithLatest(t *testing.T) {
+	p := NewProducer[int](nil)
+	defer p.Close()
+	m := MapWith(p, func(i int) string { return fmt.Sprint(i) }, func() Subscription[string] { return NewLatest[string]() })
+	s := m.Subscribe()
+	if _, ok := s.(*Latest[string]); !ok {
+		t.Fatalf("MapWith made a %T, want *Latest[string]", s)
+	}
+	for i := range 5 {
+		p.Publish(i)
+	}
+	if got := mustGet(t, s); got != "4" {
+		t.Fatalf("latest mapped item %q, want %q", got, "4")
+	}
+	wantEmpty(t, s)
 }
