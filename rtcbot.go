@@ -38,6 +38,28 @@
 // Map adapts a producer of one type into a source of another, for example
 // gamepad events into connection messages.
 //
+// # Connections
+//
+// A Connection is a WebRTC peer speaking RTCBot's protocol: signaling is one
+// round trip (Handler serves RTCBot's POST /connect, Connect posts an offer to
+// one), messages are JSON on the "default" data channel (conn.Put sends,
+// conn.Subscribe receives), and conn.Video() and conn.Audio() carry frames
+// (image.Image, VP8 or H.264) and AudioChunks (Opus). A source sent by many
+// connections is encoded once.
+//
+//	conn, _ := rtcbot.NewConnection(rtcbot.ConnectionSettings{})
+//	conn.Video().PutSubscription(cam)
+//	conn.SubscribeFunc(func(msg any) { fmt.Println("Control message:", msg) })
+//	http.Handle("/connect", rtcbot.Handler(func(*http.Request) (*rtcbot.Connection, error) { return conn, nil }))
+//
+// # Devices
+//
+// Camera (NewTestPatternCamera here; OpenCV in package cv, V4L2 in package
+// v4l2), HeadlessDisplay (a window in package cv), Gamepad, Keyboard, Mouse,
+// SimulatedGamepad, Microphone, Speaker and ToneSource are producers and
+// consumers like any other. Each Close releases its device and goroutines,
+// and a device that fails reports the error and closes its subscriptions.
+//
 // # Ending streams
 //
 // Unlike RTCBot, every stream has a clear end. Closing a producer closes
