@@ -2,11 +2,39 @@
 
 package rtcbot
 
+/*
+#cgo linux LDFLAGS: -ldl
+#include <stdlib.h>
+#ifdef __linux__
+#include <dlfcn.h>
+
+static void rtcbot_alsa_silent(const char *file, int line, const char *function, int err, const char *fmt, ...) {}
+
+// rtcbot_quiet_alsa stops libasound printing its errors to stderr (dozens of
+// lines on a machine without a sound card), if the library is there: the
+// errors are returned to the program instead. miniaudio loads the same copy.
+static void rtcbot_quiet_alsa(void) {
+	void *lib = dlopen("libasound.so.2", RTLD_NOW | RTLD_GLOBAL);
+	if (lib == NULL) {
+		return;
+	}
+	int (*set_handler)(void *) = (int (*)(void *))dlsym(lib, "snd_lib_error_set_handler");
+	if (set_handler != NULL) {
+		set_handler((void *)rtcbot_alsa_silent);
+	}
+}
+#else
+static void rtcbot_quiet_alsa(void) {}
+#endif
+*/
+import "C"
+
 import (
 	"errors"
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -36,7 +64,10 @@ type malgoDevice struct {
 	closing atomic.Bool
 }
 
+var quietALSA = sync.OnceFunc(func() { C.rtcbot_quiet_alsa() })
+
 func (malgoBackend) open(cfg audioDeviceConfig, cb audioCallbacks) (audioDevice, error) {
+	quietALSA()
 	mctx, err := malgo.InitContext(realBackends, malgo.ContextConfig{}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: no sound system found: %v", ErrNoAudioDevice, err)
