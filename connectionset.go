@@ -62,7 +62,9 @@ func (s *ConnectionSet) remove(conn *Connection) {
 }
 
 // OnChange runs f with the number of open connections each time one is
-// added or leaves, on the goroutine that added or closed it.
+// added or leaves, on the goroutine that added or closed it. When
+// connections come and go at the same moment, calls may arrive out of order;
+// Len tells the current number.
 func (s *ConnectionSet) OnChange(f func(open int)) {
 	s.mu.Lock()
 	s.onChange = append(s.onChange, f)

@@ -22,7 +22,6 @@ package main
 import (
 	"context"
 	_ "embed"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -31,7 +30,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 
@@ -86,7 +84,8 @@ func run(o options) error {
 	defer speaker.Close()
 
 	settings := rtcbot.ConnectionSettings{LoopbackOnly: o.loopback}
-	conns := newConnections()
+	// The open connections, so that the robot can close them all when it stops.
+	var conns rtcbot.ConnectionSet
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -107,7 +106,7 @@ func run(o options) error {
 			conn.Close()
 			return nil, err
 		}
-		if err := conns.add(conn); err != nil {
+		if err := conns.Add(conn); err != nil { // closes conn if the robot is stopping
 			return nil, err
 		}
 		// RTCBot: speaker.putSubscription(conn.audio.subscribe()). This
@@ -136,7 +135,7 @@ func run(o options) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	srv.Shutdown(shutdown)
-	conns.closeAll()
+	conns.Close()
 	return nil
 }
 
@@ -220,51 +219,6 @@ func newLevelMeter() *rtcbot.Consumer[rtcbot.AudioChunk] {
 		fmt.Printf("Received audio: %.1f s, level %s, peak %.2f\n", float64(frames)/float64(rate), level, peak)
 		frames, samples, sum, peak = 0, 0, 0, 0
 	}, nil)
-}
-
-// connections is the set of open connections, so that the robot can close
-// them all when it stops. A connection leaves the set when it closes.
-type connections struct {
-	mu      sync.Mutex
-	open    map[*rtcbot.Connection]bool
-	stopped bool
-}
-
-func newConnections() *connections {
-	return &connections{open: make(map[*rtcbot.Connection]bool)}
-}
-
-// add puts conn in the set until it closes. Once the robot is stopping it
-// closes conn and returns an error instead.
-func (s *connections) add(conn *rtcbot.Connection) error {
-	s.mu.Lock()
-	if s.stopped {
-		s.mu.Unlock()
-		conn.Close()
-		return errors.New("the robot is stopping")
-	}
-	s.open[conn] = true
-	s.mu.Unlock()
-	conn.OnClose(func() {
-		s.mu.Lock()
-		delete(s.open, conn)
-		s.mu.Unlock()
-	})
-	return nil
-}
-
-// closeAll closes every open connection, and every one added later.
-func (s *connections) closeAll() {
-	s.mu.Lock()
-	s.stopped = true
-	open := make([]*rtcbot.Connection, 0, len(s.open))
-	for c := range s.open {
-		open = append(open, c)
-	}
-	s.mu.Unlock()
-	for _, c := range open {
-		c.Close()
-	}
 }
 
 // pageURL is the address to open in a browser on this machine.

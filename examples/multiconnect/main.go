@@ -33,7 +33,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -90,7 +90,11 @@ func runRobot(o options, settings rtcbot.ConnectionSettings) error {
 	}
 	defer cam.Close()
 
-	conns := newConnections()
+	// The open connections. A connection leaves the set when it closes,
+	// however that happens: the viewer left, it was lost, or the robot is
+	// stopping.
+	var viewers rtcbot.ConnectionSet
+	var made atomic.Int64 // connections made so far, to number them
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -106,9 +110,13 @@ func runRobot(o options, settings rtcbot.ConnectionSettings) error {
 			conn.Close()
 			return nil, err
 		}
-		if err := conns.add(conn, r.RemoteAddr); err != nil {
+		if err := viewers.Add(conn); err != nil { // closes conn if the robot is stopping
 			return nil, err
 		}
+		id := made.Add(1)
+		fmt.Printf("Connection %d from %s: %d open\n", id, r.RemoteAddr, viewers.Len())
+		// This runs after the set has dropped conn, which it does on close too.
+		conn.OnClose(func() { fmt.Printf("Connection %d closed: %d open\n", id, viewers.Len()) })
 		return conn, nil
 	}))
 
@@ -130,59 +138,8 @@ func runRobot(o options, settings rtcbot.ConnectionSettings) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	srv.Shutdown(shutdown)
-	conns.closeAll()
+	viewers.Close()
 	return nil
-}
-
-// connections is the set of open connections. A connection leaves it when
-// it closes, however that happens: the viewer left, it was lost, or the
-// robot is stopping.
-type connections struct {
-	mu      sync.Mutex
-	open    map[*rtcbot.Connection]int // connection number
-	count   int                        // connections made so far
-	stopped bool
-}
-
-func newConnections() *connections {
-	return &connections{open: make(map[*rtcbot.Connection]int)}
-}
-
-// add puts conn, from the viewer at addr, in the set until it closes. Once
-// the robot is stopping it closes conn and returns an error instead.
-func (s *connections) add(conn *rtcbot.Connection, addr string) error {
-	s.mu.Lock()
-	if s.stopped {
-		s.mu.Unlock()
-		conn.Close()
-		return errors.New("the robot is stopping")
-	}
-	s.count++
-	id := s.count
-	s.open[conn] = id
-	fmt.Printf("Connection %d from %s: %d open\n", id, addr, len(s.open))
-	s.mu.Unlock()
-	conn.OnClose(func() {
-		s.mu.Lock()
-		delete(s.open, conn)
-		fmt.Printf("Connection %d closed: %d open\n", id, len(s.open))
-		s.mu.Unlock()
-	})
-	return nil
-}
-
-// closeAll closes every open connection, and every one added later.
-func (s *connections) closeAll() {
-	s.mu.Lock()
-	s.stopped = true
-	open := make([]*rtcbot.Connection, 0, len(s.open))
-	for c := range s.open {
-		open = append(open, c)
-	}
-	s.mu.Unlock()
-	for _, c := range open {
-		c.Close()
-	}
 }
 
 // runViewer connects to the robot o.n times in turn, watching for o.watch

@@ -24,7 +24,6 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -71,7 +70,10 @@ func run(addr, camera string, cs rtcbot.CameraSettings, settings rtcbot.Connecti
 	}
 	defer cam.Close()
 
-	conns := newConnections()
+	// The open connections, so that the robot can close them all when it
+	// stops, and the drivers, so that it can wait for each to stop its motors.
+	var conns rtcbot.ConnectionSet
+	var drivers sync.WaitGroup
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -91,12 +93,13 @@ func run(addr, camera string, cs rtcbot.CameraSettings, settings rtcbot.Connecti
 		// and every message received has been handled.
 		d := &driver{keys: make(map[int]bool)}
 		cb := conn.SubscribeFunc(d.handle)
-		if err := conns.add(conn, func() {
-			<-cb.Done()
-			d.stop(fmt.Sprintf("connection from %s closed", r.RemoteAddr))
-		}); err != nil {
+		if err := conns.Add(conn); err != nil { // closes conn if the robot is stopping
 			return nil, err
 		}
+		drivers.Go(func() {
+			<-cb.Done()
+			d.stop(fmt.Sprintf("connection from %s closed", r.RemoteAddr))
+		})
 		fmt.Printf("New connection from %s.\n", r.RemoteAddr)
 		return conn, nil
 	}))
@@ -119,7 +122,8 @@ func run(addr, camera string, cs rtcbot.CameraSettings, settings rtcbot.Connecti
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	srv.Shutdown(shutdown)
-	conns.closeAll() // and wait until every message received is handled
+	conns.Close()
+	drivers.Wait() // until every message received is handled and the motors stopped
 	return nil
 }
 
@@ -221,56 +225,6 @@ func (d *driver) stop(why string) {
 	}
 	d.forward, d.turn = 0, 0
 	fmt.Printf("Drive: forward %+.2f, turn %+.2f (%s)\n", 0.0, 0.0, why)
-}
-
-// connections is the set of open connections, so that the robot can close
-// them all when it stops. A connection leaves the set when it closes.
-type connections struct {
-	mu      sync.Mutex
-	open    map[*rtcbot.Connection]bool
-	stopped bool
-	after   sync.WaitGroup
-}
-
-func newConnections() *connections {
-	return &connections{open: make(map[*rtcbot.Connection]bool)}
-}
-
-// add puts conn in the set until it closes, and runs after on a goroutine
-// that closeAll waits for. Once the robot is stopping it closes conn and
-// returns an error instead (after is not run).
-func (s *connections) add(conn *rtcbot.Connection, after func()) error {
-	s.mu.Lock()
-	if s.stopped {
-		s.mu.Unlock()
-		conn.Close()
-		return errors.New("the robot is stopping")
-	}
-	s.open[conn] = true
-	s.after.Go(after)
-	s.mu.Unlock()
-	conn.OnClose(func() {
-		s.mu.Lock()
-		delete(s.open, conn)
-		s.mu.Unlock()
-	})
-	return nil
-}
-
-// closeAll closes every open connection, and every one added later, and
-// waits for the goroutines add started.
-func (s *connections) closeAll() {
-	s.mu.Lock()
-	s.stopped = true
-	open := make([]*rtcbot.Connection, 0, len(s.open))
-	for c := range s.open {
-		open = append(open, c)
-	}
-	s.mu.Unlock()
-	for _, c := range open {
-		c.Close()
-	}
-	s.after.Wait()
 }
 
 // pageURL is the address to open in a browser on this machine.

@@ -20,7 +20,6 @@ package main
 import (
 	"context"
 	_ "embed"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -28,7 +27,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 
@@ -64,7 +62,8 @@ func run(addr, camera string, cs rtcbot.CameraSettings, settings rtcbot.Connecti
 	}
 	defer cam.Close()
 
-	conns := newConnections()
+	// The open viewers, so that the robot can close them all when it stops.
+	var viewers rtcbot.ConnectionSet
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -80,7 +79,7 @@ func run(addr, camera string, cs rtcbot.CameraSettings, settings rtcbot.Connecti
 			conn.Close()
 			return nil, err
 		}
-		if err := conns.add(conn); err != nil {
+		if err := viewers.Add(conn); err != nil { // closes conn if the robot is stopping
 			return nil, err
 		}
 		fmt.Printf("New viewer from %s.\n", r.RemoteAddr)
@@ -106,53 +105,8 @@ func run(addr, camera string, cs rtcbot.CameraSettings, settings rtcbot.Connecti
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	srv.Shutdown(shutdown) // no new viewers; offers being answered finish
-	conns.closeAll()
+	viewers.Close()
 	return nil
-}
-
-// connections is the set of open connections, so that the robot can close
-// them all when it stops. A connection leaves the set when it closes.
-type connections struct {
-	mu      sync.Mutex
-	open    map[*rtcbot.Connection]bool
-	stopped bool
-}
-
-func newConnections() *connections {
-	return &connections{open: make(map[*rtcbot.Connection]bool)}
-}
-
-// add puts conn in the set until it closes. Once the robot is stopping it
-// closes conn and returns an error instead.
-func (s *connections) add(conn *rtcbot.Connection) error {
-	s.mu.Lock()
-	if s.stopped {
-		s.mu.Unlock()
-		conn.Close()
-		return errors.New("the robot is stopping")
-	}
-	s.open[conn] = true
-	s.mu.Unlock()
-	conn.OnClose(func() {
-		s.mu.Lock()
-		delete(s.open, conn)
-		s.mu.Unlock()
-	})
-	return nil
-}
-
-// closeAll closes every open connection, and every one added later.
-func (s *connections) closeAll() {
-	s.mu.Lock()
-	s.stopped = true
-	open := make([]*rtcbot.Connection, 0, len(s.open))
-	for c := range s.open {
-		open = append(open, c)
-	}
-	s.mu.Unlock()
-	for _, c := range open {
-		c.Close()
-	}
 }
 
 // pageURL is the address to open in a browser on this machine.
