@@ -1,15 +1,11 @@
 package rtcbot
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"image"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -300,26 +296,11 @@ func TestInteropH264ToPython(t *testing.T) {
 			t.Fatal(err)
 		}
 		publishPattern(t, src)
-		handler := Handler(func(*http.Request) (*Connection, error) { return conn, nil })
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			body, err := io.ReadAll(r.Body)
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
-			offer, err := parseDescriptionJSON(t, body, "offer")
-			if err != nil {
-				t.Error(err)
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
+		srv := servePythonOffer(t, conn, func(_ *http.Request, offer SessionDescription) {
 			if !strings.Contains(offer.SDP, "profile-level-id=42e01f") {
 				t.Errorf("aiortc's offer has no H.264 42e01f:\n%s", offer.SDP)
 			}
-			body, _ = json.Marshal(offer)
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			handler.ServeHTTP(w, r)
-		}))
+		})
 		defer srv.Close()
 
 		py := startPythonPeer(t, "offer", srv.URL+"/connect")

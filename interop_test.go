@@ -398,28 +398,13 @@ func TestInteropPythonOfferer(t *testing.T) {
 	publishPattern(t, src)
 
 	contentType := make(chan string, 1)
-	handler := Handler(func(*http.Request) (*Connection, error) { return conn, nil })
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
+	srv := servePythonOffer(t, conn, func(r *http.Request, _ SessionDescription) {
 		select {
 		case contentType <- r.Header.Get("Content-Type"):
 		default:
 			t.Error("Python posted more than one offer")
 		}
-		offer, err := parseDescriptionJSON(t, body, "offer")
-		if err != nil {
-			t.Error(err)
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		body, _ = json.Marshal(offer)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		handler.ServeHTTP(w, r)
-	}))
+	})
 	defer srv.Close()
 	if !strings.HasPrefix(srv.Listener.Addr().String(), "127.0.0.1:") {
 		t.Fatalf("test server on %s, want 127.0.0.1", srv.Listener.Addr())
@@ -522,4 +507,30 @@ func TestInteropPeerVanishes(t *testing.T) {
 			break
 		}
 	}
+}
+
+// servePythonOffer serves our Handler, answering with conn, on a 127.0.0.1
+// test server for peer.py to post its offer to. Each offer is checked to be
+// in RTCBot's exact shape and limited to loopback candidates, then handed to
+// check before the Handler answers it.
+func servePythonOffer(t *testing.T, conn *Connection, check func(r *http.Request, offer SessionDescription)) *httptest.Server {
+	t.Helper()
+	handler := Handler(func(*http.Request) (*Connection, error) { return conn, nil })
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		offer, err := parseDescriptionJSON(t, body, "offer")
+		if err != nil {
+			t.Error(err)
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		check(r, offer)
+		body, _ = json.Marshal(offer)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		handler.ServeHTTP(w, r)
+	}))
 }
