@@ -27,7 +27,9 @@ type VideoSettings struct {
 	FPS int
 }
 
-// videoEncoder encodes pictures for one outgoing track.
+// videoEncoder encodes pictures for one outgoing track. Given a picture of
+// another size, it re-initialises itself and starts the new size with a
+// keyframe.
 type videoEncoder interface {
 	Encode(img *image.YCbCr, pts time.Duration, forceKeyframe bool) ([]byte, bool, error)
 	Close() error

@@ -491,3 +491,34 @@ func TestConnectionUnreachableSTUNDoesNotStall(t *testing.T) {
 		t.Fatalf("offer has no candidates:\n%s", offer.SDP)
 	}
 }
+
+func TestConnectionVideoSizeChange(t *testing.T) {
+	robot, desktop := newConn(t), newConn(t)
+	frames := NewProducer(func() Subscription[image.Image] { return NewLatest[image.Image]() })
+	defer frames.Close()
+	if err := robot.Video().PutSubscription(frames); err != nil {
+		t.Fatal(err)
+	}
+	got := desktop.Video().Subscribe().(*Latest[image.Image])
+	connectPair(t, desktop, robot)
+
+	ctx := mediaCtx(t)
+	tick := time.NewTicker(time.Second / 30)
+	defer tick.Stop()
+	seq := uint32(0)
+	for _, size := range []image.Point{{160, 120}, {320, 240}, {160, 120}} {
+		pattern := timecode.NewPattern(size.X, size.Y)
+		for received := false; !received; {
+			select {
+			case <-tick.C:
+				frames.Publish(pattern.Frame(seq, time.Now()))
+				seq++
+			case img := <-got.C():
+				_, err := timecode.Read(img)
+				received = img.Bounds().Size() == size && err == nil
+			case <-ctx.Done():
+				t.Fatalf("no readable %v frame after the size changed", size)
+			}
+		}
+	}
+}

@@ -128,14 +128,14 @@ func (t *outTrack[T]) connected() (disconnected func()) {
 // videoSampleEncoder encodes frames with a video codec (VP8 or H.264) on a
 // steady clock: each sample lasts the time since the previous frame, so the
 // receiver plays frames at the pace they were captured, and a source that
-// stalls resumes without a backlog. It re-creates the codec's encoder when
-// the frame size changes.
+// stalls resumes without a backlog. The codec's encoder is made for the
+// first frame's size; it follows later changes of size itself, starting each
+// new size with a keyframe.
 type videoSampleEncoder struct {
 	codec    string // for errors: "VP8", "H264"
 	newEnc   func(width, height int, s VideoSettings) (videoEncoder, error)
 	settings VideoSettings
 	enc      videoEncoder
-	w, h     int
 	start    time.Time
 	last     time.Time
 	buf      *image.YCbCr
@@ -167,18 +167,13 @@ func (e *videoSampleEncoder) encode(img image.Image, forceKeyframe bool, write f
 	if yuv != img {
 		e.buf = yuv
 	}
-	w, h := yuv.Rect.Dx(), yuv.Rect.Dy()
-	if e.enc == nil || w != e.w || h != e.h {
-		if e.enc != nil {
-			e.enc.Close()
-		}
+	if e.enc == nil {
+		w, h := yuv.Rect.Dx(), yuv.Rect.Dy()
 		enc, err := e.newEnc(w, h, e.settings)
 		if err != nil {
-			e.enc = nil
 			return fmt.Errorf("rtcbot: %s encoder for %dx%d: %w", e.codec, w, h, err)
 		}
-		e.enc, e.w, e.h = enc, w, h
-		forceKeyframe = true
+		e.enc = enc
 	}
 	now := time.Now()
 	if e.start.IsZero() {
