@@ -124,7 +124,7 @@ func registerCodecs(m *webrtc.MediaEngine) error {
 // and those the peer offers for it. remoteSDP is the peer's description.
 // Other errors are returned as they are.
 func (c *Connection) explainCodecError(err error, remoteSDP string) error {
-	if !errors.Is(err, webrtc.ErrUnsupportedCodec) {
+	if !errors.Is(err, webrtc.ErrUnsupportedCodec) && !errors.Is(err, webrtc.ErrSenderWithNoCodecs) {
 		return err
 	}
 	type sent struct {

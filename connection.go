@@ -7,6 +7,7 @@ import (
 	"image"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,10 +35,15 @@ type ConnectionSettings struct {
 	// DefaultChannelUnordered makes the default data channel unordered (still
 	// reliable), RTCBot's defaultChannelOrdered=False.
 	DefaultChannelUnordered bool
-	// MessageQueueCapacity bounds the queues of received and outgoing
-	// messages (default DefaultMessageQueueCapacity); a full queue drops its
-	// oldest message.
+	// MessageQueueCapacity bounds each subscription to received messages and
+	// the queue of outgoing ones (default DefaultMessageQueueCapacity, 64); a
+	// full queue drops its oldest message and counts it.
 	MessageQueueCapacity int
+	// MaxDataChannels bounds the data channels the peer may open over the
+	// connection's life, the default one included (default 64). Channels beyond it, a second
+	// "default" channel, a label already in use and labels over 1024 bytes
+	// are refused: closed at once, the rest of the connection untouched.
+	MaxDataChannels int
 	// Video configures the encoding of outgoing video.
 	Video VideoSettings
 	// PeerLossTimeout is how long the peer may be silent before the
@@ -98,6 +104,8 @@ type Connection struct {
 
 	mu            sync.Mutex
 	channels      map[string]*DataChannel
+	peerChannels  int // channels the peer opened, refused ones excluded
+	refused       warnOnce
 	onDataChannel []func(*DataChannel)
 	described     bool
 	lastPLI       time.Time
@@ -116,6 +124,9 @@ func (s ConnectionSettings) withDefaults() ConnectionSettings {
 	if s.PeerLossTimeout <= 0 {
 		s.PeerLossTimeout = 6 * time.Second
 	}
+	if s.MaxDataChannels <= 0 {
+		s.MaxDataChannels = 64
+	}
 	return s
 }
 
@@ -131,7 +142,7 @@ func NewConnection(settings ConnectionSettings) (*Connection, error) {
 		return nil, fmt.Errorf("rtcbot: create peer connection: %w", err)
 	}
 	c := &Connection{
-		DataChannel: newDataChannel(DefaultChannelLabel, settings.MessageQueueCapacity, settings.Logger),
+		DataChannel: newDataChannel(DefaultChannelLabel, settings.MessageQueueCapacity, false, settings.Logger),
 		settings:    settings,
 		log:         settings.Logger,
 		events:      NewEvents(),
@@ -141,6 +152,7 @@ func NewConnection(settings ConnectionSettings) (*Connection, error) {
 	c.video = newVideoStream(c)
 	c.audio = newAudioStream(c)
 	c.DataChannel.OnReady(c.events.SetReady)
+	c.DataChannel.OnError(c.events.SetError)
 	pc.OnDataChannel(c.adoptDataChannel)
 	pc.OnTrack(c.onTrack)
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
@@ -210,7 +222,7 @@ func (c *Connection) GetLocalDescription(ctx context.Context, offer *SessionDesc
 	}
 	if c.described {
 		c.mu.Unlock()
-		return SessionDescription{}, errors.New("rtcbot: a connection is used once: its description was already made")
+		return SessionDescription{}, ErrConnectionUsed
 	}
 	c.described = true
 	c.mu.Unlock()
@@ -235,13 +247,13 @@ func (c *Connection) GetLocalDescription(ctx context.Context, offer *SessionDesc
 		}
 	} else {
 		if offer.Type != "offer" {
-			return SessionDescription{}, fmt.Errorf("rtcbot: expected an offer, got type %q", offer.Type)
+			return SessionDescription{}, fmt.Errorf("%w: expected an offer, got type %q", ErrInvalidDescription, offer.Type)
 		}
 		if err := c.setRemote(*offer); err != nil {
 			return SessionDescription{}, err
 		}
 		if desc, err = c.pc.CreateAnswer(nil); err != nil {
-			return SessionDescription{}, fmt.Errorf("rtcbot: create answer: %w", err)
+			return SessionDescription{}, c.explainCodecError(fmt.Errorf("rtcbot: create answer: %w", err), offer.SDP)
 		}
 	}
 	gathered := webrtc.GatheringCompletePromise(c.pc)
@@ -272,6 +284,18 @@ func (c *Connection) SetRemoteDescription(ctx context.Context, desc SessionDescr
 	return c.setRemote(desc)
 }
 
+// Limits on a peer's session description, which bound what one peer can
+// make this side allocate: a description over them is refused with
+// ErrInvalidDescription. RTCBot's peers and browsers stay far below them.
+const (
+	// MaxMediaSections is the most m= sections (tracks and the data
+	// channel) a peer's description may have.
+	MaxMediaSections = 16
+	// MaxCandidates is the most ICE candidates a peer's description may
+	// carry.
+	MaxCandidates = 256
+)
+
 func (c *Connection) setRemote(desc SessionDescription) error {
 	var t webrtc.SDPType
 	switch desc.Type {
@@ -280,18 +304,63 @@ func (c *Connection) setRemote(desc SessionDescription) error {
 	case "answer":
 		t = webrtc.SDPTypeAnswer
 	default:
-		return fmt.Errorf("rtcbot: session description type %q is neither offer nor answer", desc.Type)
+		return fmt.Errorf("%w: type %q is neither offer nor answer", ErrInvalidDescription, desc.Type)
+	}
+	if err := checkDescriptionLimits(desc.SDP); err != nil {
+		return err
 	}
 	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: t, SDP: desc.SDP}); err != nil {
+		if !errors.Is(err, webrtc.ErrUnsupportedCodec) && !errors.Is(err, webrtc.ErrSenderWithNoCodecs) {
+			return fmt.Errorf("%w: %w", ErrInvalidDescription, err)
+		}
 		return c.explainCodecError(fmt.Errorf("rtcbot: set remote description: %w", err), desc.SDP)
 	}
 	return nil
 }
 
+// checkDescriptionLimits refuses an SDP with no media section, or over
+// MaxMediaSections or MaxCandidates, before pion allocates for it.
+func checkDescriptionLimits(sdp string) error {
+	var sections, candidates int
+	for line := range strings.Lines(sdp) {
+		switch {
+		case strings.HasPrefix(line, "m="):
+			sections++
+		case strings.HasPrefix(line, "a=candidate:"):
+			candidates++
+		}
+	}
+	switch {
+	case sections == 0:
+		return fmt.Errorf("%w: no media section (m= line): an RTCBot peer offers at least its data channel", ErrInvalidDescription)
+	case sections > MaxMediaSections:
+		return fmt.Errorf("%w: %d media sections, over MaxMediaSections (%d)", ErrInvalidDescription, sections, MaxMediaSections)
+	case candidates > MaxCandidates:
+		return fmt.Errorf("%w: %d ICE candidates, over MaxCandidates (%d)", ErrInvalidDescription, candidates, MaxCandidates)
+	}
+	return nil
+}
+
 // AddDataChannel opens another data channel named name (RTCBot's
-// addDataChannel). Add it before making the offer, or once the connection is
-// ready.
+// addDataChannel), reliable, ordered or not. Add it before making the offer,
+// or once the connection is ready.
 func (c *Connection) AddDataChannel(name string, ordered bool) (*DataChannel, error) {
+	return c.addDataChannel(name, &webrtc.DataChannelInit{Ordered: &ordered})
+}
+
+// AddLatestChannel opens a latest-only data channel named name, for
+// commands where only the newest matters, such as a drive speed sent many
+// times a second: the channel is unordered with no retransmissions (a lost
+// message is not resent, the next one replaces it), and both its outgoing
+// buffer and every subscription to it hold only the newest message. The peer
+// sees an unordered channel with maxRetransmits 0, which a Go peer makes
+// latest-only too.
+func (c *Connection) AddLatestChannel(name string) (*DataChannel, error) {
+	ordered, retransmits := false, uint16(0)
+	return c.addDataChannel(name, &webrtc.DataChannelInit{Ordered: &ordered, MaxRetransmits: &retransmits})
+}
+
+func (c *Connection) addDataChannel(name string, init *webrtc.DataChannelInit) (*DataChannel, error) {
 	if name == DefaultChannelLabel {
 		return nil, fmt.Errorf("rtcbot: the %q channel is the connection's own", name)
 	}
@@ -300,10 +369,11 @@ func (c *Connection) AddDataChannel(name string, ordered bool) (*DataChannel, er
 		c.mu.Unlock()
 		return nil, fmt.Errorf("rtcbot: data channel %q exists already", name)
 	}
-	d := newDataChannel(name, c.settings.MessageQueueCapacity, c.log)
+	latest := !*init.Ordered && init.MaxRetransmits != nil && *init.MaxRetransmits == 0
+	d := newDataChannel(name, c.settings.MessageQueueCapacity, latest, c.log)
 	c.channels[name] = d
 	c.mu.Unlock()
-	dc, err := c.pc.CreateDataChannel(name, &webrtc.DataChannelInit{Ordered: &ordered})
+	dc, err := c.pc.CreateDataChannel(name, init)
 	if err != nil {
 		c.mu.Lock()
 		delete(c.channels, name)
@@ -312,6 +382,7 @@ func (c *Connection) AddDataChannel(name string, ordered bool) (*DataChannel, er
 		return nil, fmt.Errorf("rtcbot: create data channel %q: %w", name, err)
 	}
 	d.bind(dc)
+	d.OnClose(func() { c.forgetChannel(d) })
 	return d, nil
 }
 
@@ -334,26 +405,72 @@ func (c *Connection) OnDataChannel(f func(*DataChannel)) {
 	c.mu.Unlock()
 }
 
-// adoptDataChannel takes a channel the peer opened.
+// maxLabelLength bounds the label of a channel the peer opens.
+const maxLabelLength = 1024
+
+// adoptDataChannel takes a channel the peer opened, or refuses it (closing
+// it, and saying so in the log once) if it would replace a channel in use or
+// exceed MaxDataChannels.
 func (c *Connection) adoptDataChannel(dc *webrtc.DataChannel) {
-	if dc.Label() == DefaultChannelLabel {
-		c.DataChannel.bind(dc)
-		return
-	}
-	d := newDataChannel(dc.Label(), c.settings.MessageQueueCapacity, c.log)
-	d.bind(dc)
+	label := dc.Label()
 	c.mu.Lock()
-	if c.closing {
+	reason := ""
+	switch {
+	case c.closing:
+		reason = "the connection is closing"
+	case len(label) > maxLabelLength:
+		reason = fmt.Sprintf("label of %d bytes, over %d", len(label), maxLabelLength)
+	case c.peerChannels >= c.settings.MaxDataChannels:
+		reason = fmt.Sprintf("more than MaxDataChannels (%d) channels", c.settings.MaxDataChannels)
+	case label != DefaultChannelLabel && c.channels[label] != nil:
+		reason = "a channel with this label is open already"
+	}
+	var d *DataChannel
+	if reason == "" {
+		if label == DefaultChannelLabel {
+			d = c.DataChannel
+			if !d.bind(dc) {
+				d, reason = nil, "a channel with this label is open already"
+			}
+		} else {
+			d = newDataChannel(label, c.settings.MessageQueueCapacity, isLatestOnly(dc), c.log)
+			d.bind(dc)
+			c.channels[label] = d
+		}
+	}
+	if reason != "" {
 		c.mu.Unlock()
-		d.Close()
+		c.refused.log(c.log, "rtcbot: refused a data channel the peer opened", "label", truncate(label, 64), "reason", reason)
+		dc.Close()
 		return
 	}
-	c.channels[dc.Label()] = d
+	c.peerChannels++
 	fs := c.onDataChannel
 	c.mu.Unlock()
+	if d == c.DataChannel {
+		return
+	}
+	d.OnClose(func() { c.forgetChannel(d) }) // outside c.mu: it may run at once
 	for _, f := range fs {
 		f(d)
 	}
+}
+
+// forgetChannel removes a closed channel, so its label can be used again.
+func (c *Connection) forgetChannel(d *DataChannel) {
+	c.mu.Lock()
+	if c.channels[d.label] == d {
+		delete(c.channels, d.label)
+	}
+	c.mu.Unlock()
+}
+
+// truncate shortens s to at most n bytes for the log.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 // onTrack routes an incoming track to the video or audio stream.

@@ -73,25 +73,24 @@ func connectPair(t testing.TB, offerer, answerer *Connection) {
 }
 
 func TestConnectionMessagesBothWays(t *testing.T) {
+	const n = 10000
 	a, b := newConn(t), newConn(t)
-	fromA, fromB := b.Subscribe(), a.Subscribe()
+	// Queues of the test's own, as large as the transfer: the default ones
+	// are small on purpose and drop their oldest messages when full.
+	fromA, fromB := b.SubscribeWith(NewQueue[any](n)), a.SubscribeWith(NewQueue[any](n))
 	connectPair(t, a, b)
 
-	const n = 10000
 	type msg struct {
 		Seq  int    `json:"seq"`
 		From string `json:"from"`
 	}
-	go func() {
-		for i := range n {
-			a.Put(msg{i, "a"})
-		}
-	}()
-	go func() {
-		for i := range n {
-			b.Send(msg{i, "b"})
-		}
-	}()
+	toA, toB := NewQueue[any](n), NewQueue[any](n)
+	for i := range n {
+		toB.Put(msg{i, "a"})
+		toA.Put(msg{i, "b"})
+	}
+	a.PutSubscription(toB) // sent as fast as the channel takes them
+	b.PutSubscription(toA)
 	ctx := mediaCtx(t)
 	check := func(sub Subscription[any], from string) {
 		for i := range n {
@@ -346,7 +345,8 @@ func TestHandlerRejectsBadRequests(t *testing.T) {
 		{"not JSON", http.MethodPost, "{not json", http.StatusBadRequest, "not valid JSON"},
 		{"answer instead of offer", http.MethodPost, `{"sdp":"v=0\r\n","type":"answer"}`, http.StatusBadRequest, `"answer"`},
 		{"not SDP", http.MethodPost, `{"sdp":"hello","type":"offer"}`, http.StatusBadRequest, "v=0"},
-		{"broken SDP", http.MethodPost, `{"sdp":"v=0\r\nthis is not sdp\r\n","type":"offer"}`, http.StatusBadRequest, "remote description"},
+		{"no media section", http.MethodPost, `{"sdp":"v=0\r\nthis is not sdp\r\n","type":"offer"}`, http.StatusBadRequest, "no media section"},
+		{"broken SDP", http.MethodPost, `{"sdp":"v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nthis is not sdp\r\n","type":"offer"}`, http.StatusBadRequest, "invalid session description"},
 		{"too large", http.MethodPost, `{"sdp":"` + strings.Repeat("a", MaxOfferSize) + `"}`, http.StatusRequestEntityTooLarge, "larger"},
 	}
 	for _, tt := range tests {

@@ -2,6 +2,7 @@ package rtcbot
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -30,16 +31,28 @@ const (
 //     that is not JSON arrives as a string, and binary messages as []byte.
 //     DecodeMessage converts a message into a struct.
 //
+// A message that cannot be sent (not JSON-encodable, over MaxMessageSize,
+// refused by the transport) fires the channel's error event and is logged;
+// Stats counts it, with the messages dropped because the outgoing queue was
+// full.
+//
+// A latest-only channel (Connection.AddLatestChannel, or a channel the peer
+// opens unordered with no retransmissions) keeps only the newest message in
+// its queues, for commands where only the newest one matters.
+//
 // The connection's default channel is embedded in Connection; others come
-// from Connection.AddDataChannel and Connection.OnDataChannel.
+// from Connection.AddDataChannel, AddLatestChannel and OnDataChannel.
 type DataChannel struct {
 	label    string
+	latest   bool
 	log      *slog.Logger
 	events   *Events
 	received *Producer[any]
 	outgoing *Consumer[any]
+	outQueue atomic.Pointer[Queue[any]] // the buffer of Put, once made
 
-	nSent, nReceived atomic.Uint64 // messages
+	nSent, nReceived, nFailed atomic.Uint64 // messages
+	failures                  warnOnce
 
 	mu       sync.Mutex
 	dc       *webrtc.DataChannel
@@ -48,31 +61,58 @@ type DataChannel struct {
 	isClosed bool
 }
 
-// DefaultMessageQueueCapacity bounds a data channel's queues of received and
-// outgoing messages unless ConnectionSettings says otherwise. Queues take
-// memory only for what they hold.
-const DefaultMessageQueueCapacity = 1 << 16
+// DefaultMessageQueueCapacity bounds each subscription to a data channel's
+// received messages, and its queue of outgoing messages, unless
+// ConnectionSettings says otherwise: 64 messages, 0.64 s of commands at
+// 100 Hz, so a handler that falls behind never works through minutes of
+// stale drive commands. A full queue drops its oldest message. A program
+// that must not lose a message subscribes with a queue of its own
+// (SubscribeWith(NewQueue[any](n))) and sends with PutSubscription, which
+// waits for the network instead of dropping.
+const DefaultMessageQueueCapacity = 64
 
-func newDataChannel(label string, queueCapacity int, log *slog.Logger) *DataChannel {
+func newDataChannel(label string, queueCapacity int, latest bool, log *slog.Logger) *DataChannel {
 	if queueCapacity <= 0 {
 		queueCapacity = DefaultMessageQueueCapacity
 	}
 	d := &DataChannel{
 		label:   label,
+		latest:  latest,
 		log:     log,
 		events:  NewEvents(),
 		open:    make(chan struct{}),
 		drained: make(chan struct{}, 1),
 	}
+	if latest {
+		d.received = NewProducer(func() Subscription[any] { return NewLatest[any]() })
+		d.outgoing = NewConsumer(d.send, func() Subscription[any] { return NewLatest[any]() })
+		return d
+	}
 	d.received = NewProducer(func() Subscription[any] { return NewQueue[any](queueCapacity) })
-	d.outgoing = NewConsumer(d.send, func() Subscription[any] { return NewQueue[any](queueCapacity) })
+	d.outgoing = NewConsumer(d.send, func() Subscription[any] {
+		q := NewQueue[any](queueCapacity)
+		d.outQueue.Store(q)
+		return q
+	})
 	return d
 }
 
+// isLatestOnly reports whether a channel's reliability makes it latest-only:
+// unordered, with no retransmissions.
+func isLatestOnly(dc *webrtc.DataChannel) bool {
+	r := dc.MaxRetransmits()
+	return !dc.Ordered() && r != nil && *r == 0
+}
+
 // bind attaches the pion channel once it exists (created locally, or
-// announced by the peer).
-func (d *DataChannel) bind(dc *webrtc.DataChannel) {
+// announced by the peer). It reports false, leaving d as it was, if d has a
+// channel already.
+func (d *DataChannel) bind(dc *webrtc.DataChannel) bool {
 	d.mu.Lock()
+	if d.dc != nil {
+		d.mu.Unlock()
+		return false
+	}
 	d.dc = dc
 	d.mu.Unlock()
 	dc.SetBufferedAmountLowThreshold(sendBufferLow)
@@ -95,6 +135,7 @@ func (d *DataChannel) bind(dc *webrtc.DataChannel) {
 		}
 		d.received.Publish(append([]byte(nil), msg.Data...))
 	})
+	return true
 }
 
 // send is the outgoing consumer's handler: it waits for the channel to open
@@ -102,7 +143,7 @@ func (d *DataChannel) bind(dc *webrtc.DataChannel) {
 func (d *DataChannel) send(msg any) {
 	data, binary, err := encodeMessage(msg)
 	if err != nil {
-		d.log.Warn("rtcbot: message not sent", "channel", d.label, "err", err)
+		d.fail(err)
 		return
 	}
 	select {
@@ -128,8 +169,17 @@ func (d *DataChannel) send(msg any) {
 	if err == nil {
 		d.nSent.Add(1)
 	} else if !d.events.IsClosed() && dc.ReadyState() == webrtc.DataChannelStateOpen {
-		d.log.Warn("rtcbot: message not sent", "channel", d.label, "err", err)
+		d.fail(fmt.Errorf("rtcbot: send on channel %q: %w", d.label, err))
 	}
+}
+
+// fail reports a message that could not be sent: counted, the channel's
+// error event, and a warning in the log the first time (later ones at debug
+// level, so a program sending bad messages in a loop does not flood it).
+func (d *DataChannel) fail(err error) {
+	d.nFailed.Add(1)
+	d.failures.log(d.log, "rtcbot: message not sent", "channel", d.label, "err", err)
+	d.events.SetError(err)
 }
 
 // Label returns the channel's name ("default" for the connection's own).
@@ -137,16 +187,19 @@ func (d *DataChannel) Label() string { return d.label }
 
 // Put sends msg without blocking: JSON-encoded as one text message, or as a
 // binary message if it is a []byte. Messages wait in a bounded queue until the
-// channel is open and has room. Like RTCBot's put_nowait, it stops an active
-// PutSubscription. Messages over MaxMessageSize, or that cannot be
-// JSON-encoded, are dropped with a warning in the log.
+// channel is open and has room (see DefaultMessageQueueCapacity). Like
+// RTCBot's put_nowait, it stops an active PutSubscription. Messages over
+// MaxMessageSize, or that cannot be JSON-encoded, are not sent: the error
+// event fires and the log says so.
 func (d *DataChannel) Put(msg any) { d.outgoing.Put(msg) }
 
 // Send is Put, under the name RTCBot also uses.
 func (d *DataChannel) Send(msg any) { d.outgoing.Put(msg) }
 
 // PutSubscription sends every item src yields (a Source such as a gamepad
-// mapped to messages, or any Getter), replacing the previous one.
+// mapped to messages, or any Getter), replacing the previous one. Items are
+// read from src only as fast as the network takes them, so a queue of the
+// caller's own loses nothing.
 func (d *DataChannel) PutSubscription(src Getter[any]) { d.outgoing.PutSubscription(src) }
 
 // StopSubscription stops sending from the active PutSubscription.
@@ -181,11 +234,19 @@ type DataChannelStats struct {
 	MessagesSent uint64
 	// MessagesReceived is the number of messages received.
 	MessagesReceived uint64
+	// MessagesNotSent is the number of messages that could not be sent: not
+	// encodable, too large, refused by the transport, or dropped from a full
+	// queue of Put.
+	MessagesNotSent uint64
 }
 
 // Stats returns the channel's message counts.
 func (d *DataChannel) Stats() DataChannelStats {
-	return DataChannelStats{MessagesSent: d.nSent.Load(), MessagesReceived: d.nReceived.Load()}
+	notSent := d.nFailed.Load()
+	if q := d.outQueue.Load(); q != nil {
+		notSent += q.Dropped()
+	}
+	return DataChannelStats{MessagesSent: d.nSent.Load(), MessagesReceived: d.nReceived.Load(), MessagesNotSent: notSent}
 }
 
 // Flush waits until every message sent so far (see Stats) has been
@@ -220,6 +281,17 @@ func (d *DataChannel) OnReady(f func()) { d.events.OnReady(f) }
 
 // Done returns a channel closed when the data channel has closed.
 func (d *DataChannel) Done() <-chan struct{} { return d.events.Done() }
+
+// OnError runs f with the channel's first error (a message that could not be
+// sent), at once if there was one.
+func (d *DataChannel) OnError(f func(error)) { d.events.OnError(f) }
+
+// Err returns the channel's first error, nil if it had none.
+func (d *DataChannel) Err() error { return d.events.Err() }
+
+// IsLatestOnly reports whether the channel keeps only the newest message
+// (see AddLatestChannel).
+func (d *DataChannel) IsLatestOnly() bool { return d.latest }
 
 // OnClose runs f once the channel has closed (at once if it has).
 func (d *DataChannel) OnClose(f func()) { d.events.OnClose(f) }

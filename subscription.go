@@ -2,14 +2,9 @@ package rtcbot
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"sync/atomic"
 )
-
-// ErrClosed is returned by Get once a subscription (or the producer behind
-// it) has closed and every item it still held has been read.
-var ErrClosed = errors.New("rtcbot: closed")
 
 // A Getter is anything items can be read from: every subscription, every
 // producer (through its default subscription), or a GetterFunc.
