@@ -37,6 +37,8 @@ type MediaStream[T any] struct {
 	acquire    func(src Getter[T]) (*outTrack[T], error)
 	newDecoder func(track *webrtc.TrackRemote) (trackDecoder[T], error)
 
+	failures warnOnce
+
 	mu        sync.Mutex
 	slots     []*sendSlot[T] // outgoing tracks; PutSubscription feeds the first
 	direct    Subscription[T]
@@ -53,6 +55,7 @@ type sendSlot[T any] struct {
 	track    *outTrack[T]
 	sender   *webrtc.RTPSender
 	unactive func() // undoes track.connected
+	unreport func() // stops the track's errors reaching the stream
 }
 
 // trackDecoder turns the RTP packets of one incoming track into items.
@@ -128,7 +131,7 @@ func (m *MediaStream[T]) PutSubscription(src Getter[T]) error {
 		t.release()
 		return fmt.Errorf("rtcbot: switch track: %w", err)
 	}
-	slot.swapTrack(t)
+	slot.swapTrack(t, m.fail)
 	return nil
 }
 
@@ -152,10 +155,15 @@ func (m *MediaStream[T]) AddTrack(src Getter[T]) error {
 	return nil
 }
 
-// swapTrack makes t the slot's track, releasing the old one.
-func (s *sendSlot[T]) swapTrack(t *outTrack[T]) {
+// swapTrack makes t the slot's track, releasing the old one; t's encoding
+// errors go to report.
+func (s *sendSlot[T]) swapTrack(t *outTrack[T], report func(error)) {
 	old, unactive := s.track, s.unactive
+	if s.unreport != nil {
+		s.unreport()
+	}
 	s.track, s.src, s.unactive = t, nil, nil
+	s.unreport = t.reportErrors(report)
 	if unactive != nil {
 		unactive()
 		s.unactive = t.connected()
@@ -233,6 +241,21 @@ func (m *MediaStream[T]) Get(ctx context.Context) (T, error) { return m.received
 // decoded.
 func (m *MediaStream[T]) Ready() <-chan struct{} { return m.received.Ready() }
 
+// OnError runs f with the stream's first error, at once if it had one: what
+// it sends could not be encoded (audio at a rate other than 48 kHz, a
+// frame the encoder refuses). Each such item is dropped; the first failure
+// is also logged.
+func (m *MediaStream[T]) OnError(f func(error)) { m.received.OnError(f) }
+
+// Err returns the stream's first error, nil if it had none.
+func (m *MediaStream[T]) Err() error { return m.received.Err() }
+
+// fail reports an error of what the stream sends.
+func (m *MediaStream[T]) fail(err error) {
+	m.failures.log(m.conn.log, "rtcbot: outgoing media dropped", "kind", m.kind, "err", err)
+	m.received.SetError(err)
+}
+
 // prepare adds the outgoing tracks and, for an offer, the receive slots,
 // before the description is made.
 func (m *MediaStream[T]) prepare(offering bool) error {
@@ -253,7 +276,7 @@ func (m *MediaStream[T]) prepare(offering bool) error {
 			return fmt.Errorf("rtcbot: add %s track: %w", m.kind, err)
 		}
 		slot.sender = sender
-		slot.swapTrack(t)
+		slot.swapTrack(t, m.fail)
 		m.conn.goTracked(func() { m.readRTCP(slot) })
 		sending++
 	}
@@ -369,6 +392,9 @@ func (m *MediaStream[T]) close() {
 	m.slots = nil
 	m.mu.Unlock()
 	for _, slot := range slots {
+		if slot.unreport != nil {
+			slot.unreport()
+		}
 		if slot.unactive != nil {
 			slot.unactive()
 		}

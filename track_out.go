@@ -25,6 +25,10 @@ type outTrack[T any] struct {
 	forceKey atomic.Bool  // a peer asked for a keyframe
 	active   atomic.Int32 // connections connected to the track
 	refs     int          // connections holding the track (under outTracks.mu)
+
+	reportMu   sync.Mutex
+	reports    map[int]func(error) // where encoding errors go: the streams sending the track
+	nextReport int
 }
 
 // sampleEncoder turns items into media samples for an outTrack.
@@ -107,12 +111,42 @@ func (t *outTrack[T]) handle(item T) {
 		return
 	}
 	err := t.enc.encode(item, t.forceKey.Swap(false), func(s media.Sample) {
-		if err := t.local.WriteSample(s); err != nil {
-			t.consumer.SetError(err)
-		}
+		// A write fails only for a connection that is closing, which
+		// reports its own end; the others got the sample.
+		t.local.WriteSample(s)
 	})
 	if err != nil {
-		t.consumer.SetError(err)
+		t.fail(err)
+	}
+}
+
+// reportErrors sends the track's encoding errors to f until stop is called.
+func (t *outTrack[T]) reportErrors(f func(error)) (stop func()) {
+	t.reportMu.Lock()
+	defer t.reportMu.Unlock()
+	if t.reports == nil {
+		t.reports = make(map[int]func(error))
+	}
+	id := t.nextReport
+	t.nextReport++
+	t.reports[id] = f
+	return func() {
+		t.reportMu.Lock()
+		delete(t.reports, id)
+		t.reportMu.Unlock()
+	}
+}
+
+// fail reports an encoding error to every stream sending the track.
+func (t *outTrack[T]) fail(err error) {
+	t.reportMu.Lock()
+	fs := make([]func(error), 0, len(t.reports))
+	for _, f := range t.reports {
+		fs = append(fs, f)
+	}
+	t.reportMu.Unlock()
+	for _, f := range fs {
+		f(err)
 	}
 }
 

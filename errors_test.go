@@ -1,0 +1,71 @@
+package rtcbot
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A message that cannot be sent fires the connection's error event and is
+// counted; the channel goes on.
+func TestSendFailuresAreVisible(t *testing.T) {
+	a, b := newConn(t), newConn(t)
+	got := b.Subscribe()
+	failed := make(chan error, 1)
+	a.OnError(func(err error) { failed <- err })
+	connectPair(t, a, b)
+
+	a.Put(strings.Repeat("x", MaxMessageSize+1))
+	if err := recv(t, failed); !strings.Contains(err.Error(), "exceeds") {
+		t.Fatalf("error %v, want the size limit", err)
+	}
+	a.Put(map[string]any{"bad": make(chan int)})
+	a.Put("fine")
+	if m := mustGet(t, got); m != "fine" {
+		t.Fatalf("got %v", m)
+	}
+	if s := a.Stats(); s.MessagesNotSent != 2 || s.MessagesSent != 1 {
+		t.Fatalf("stats %+v, want 2 not sent and 1 sent", s)
+	}
+	if a.Err() == nil || a.DataChannel.Err() == nil {
+		t.Fatal("Err() is nil after a failed send")
+	}
+	notClosed(t, a.Done(), "connection after a failed send")
+}
+
+// Audio the encoder cannot take fires the stream's error event.
+func TestMediaEncodeFailureIsVisible(t *testing.T) {
+	a, b := newConn(t), newConn(t)
+	chunks := NewQueue[AudioChunk](16)
+	if err := a.Audio().PutSubscription(chunks); err != nil {
+		t.Fatal(err)
+	}
+	failed := make(chan error, 1)
+	a.Audio().OnError(func(err error) { failed <- err })
+	connectPair(t, a, b)
+	// 10 ms chunks at their real pace, until the track is live and the
+	// encoder sees one.
+	ctx := mediaCtx(t)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			chunks.Put(AudioChunk{Samples: make([]float32, 441), Channels: 1, SampleRate: 44100})
+		case err := <-failed:
+			if !strings.Contains(err.Error(), "44100 Hz") {
+				t.Fatalf("error %v, want the sample rate named", err)
+			}
+			if !errors.Is(a.Audio().Err(), err) {
+				t.Fatalf("Err() = %v", a.Audio().Err())
+			}
+			notClosed(t, a.Done(), "connection after a failed encode")
+			return
+		case <-a.Done():
+			t.Fatal("connection closed")
+		case <-ctx.Done():
+			t.Fatal("no error reported")
+		}
+	}
+}
