@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
@@ -380,4 +381,32 @@ func TestHostileOffers(t *testing.T) {
 	def := newOpenChannel(t, pc, DefaultChannelLabel)
 	connectRaw(t, pc, srv.URL)
 	def.echoes(t, `{"after":"hostile offers"}`)
+}
+
+// A peer that posts an offer and never connects (it takes the answer and
+// goes away) does not hold its connection, or its slot, for ever.
+func TestAnsweredPeerThatNeverConnects(t *testing.T) {
+	srv, made := robotServer(t, HandlerSettings{MaxConnections: 1}, nil)
+	pc := newRawPeer(t, nil)
+	newOpenChannel(t, pc, DefaultChannelLabel)
+	body, _ := json.Marshal(rawOffer(t, pc))
+	pc.Close() // gone before the answer
+	if status, reply := postOffer(t, srv.URL, body, nil); status != http.StatusOK {
+		t.Fatalf("got %d %q", status, reply)
+	}
+	robot := recv(t, made)
+	start := time.Now()
+	select {
+	case <-robot.Done():
+	case <-time.After(4 * robot.settings.PeerLossTimeout):
+		t.Fatalf("connection to a peer that never came still open after %v", 4*robot.settings.PeerLossTimeout)
+	}
+	t.Logf("closed %v after the answer (PeerLossTimeout %v): %v", time.Since(start).Round(time.Millisecond), robot.settings.PeerLossTimeout, robot.Err())
+	if robot.Err() == nil {
+		t.Error("closed without an error")
+	}
+	next := newRawPeer(t, nil)
+	def := newOpenChannel(t, next, DefaultChannelLabel)
+	connectRaw(t, next, srv.URL)
+	def.echoes(t, `"next"`)
 }
