@@ -212,3 +212,52 @@ func TestInputTimestamp(t *testing.T) {
 		t.Errorf("whole-second timestamp printed as %s", s)
 	}
 }
+
+// FuzzInputEventFromMessage converts what a data channel delivers for
+// arbitrary text into an event: it must not panic, and an accepted event
+// must survive the trip back to a peer: its JSON decodes into the same
+// event, bit for bit. The one exception is a timestamp that is not finite
+// (Python's NaN or Infinity), which is accepted but cannot be sent: encoding
+// it must fail rather than send something else.
+func FuzzInputEventFromMessage(f *testing.F) {
+	for _, seed := range []string{
+		`{"timestamp": 1553379212.684861, "code": "BTN_SOUTH", "state": 1, "event": "Key"}`,
+		`{"timestamp":1553379212.0,"code":"ABS_X","state":-12567,"event":"Absolute"}`,
+		`{"timestamp": NaN, "code": "KEY_A", "state": 1, "event": "Key"}`,
+		`{"timestamp": -Infinity, "code": "KEY_A", "state": 1, "event": "Key"}`,
+		`{"timestamp": -0.0, "code": "", "state": -0, "event": ""}`,
+		`{"timestamp": 1e308, "code": "KEY_A", "state": 9007199254740992, "event": "Key"}`,
+		`{"timestamp": 1, "code": "KEY_A", "state": 9007199254740994, "event": "Key"}`,
+		`{"timestamp": 1, "code": "KEY_A", "state": 1e400, "event": "Key"}`,
+		`{"timestamp": 1, "code": "KEY_A", "state": 0.5, "event": "Key"}`,
+		`{"timestamp": 1, "code": "KEY_\u0000\ud800<&>", "state": 2, "event": "\u2028", "extra": [1, {"x": null}]}`,
+		"{\"timestamp\": 1, \"code\": \"\xff\xfe\", \"state\": 1, \"event\": \"Key\"}",
+		`{"timestamp": 1, "timestamp": "late", "code": "KEY_A", "state": 1, "event": "Key"}`,
+		`{"type": "btn0", "value": true}`,
+		`[1553379212.684861, "BTN_SOUTH", 1, "Key"]`,
+		`"BTN_SOUTH"`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, text []byte) {
+		e, ok := InputEventFromMessage(decodeText(text))
+		if !ok {
+			return
+		}
+		data, err := e.MarshalJSON()
+		if math.IsNaN(e.Timestamp) || math.IsInf(e.Timestamp, 0) {
+			if err == nil {
+				t.Fatalf("event %v from %q encoded as %s, want an error", e, text, data)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("event %v from %q: MarshalJSON: %v", e, text, err)
+		}
+		back, ok := InputEventFromMessage(decodeText(data))
+		if !ok || math.Float64bits(back.Timestamp) != math.Float64bits(e.Timestamp) ||
+			back.Code != e.Code || back.State != e.State || back.Event != e.Event {
+			t.Fatalf("event %v from %q encoded as %s, which decodes to %v, %v", e, text, data, back, ok)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package rtcbot
 
 import (
+	"encoding/binary"
 	"fmt"
 	"image"
 	"strings"
@@ -24,25 +25,55 @@ func newVideoDecoder(track *webrtc.TrackRemote) (trackDecoder[image.Image], erro
 	if err != nil {
 		return nil, err
 	}
-	return &vp8Assembler{dec: dec, needKey: true}, nil
+	return newVP8Assembler(dec, maxVP8FrameBytes), nil
 }
+
+// Limits on what a peer may send as VP8 video, so that a hostile sender
+// cannot make a receiver allocate without bound.
+const (
+	// maxVP8FrameBytes bounds the bytes of one frame being assembled. A
+	// frame whose packets add up to more is dropped as broken: a peer that
+	// sends packets without ever setting the marker bit must not grow the
+	// buffer forever. libvpx's keyframes of 1080p video are a few hundred
+	// KiB even at high bitrates; 4 MiB leaves room for 4K at very high
+	// quality.
+	maxVP8FrameBytes = 4 << 20
+	// maxVP8Pixels bounds the picture size (width times height) a keyframe
+	// may declare. VP8's 14-bit fields allow up to 16383x16383, for which
+	// libvpx would allocate over a gigabyte on the say-so of a 10-byte
+	// header; 4096x4096 covers 4K video. It is the limit codec/vp8 applies
+	// too.
+	maxVP8Pixels = 4096 * 4096
+)
 
 // vp8Assembler joins the RTP packets of each VP8 frame and decodes the frame
 // as soon as its last packet (the one with the marker bit) arrives, rather
 // than waiting for the next frame to begin, which would add a frame
 // interval of latency. A frame with a missing packet is dropped, and frames
-// are skipped until the next keyframe, which it asks the sender for.
+// are skipped until the next keyframe, which it asks the sender for. So is
+// a frame larger than maxFrame bytes, a keyframe whose header is malformed
+// or declares an empty picture or one of more than maxVP8Pixels, and a
+// frame that decodes to a picture of another size than its keyframe
+// declared.
 type vp8Assembler struct {
 	dec      videoDecoder
 	depack   codecs.VP8Packet
+	maxFrame int // bound on len(frame)
 	frame    []byte
 	ts       uint32
 	nextSeq  uint16
 	started  bool // a frame is being assembled
-	broken   bool // the frame being assembled lost a packet
+	broken   bool // the frame being assembled lost a packet or is too large
 	haveSeq  bool
 	needKey  bool // wait for a keyframe before decoding
-	decodeOK int  // frames decoded
+	width    int  // the picture size the last keyframe declared
+	height   int
+	decodeOK int // frames decoded
+	dropped  int // frames dropped as broken, refused or undecodable
+}
+
+func newVP8Assembler(dec videoDecoder, maxFrame int) *vp8Assembler {
+	return &vp8Assembler{dec: dec, maxFrame: maxFrame, needKey: true}
 }
 
 func (a *vp8Assembler) push(p packet, emit func(image.Image)) bool {
@@ -63,6 +94,18 @@ func (a *vp8Assembler) push(p packet, emit func(image.Image)) bool {
 	} else if !a.started || p.Timestamp != a.ts {
 		a.broken = true
 	}
+	if a.broken {
+		// The frame is lost: keep none of its bytes.
+		a.frame = a.frame[:0]
+		return a.finish(p, emit)
+	}
+	if len(payload) > a.maxFrame-len(a.frame) {
+		// Too large to be a real frame: drop it now and ask for a keyframe
+		// without waiting for a marker bit that may never come.
+		a.frame, a.broken, a.needKey = a.frame[:0], true, true
+		a.finish(p, emit)
+		return true
+	}
 	a.frame = append(a.frame, payload...)
 	return a.finish(p, emit)
 }
@@ -75,22 +118,49 @@ func (a *vp8Assembler) finish(p packet, emit func(image.Image)) bool {
 	}
 	defer func() { a.started = false }()
 	if a.broken || !a.started || len(a.frame) == 0 {
-		a.needKey = true
-		return true
+		return a.drop()
 	}
 	keyframe := a.frame[0]&0x01 == 0
-	if a.needKey && !keyframe {
+	if keyframe {
+		w, h, ok := vp8KeyframeSize(a.frame)
+		if !ok || w == 0 || h == 0 || w*h > maxVP8Pixels {
+			return a.drop()
+		}
+		a.width, a.height = w, h
+	} else if a.needKey {
+		a.dropped++
 		return true
 	}
 	img, err := a.dec.Decode(a.frame)
-	if err != nil {
-		a.needKey = true
-		return true
+	if err != nil || img.Rect.Dx() != a.width || img.Rect.Dy() != a.height {
+		return a.drop()
 	}
 	a.needKey = false
 	a.decodeOK++
 	emit(img)
 	return false
+}
+
+// drop drops the frame being finished: decoding waits for a keyframe, which
+// it asks for.
+func (a *vp8Assembler) drop() bool {
+	a.needKey = true
+	a.dropped++
+	return true
+}
+
+// vp8KeyframeSize returns the picture size in a VP8 keyframe's header (RFC
+// 6386, section 9.1): a 3-byte frame tag, the start code 0x9d 0x01 0x2a,
+// then the width and height as 16-bit little-endian fields whose low 14 bits
+// are the size and top 2 bits a scaling hint. It reports false if frame is
+// too short to hold the header or lacks the start code.
+func vp8KeyframeSize(frame []byte) (w, h int, ok bool) {
+	if len(frame) < 10 || frame[3] != 0x9d || frame[4] != 0x01 || frame[5] != 0x2a {
+		return 0, 0, false
+	}
+	w = int(binary.LittleEndian.Uint16(frame[6:8]) & 0x3fff)
+	h = int(binary.LittleEndian.Uint16(frame[8:10]) & 0x3fff)
+	return w, h, true
 }
 
 func (a *vp8Assembler) close() { a.dec.Close() }

@@ -29,3 +29,16 @@ fi
 
 echo "== go test -race"
 go test -race -count=1 -timeout 15m ./...
+
+# A short fuzz run of each target beyond its committed seeds (testdata/fuzz,
+# which the test step above already ran). One target per invocation, as go
+# test requires; 8 s each keeps the step under a minute on 2 cores. Go
+# minimizes every newly interesting input, by default for up to a minute,
+# which would use up such a short run: 2 s is enough here. A crash fails the
+# step (set -e) and leaves the input in testdata/fuzz/<target>/ to commit as
+# a regression seed; go keeps its generated corpus in GOCACHE, outside the
+# repository.
+echo "== fuzz (short)"
+for target in FuzzVP8Assembler FuzzInputEventFromMessage FuzzDecodeText FuzzDecodeRecord FuzzHandler; do
+	go test -run '^$' -fuzz "^${target}\$" -fuzztime 8s -fuzzminimizetime 2s .
+done
