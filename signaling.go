@@ -3,6 +3,7 @@ package rtcbot
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -60,6 +61,13 @@ type HandlerSettings struct {
 	// Logger receives one line for each refused request at debug level;
 	// default slog.Default().
 	Logger *slog.Logger
+}
+
+// RandomToken returns a new random token for HandlerSettings.Token: 128
+// bits from crypto/rand, URL-safe (so it can go in a URL's query), for a
+// robot that was not given one.
+func RandomToken() string {
+	return rand.Text()
 }
 
 // Handler serves RTCBot's signaling endpoint, POST /connect, with the
