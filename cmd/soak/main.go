@@ -176,8 +176,9 @@ loop:
 		}
 	}
 	// A last reading, unless the interval's own was just taken.
-	if now := time.Now(); now.Sub(lastReport) > time.Second {
-		c.check(sample(now, start, lastReport, r, d))
+	if time.Since(lastReport) > time.Second {
+		r.settle(2 * time.Second)
+		c.check(sample(time.Now(), start, lastReport, r, d))
 	}
 	elapsed := time.Since(start)
 
