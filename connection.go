@@ -111,6 +111,9 @@ type Connection struct {
 	lastPLI       time.Time
 	closing       bool
 	wg            sync.WaitGroup // goroutines reading tracks and RTCP
+
+	pcClosed     chan struct{} // closed when pion reports the peer connection closed
+	pcClosedOnce sync.Once
 }
 
 // withDefaults fills in the settings left at zero.
@@ -148,6 +151,7 @@ func NewConnection(settings ConnectionSettings) (*Connection, error) {
 		events:      NewEvents(),
 		pc:          pc,
 		channels:    make(map[string]*DataChannel),
+		pcClosed:    make(chan struct{}),
 	}
 	c.video = newVideoStream(c)
 	c.audio = newAudioStream(c)
@@ -165,6 +169,7 @@ func NewConnection(settings ConnectionSettings) (*Connection, error) {
 			c.events.SetError(errors.New("rtcbot: connection to the peer failed or was lost"))
 			go c.Close()
 		case webrtc.PeerConnectionStateClosed:
+			c.pcClosedOnce.Do(func() { close(c.pcClosed) })
 			go c.Close()
 		}
 	})
@@ -577,6 +582,10 @@ func (c *Connection) Close() error {
 		d.Close()
 	}
 	err := c.pc.Close() // ends track reads and RTCP reads
+	// If the peer closed first, pion is closing already and Close returned
+	// at once: wait until it has let go of its socket and goroutines. pion
+	// reports the closed state once, on a goroutine of its own.
+	<-c.pcClosed
 	c.video.close()
 	c.audio.close()
 	c.wg.Wait()

@@ -90,6 +90,12 @@ func (a *vp8Assembler) push(p packet, emit func(image.Image)) bool {
 		return a.finish(p, emit)
 	}
 	if a.depack.S == 1 && a.depack.PID == 0 { // the first packet of a frame
+		if a.broken || a.started {
+			// Packets were lost since the last frame ended, or it never
+			// ended: a whole frame may be gone, so no delta frame can be
+			// trusted until a keyframe.
+			a.needKey = true
+		}
 		a.frame, a.ts, a.started, a.broken = a.frame[:0], p.Timestamp, true, false
 	} else if !a.started || p.Timestamp != a.ts {
 		a.broken = true

@@ -1,5 +1,3 @@
-//go:build faultbugs
-
 package rtcbot
 
 import (
@@ -14,14 +12,14 @@ import (
 	"github.com/rtcbot-go/rtcbot/timecode"
 )
 
-// TestCloseWaitsForPeerInitiatedClose reproduces a bug found by the fault
-// tests (run it with -tags faultbugs): when the peer closes first, pion
-// starts closing this side's PeerConnection on its own (on DTLS
+// TestCloseWaitsForPeerInitiatedClose is a bug the fault tests found:
+// when the peer closes first, pion starts closing this side's PeerConnection on its own (on DTLS
 // close_notify, in a goroutine); a Connection.Close called meanwhile gets
 // nil at once from pc.Close (pion is "already closing") and returns while
 // pion still holds the UDP socket and some 15 goroutines, for about 400 ms
 // (sctp.Association.Abort waits out two 200 ms flush timeouts, because the
-// peer's association is gone). Close is documented to free everything.
+// peer's association is gone). Close is documented to free everything, and
+// now waits for pion's close.
 func TestCloseWaitsForPeerInitiatedClose(t *testing.T) {
 	for i := range 20 {
 		before := openFDs(t)
@@ -53,13 +51,14 @@ func TestCloseWaitsForPeerInitiatedClose(t *testing.T) {
 	}
 }
 
-// TestVP8AssemblerLostFrameNeedsKeyframe reproduces a bug found by
+// TestVP8AssemblerLostFrameNeedsKeyframe is a bug found by
 // TestOrderedMessagesWhileVideoFlows under load (decoded frames whose time
 // code could not be read): when packets are lost across a frame boundary
 // (a whole frame, or the end of one with its marker packet), the next
 // frame's first packet clears the gap (broken = false) and the frame is
-// decoded against reference frames the decoder never had. The assembler
-// emits corrupted pictures and asks for no keyframe.
+// decoded against reference frames the decoder never had: the assembler
+// emitted corrupted pictures and asked for no keyframe. Now it waits for a
+// keyframe, and asks for one.
 func TestVP8AssemblerLostFrameNeedsKeyframe(t *testing.T) {
 	const w, h, frames, lost = 160, 120, 12, 4
 	for _, tc := range []struct {
