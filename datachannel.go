@@ -52,6 +52,7 @@ type DataChannel struct {
 	outQueue atomic.Pointer[Queue[any]] // the buffer of Put, once made
 
 	nSent, nReceived, nFailed atomic.Uint64 // messages
+	sending                   atomic.Int32  // messages being sent now
 	failures                  warnOnce
 
 	mu       sync.Mutex
@@ -141,6 +142,8 @@ func (d *DataChannel) bind(dc *webrtc.DataChannel) bool {
 // send is the outgoing consumer's handler: it waits for the channel to open
 // and for room in its send buffer, then sends one message.
 func (d *DataChannel) send(msg any) {
+	d.sending.Add(1)
+	defer d.sending.Add(-1)
 	data, binary, err := encodeMessage(msg)
 	if err != nil {
 		d.fail(err)
@@ -249,10 +252,11 @@ func (d *DataChannel) Stats() DataChannelStats {
 	return DataChannelStats{MessagesSent: d.nSent.Load(), MessagesReceived: d.nReceived.Load(), MessagesNotSent: notSent}
 }
 
-// Flush waits until every message sent so far (see Stats) has been
-// acknowledged by the peer, or ctx ends, or the channel closes. Messages
-// still waiting in the outgoing queue are not waited for. A program that
-// must not lose its last messages calls Flush before Close.
+// Flush waits until every message put so far has been sent and
+// acknowledged by the peer, or ctx ends, or the channel closes. Items a
+// PutSubscription source still holds are not waited for: stop it first
+// (StopSubscription). A program that must not lose its last messages calls
+// Flush before Close.
 func (d *DataChannel) Flush(ctx context.Context) error {
 	tick := time.NewTicker(2 * time.Millisecond) // pion signals only a low-water mark, not empty
 	defer tick.Stop()
@@ -260,7 +264,11 @@ func (d *DataChannel) Flush(ctx context.Context) error {
 		d.mu.Lock()
 		dc := d.dc
 		d.mu.Unlock()
-		if dc == nil || dc.BufferedAmount() == 0 {
+		if dc == nil { // never connected: nothing can be delivered
+			return nil
+		}
+		q := d.outQueue.Load()
+		if (q == nil || q.Len() == 0) && d.sending.Load() == 0 && dc.BufferedAmount() == 0 {
 			return nil
 		}
 		select {

@@ -39,9 +39,10 @@ type ReconnectSettings struct {
 // stay open across connections; what newConn subscribes is closed with each
 // connection.
 //
-// KeepConnected returns when ctx ends (with ctx's error, after closing the
-// current connection), or after MaxAttempts failures in a row (with the
-// last one's error).
+// KeepConnected returns when ctx ends (with ctx's error, after stopping what
+// feeds the current connection's default channel and closing it once the
+// peer has acknowledged what it sent, waiting up to a second), or after MaxAttempts failures in a
+// row (with the last one's error).
 func KeepConnected(ctx context.Context, url string, s ReconnectSettings, newConn func() (*Connection, error)) error {
 	if s.MinDelay <= 0 {
 		s.MinDelay = 250 * time.Millisecond
@@ -106,6 +107,11 @@ func connectOnce(ctx context.Context, url string, client *http.Client, newConn f
 	case <-conn.Done():
 		return true, conn.Err()
 	case <-ctx.Done():
+		// Stop sending, and let the robot have what was sent before closing.
+		conn.StopSubscription()
+		flush, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		conn.Flush(flush)
 		return true, ctx.Err()
 	}
 }

@@ -36,6 +36,47 @@ func build(t *testing.T, dir, pkg string) string {
 
 var controlLine = regexp.MustCompile(`^Control message: \{'timestamp': [0-9.]+, 'code': '(\w+)', 'state': (-?\d+), 'event': '(\w+)'\}$`)
 
+var desktopLine = regexp.MustCompile(`^Desktop: go run \./examples/offload/desktop -robot '(http://[^']+/connect\?token=[A-Z2-7]+)'$`)
+
+// desktopSummary is the JSON line the desktop prints with -summary.
+type desktopSummary struct {
+	Frames       int   `json:"frames"`
+	Width        int   `json:"width"`
+	Height       int   `json:"height"`
+	ControlsSent int64 `json:"controls_sent"`
+	LatencyReads int   `json:"latency_reads"`
+}
+
+// runDesktop runs the desktop against url for 6 s with a simulated gamepad
+// sending events, and returns its summary.
+func runDesktop(t *testing.T, ctx context.Context, bin, dir, url string, events int) desktopSummary {
+	t.Helper()
+	desktop := exec.CommandContext(ctx, bin, "-robot", url, "-loopback",
+		"-display", "headless", "-snapshot", filepath.Join(dir, "snap.png"),
+		"-gamepad", "simulated", "-events", strconv.Itoa(events), "-duration", "6s", "-summary")
+	desktop.Stderr = os.Stderr
+	out, err := desktop.Output()
+	if err != nil {
+		t.Fatalf("desktop: %v\n%s", err, out)
+	}
+	var summary desktopSummary
+	last := strings.TrimSpace(string(out))
+	last = last[strings.LastIndex(last, "\n")+1:]
+	if err := json.Unmarshal([]byte(last), &summary); err != nil {
+		t.Fatalf("desktop summary %q: %v", last, err)
+	}
+	if summary.Frames < 30 || summary.Width != 320 || summary.Height != 240 || summary.LatencyReads == 0 {
+		t.Errorf("desktop received %+v; want at least 30 readable 320x240 frames", summary)
+	}
+	if summary.ControlsSent != int64(events) {
+		t.Errorf("desktop sent %d control messages, want %d", summary.ControlsSent, events)
+	}
+	return summary
+}
+
+// The robot serves one desktop after another, as two processes each: a
+// desktop that finishes, one with a wrong token (refused), one killed
+// mid-stream (the next takes over at once), and a last one.
 func TestRobotAndDesktopProcesses(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -50,6 +91,7 @@ func TestRobotAndDesktopProcesses(t *testing.T) {
 	ln.Close()
 
 	robot := exec.CommandContext(ctx, robotBin, "-addr", addr, "-loopback", "-camera", "testpattern", "-width", "320", "-height", "240")
+	robot.Env = append(os.Environ(), "RTCBOT_TOKEN=") // the robot makes its own
 	robot.Stderr = os.Stderr
 	robotOut, err := robot.StdoutPipe()
 	if err != nil {
@@ -67,65 +109,83 @@ func TestRobotAndDesktopProcesses(t *testing.T) {
 			lines <- scan.Text()
 		}
 	}()
+	var url string
 	for started := false; !started; {
 		select {
 		case line, ok := <-lines:
 			if !ok {
 				t.Fatal("robot exited before serving")
 			}
+			if m := desktopLine.FindStringSubmatch(line); m != nil {
+				url = m[1]
+			}
 			started = strings.HasPrefix(line, "(Press CTRL+C")
 		case <-ctx.Done():
 			t.Fatal("robot did not start")
 		}
 	}
+	if url == "" {
+		t.Fatal("the robot printed no address with its token")
+	}
 
 	const events = 60
-	desktop := exec.CommandContext(ctx, desktopBin, "-robot", "http://"+addr+"/connect", "-loopback",
-		"-display", "headless", "-snapshot", filepath.Join(dir, "snap.png"),
-		"-gamepad", "simulated", "-events", strconv.Itoa(events), "-duration", "6s", "-summary")
-	desktop.Stderr = os.Stderr
-	out, err := desktop.Output()
+	runDesktop(t, ctx, desktopBin, dir, url, events)
+
+	// A desktop without the right token is refused.
+	wrong := exec.CommandContext(ctx, desktopBin, "-robot", "http://"+addr+"/connect?token=WRONG", "-loopback",
+		"-display", "headless", "-snapshot", filepath.Join(dir, "snap.png"), "-gamepad", "simulated", "-attempts", "1")
+	if out, err := wrong.CombinedOutput(); err == nil || !strings.Contains(string(out), "401") {
+		t.Errorf("desktop with a wrong token: %v, want a failure naming 401:\n%s", err, out)
+	}
+
+	// A desktop killed once it is connected; the next one takes over.
+	killed := exec.CommandContext(ctx, desktopBin, "-robot", url, "-loopback",
+		"-display", "headless", "-snapshot", filepath.Join(dir, "snap.png"), "-gamepad", "simulated", "-events", "5")
+	killedOut, err := killed.StdoutPipe()
 	if err != nil {
-		t.Fatalf("desktop: %v\n%s", err, out)
+		t.Fatal(err)
 	}
-	var summary struct {
-		Frames       int   `json:"frames"`
-		Width        int   `json:"width"`
-		Height       int   `json:"height"`
-		ControlsSent int64 `json:"controls_sent"`
-		LatencyReads int   `json:"latency_reads"`
+	if err := killed.Start(); err != nil {
+		t.Fatal(err)
 	}
-	last := strings.TrimSpace(string(out))
-	last = last[strings.LastIndex(last, "\n")+1:]
-	if err := json.Unmarshal([]byte(last), &summary); err != nil {
-		t.Fatalf("desktop summary %q: %v", last, err)
+	for scan := bufio.NewScanner(killedOut); scan.Scan(); {
+		if scan.Text() == "Connected to the robot." {
+			break
+		}
 	}
-	if summary.Frames < 30 || summary.Width != 320 || summary.Height != 240 || summary.LatencyReads == 0 {
-		t.Errorf("desktop received %+v; want at least 30 readable 320x240 frames", summary)
-	}
-	if summary.ControlsSent != events {
-		t.Errorf("desktop sent %d control messages, want %d", summary.ControlsSent, events)
-	}
+	killed.Process.Kill()
+	killed.Wait()
+	runDesktop(t, ctx, desktopBin, dir, url, events)
 
 	robot.Process.Signal(os.Interrupt)
 	var got []string
+	connected := 0
 	for line := range lines {
 		if m := controlLine.FindStringSubmatch(line); m != nil {
 			got = append(got, fmt.Sprintf("%s %s %s", m[1], m[2], m[3]))
 		} else if strings.HasPrefix(line, "Control message:") {
 			t.Errorf("robot printed a control message in another format: %q", line)
+		} else if strings.HasPrefix(line, "Desktop ") && strings.HasSuffix(line, " connected.") {
+			connected++
 		}
 	}
 	if err := robot.Wait(); err != nil {
 		t.Errorf("robot: %v", err)
 	}
-	want := rtcbot.SimulatedGamepadScript(events)
-	if len(got) != len(want) {
-		t.Fatalf("robot printed %d control messages, want %d", len(got), len(want))
+	if connected != 3 {
+		t.Errorf("robot served %d desktops, want 3", connected)
 	}
-	for i, e := range want {
-		if w := fmt.Sprintf("%s %d %s", e.Code, e.State, e.Event); got[i] != w {
-			t.Fatalf("control message %d: robot printed %q, want %q", i, got[i], w)
+	// The first and last desktops' controls, all of them and in order;
+	// the killed one's between them, at most its 5.
+	want := rtcbot.SimulatedGamepadScript(events)
+	if len(got) < 2*events || len(got) > 2*events+5 {
+		t.Fatalf("robot printed %d control messages, want %d to %d", len(got), 2*events, 2*events+5)
+	}
+	for _, run := range [][]string{got[:events], got[len(got)-events:]} {
+		for i, e := range want {
+			if w := fmt.Sprintf("%s %d %s", e.Code, e.State, e.Event); run[i] != w {
+				t.Fatalf("control message %d: robot printed %q, want %q", i, run[i], w)
+			}
 		}
 	}
 }

@@ -12,6 +12,8 @@
 package main
 
 import (
+	"github.com/rtcbot-go/rtcbot"
+
 	"bufio"
 	"context"
 	"encoding/json"
@@ -77,7 +79,8 @@ func run(duration time.Duration, width, height, fps int) error {
 		return err
 	}
 	size := []string{fmt.Sprint("-width=", width), fmt.Sprint("-height=", height), fmt.Sprint("-fps=", fps)}
-	robot := exec.Command(robotBin, append([]string{"-addr", addr, "-loopback", "-camera", "testpattern"}, size...)...)
+	token := rtcbot.RandomToken() // only this demo's desktop may drive its robot
+	robot := exec.Command(robotBin, append([]string{"-addr", addr, "-loopback", "-camera", "testpattern", "-token", token}, size...)...)
 	robot.Stderr = os.Stderr
 	robotOut, err := robot.StdoutPipe()
 	if err != nil {
@@ -115,7 +118,7 @@ func run(duration time.Duration, width, height, fps int) error {
 		return ctx.Err()
 	}
 
-	desktop := exec.CommandContext(ctx, desktopBin, "-robot", "http://"+addr+"/connect", "-loopback",
+	desktop := exec.CommandContext(ctx, desktopBin, "-robot", "http://"+addr+"/connect", "-token", token, "-loopback",
 		"-duration", duration.String(), "-display", "headless", "-summary")
 	desktop.Stderr = os.Stderr
 	desktopOut, err := desktop.StdoutPipe()

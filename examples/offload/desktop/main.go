@@ -2,9 +2,14 @@
 // Go: it connects to the robot, shows the robot's video four times larger,
 // and streams gamepad events back to the robot as control messages.
 //
-// Start the robot first, then:
+// Start the robot first, then, with the address it prints:
 //
-//	go run ./examples/offload/desktop -robot http://ROBOT:8080/connect
+//	go run ./examples/offload/desktop -robot 'http://ROBOT:8080/connect?token=...'
+//
+// The token may also come from -token or $RTCBOT_TOKEN. The desktop keeps
+// its link: when the robot restarts or the network drops, it connects again,
+// waiting longer after each failure (up to 5 s), until Ctrl-C or, with
+// -attempts, that many failures in a row.
 //
 // Without a gamepad it drives the robot with a simulated one, and without a
 // screen it shows the video on a headless display (an fps line every few
@@ -19,10 +24,12 @@ import (
 	"fmt"
 	"image"
 	"log"
+	"net/url"
 	"os"
 	"os/signal"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -33,7 +40,9 @@ import (
 
 func main() {
 	var o options
-	flag.StringVar(&o.robot, "robot", "http://localhost:8080/connect", "the robot's /connect address")
+	flag.StringVar(&o.robot, "robot", "http://localhost:8080/connect", "the robot's /connect address, as the robot prints it")
+	flag.StringVar(&o.token, "token", os.Getenv("RTCBOT_TOKEN"), "the robot's token, if -robot has none (default $RTCBOT_TOKEN)")
+	flag.IntVar(&o.attempts, "attempts", 0, "give up after this many failed attempts to connect in a row (0: never)")
 	flag.StringVar(&o.display, "display", "auto", `display: "auto" (a window, else headless), "cv" or "headless"`)
 	flag.StringVar(&o.snapshot, "snapshot", "desktop-snapshot.png", "where the headless display writes the latest frame")
 	flag.StringVar(&o.gamepad, "gamepad", "auto", `gamepad: "auto" (joystick, else simulated), "joystick" or "simulated"`)
@@ -49,10 +58,10 @@ func main() {
 }
 
 type options struct {
-	robot, display, snapshot, gamepad string
-	device, events                    int
-	duration                          time.Duration
-	loopback, jsonSummary             bool
+	robot, token, display, snapshot, gamepad string
+	device, events, attempts                 int
+	duration                                 time.Duration
+	loopback, jsonSummary                    bool
 }
 
 // Summary is what the desktop saw, printed when it stops.
@@ -82,63 +91,71 @@ func run(o options) error {
 	}
 	defer disp.Close()
 
-	conn, err := rtcbot.NewConnection(rtcbot.ConnectionSettings{LoopbackOnly: o.loopback})
+	robot, err := withToken(o.robot, o.token)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	// Subscribing before the offer asks the robot for its video.
-	frames := conn.Video().Subscribe()
-	var stats frameStats
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			frame, err := frames.Get(ctx)
-			if err != nil {
-				return
-			}
-			stats.add(frame, time.Now())
-			disp.Put(enlarge(frame, 4)) // show a 4x larger image so that it is easy to see
-		}
-	}()
-
-	if err := rtcbot.Connect(ctx, conn, o.robot, nil); err != nil {
-		return err
-	}
-
-	// Start sending gamepad controls.
+	// The gamepad stays open across connections.
 	g, err := openGamepad(o)
 	if err != nil {
 		return err
 	}
 	defer g.Close()
-	conn.PutSubscription(rtcbot.Map(g, func(e rtcbot.InputEvent) any { return e }))
 
-	select {
-	case <-ctx.Done():
-	case <-conn.Done():
-		if err := conn.Err(); err != nil {
-			log.Printf("connection closed: %v", err)
+	var stats frameStats
+	var controlsSent atomic.Int64
+	var showing sync.WaitGroup
+	err = rtcbot.KeepConnected(ctx, robot, rtcbot.ReconnectSettings{MaxAttempts: o.attempts}, func() (*rtcbot.Connection, error) {
+		conn, err := rtcbot.NewConnection(rtcbot.ConnectionSettings{LoopbackOnly: o.loopback})
+		if err != nil {
+			return nil, err
 		}
+		// Subscribing before the offer asks the robot for its video.
+		frames := conn.Video().Subscribe()
+		showing.Add(1)
+		go func() {
+			defer showing.Done()
+			for {
+				frame, err := frames.Get(ctx)
+				if err != nil {
+					return
+				}
+				stats.add(frame, time.Now())
+				disp.Put(enlarge(frame, 4)) // show a 4x larger image so that it is easy to see
+			}
+		}()
+		// Send gamepad controls once connected.
+		conn.PutSubscription(rtcbot.Map(g, func(e rtcbot.InputEvent) any { return e }))
+		conn.OnReady(func() { fmt.Println("Connected to the robot.") })
+		conn.OnClose(func() { controlsSent.Add(int64(conn.Stats().MessagesSent)) })
+		return conn, nil
+	})
+	showing.Wait()
+	if ctx.Err() == nil { // gave up
+		return err
 	}
-	// Stop the gamepad and let the robot acknowledge the last controls.
-	g.Close()
-	flush, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	conn.Flush(flush)
-	conn.Close()
-	wg.Wait()
 
 	s := stats.summary()
-	s.ControlsSent = int64(conn.Stats().MessagesSent)
+	s.ControlsSent = controlsSent.Load()
 	if o.jsonSummary {
 		return json.NewEncoder(os.Stdout).Encode(s)
 	}
 	fmt.Printf("Received %d frames (%.1f fps, %dx%d), sent %d control messages, median latency %.1f ms (p99 %.1f ms, %d frames read).\n",
 		s.Frames, s.FPS, s.Width, s.Height, s.ControlsSent, s.LatencyMedianMS, s.LatencyP99MS, s.LatencyReads)
 	return nil
+}
+
+// withToken puts token in the robot's URL unless it has one.
+func withToken(robot, token string) (string, error) {
+	u, err := url.Parse(robot)
+	if err != nil {
+		return "", fmt.Errorf("-robot: %w", err)
+	}
+	if q := u.Query(); token != "" && q.Get("token") == "" {
+		q.Set("token", token)
+		u.RawQuery = q.Encode()
+	}
+	return u.String(), nil
 }
 
 // display is what the desktop shows frames on: a window or headless.

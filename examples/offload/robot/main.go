@@ -1,11 +1,20 @@
 // Command robot is the robot side of RTCBot's offloading tutorial, in Go: it
-// streams its camera to whoever connects and prints the control messages it
-// receives back.
+// streams its camera to the desktop that connects and prints the control
+// messages it receives back.
 //
-// Run it on the robot, then the desktop command on the desktop:
+// Run it on the robot, then the desktop command on the desktop with the
+// address the robot prints (it carries the robot's token):
 //
 //	go run ./examples/offload/robot                 # serves http://0.0.0.0:8080/connect
-//	go run ./examples/offload/desktop -robot http://ROBOT:8080/connect
+//	go run ./examples/offload/desktop -robot 'http://ROBOT:8080/connect?token=...'
+//
+// Only a desktop with the token may connect: -token or $RTCBOT_TOKEN sets
+// it, and without either the robot makes a random one and prints it. The
+// robot serves one desktop at a time and outlives them: when a desktop
+// leaves, the next one can connect, the camera open all along; a desktop
+// that connects while another is connected takes over (a restarted desktop
+// need not wait for its old connection to time out). When no control
+// message has come for -watchdog, it says so: the place to stop the motors.
 //
 // With no camera it says so and streams the synthetic test pattern, whose
 // frames carry their capture time so the desktop can measure latency.
@@ -13,7 +22,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -29,76 +37,124 @@ import (
 	"github.com/rtcbot-go/rtcbot/cv"
 )
 
+type options struct {
+	addr, camera, token string
+	cam                 rtcbot.CameraSettings
+	watchdog            time.Duration
+	loopback            bool
+}
+
 func main() {
-	addr := flag.String("addr", ":8080", "address to serve /connect on")
-	camera := flag.String("camera", "auto", `camera: "auto" (OpenCV camera, else the test pattern), "cv" or "testpattern"`)
-	device := flag.Int("device", 0, "camera number")
-	width := flag.Int("width", 320, "frame width")
-	height := flag.Int("height", 240, "frame height")
-	fps := flag.Int("fps", 30, "frames per second")
-	loopback := flag.Bool("loopback", false, "use only 127.0.0.1 for the connection (robot and desktop on one machine)")
+	var o options
+	flag.StringVar(&o.addr, "addr", ":8080", `address to serve /connect on (":8080" is every interface; "127.0.0.1:8080" this machine only)`)
+	flag.StringVar(&o.camera, "camera", "auto", `camera: "auto" (OpenCV camera, else the test pattern), "cv" or "testpattern"`)
+	flag.IntVar(&o.cam.Device, "device", 0, "camera number")
+	flag.IntVar(&o.cam.Width, "width", 320, "frame width")
+	flag.IntVar(&o.cam.Height, "height", 240, "frame height")
+	flag.IntVar(&o.cam.FPS, "fps", 30, "frames per second")
+	flag.StringVar(&o.token, "token", os.Getenv("RTCBOT_TOKEN"), "token a desktop must present (default $RTCBOT_TOKEN; if empty, a random one is made and printed)")
+	flag.DurationVar(&o.watchdog, "watchdog", rtcbot.DefaultWatchdogTimeout, "report the controls lost after this long without a control message")
+	flag.BoolVar(&o.loopback, "loopback", false, "use only 127.0.0.1 for the connection (robot and desktop on one machine)")
 	flag.Parse()
-	if err := run(*addr, *camera, rtcbot.CameraSettings{Width: *width, Height: *height, FPS: *fps, Device: *device}, *loopback); err != nil {
+	if err := run(o); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(addr, camera string, cs rtcbot.CameraSettings, loopback bool) error {
+func run(o options) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	cam, err := openCamera(camera, cs)
+	cam, err := openCamera(o.camera, o.cam)
 	if err != nil {
 		return err
 	}
-	defer cam.Close()
+	defer cam.Close() // open across desktops
 
-	conn, err := rtcbot.NewConnection(rtcbot.ConnectionSettings{LoopbackOnly: loopback})
-	if err != nil {
-		return err
+	token := o.token
+	if token == "" {
+		token = rtcbot.RandomToken()
 	}
-	defer conn.Close()
-	if err := conn.Video().PutSubscription(cam); err != nil {
-		return err
-	}
-	controls := conn.SubscribeFunc(func(msg any) {
-		fmt.Println("Control message:", format(msg))
-	})
-
-	// The robot has one connection, as in the tutorial: the first desktop
-	// to connect gets it.
-	var once sync.Once
-	handler := rtcbot.Handler(func(*http.Request) (*rtcbot.Connection, error) {
-		var c *rtcbot.Connection
-		once.Do(func() { c = conn })
-		if c == nil {
-			return nil, errors.New("the robot is connected to another desktop already")
-		}
-		return c, nil
-	})
+	var desktops rtcbot.ConnectionSet
+	var printing sync.WaitGroup
+	// One desktop at a time, as in the tutorial; a new one takes over.
+	handler := rtcbot.NewHandler(rtcbot.HandlerSettings{Token: token, MaxConnections: 1, ReplaceOnReconnect: true},
+		func(r *http.Request) (*rtcbot.Connection, error) {
+			conn, err := rtcbot.NewConnection(rtcbot.ConnectionSettings{LoopbackOnly: o.loopback})
+			if err != nil {
+				return nil, err
+			}
+			if err := conn.Video().PutSubscription(cam); err != nil {
+				conn.Close()
+				return nil, err
+			}
+			// The controls, with a watchdog: the robot hears when they stop.
+			controls := rtcbot.NewWatchdog[any](o.watchdog, nil)
+			conn.SubscribeWith(controls)
+			controls.OnTimeout(func() { fmt.Printf("No control message for %v: stopping the motors.\n", o.watchdog) })
+			controls.OnResume(func() { fmt.Println("Controls resumed.") })
+			printing.Add(1)
+			go func() {
+				defer printing.Done()
+				for {
+					msg, err := controls.Get(context.Background())
+					if err != nil {
+						return // the connection closed, and every message is printed
+					}
+					fmt.Println("Control message:", format(msg))
+				}
+			}()
+			if err := desktops.Add(conn); err != nil { // closes conn if the robot is stopping
+				return nil, err
+			}
+			fmt.Printf("Desktop %s connected.\n", r.RemoteAddr)
+			conn.OnClose(func() { fmt.Printf("Desktop %s left.\n", r.RemoteAddr) })
+			return conn, nil
+		})
 	mux := http.NewServeMux()
 	mux.Handle("/connect", handler)
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Printf("======== Running on http://%s ========\n(Press CTRL+C to quit)\n", ln.Addr())
-	go srv.Serve(ln)
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second, // answering waits for ICE gathering, a few seconds at most
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+	}
+	fmt.Printf("======== Running on http://%s ========\n", ln.Addr())
+	fmt.Printf("Desktop: go run ./examples/offload/desktop -robot '%s'\n", connectURL(ln.Addr(), token))
+	fmt.Println("(Press CTRL+C to quit)")
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
 
 	select {
 	case <-ctx.Done():
-	case <-conn.Done():
-		if err := conn.Err(); err != nil {
-			log.Printf("connection closed: %v", err)
-		}
+	case err := <-served:
+		return err
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	srv.Shutdown(shutdown)
-	conn.Close()
-	<-controls.Done() // every received message is printed
+	srv.Shutdown(shutdown) // no new desktops; an offer being answered finishes
+	desktops.Close()
+	printing.Wait() // every received message is printed
 	return nil
+}
+
+// connectURL is the robot's /connect address with its token, for a desktop
+// on this machine (on another machine, put the robot's address in).
+func connectURL(a net.Addr, token string) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return "http://" + a.String() + "/connect?token=" + token
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/connect?token=" + token
 }
 
 // openCamera opens the camera asked for; "auto" falls back to the test
