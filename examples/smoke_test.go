@@ -62,8 +62,16 @@ type process struct {
 // start runs bin with args until the test ends (or ctx does).
 func start(t *testing.T, ctx context.Context, bin string, args ...string) *process {
 	t.Helper()
+	return startEnv(t, ctx, nil, bin, args...)
+}
+
+// startEnv is start with env ("KEY=value") added to the environment, from
+// which the test's own RTCBOT_TOKEN, if any, is left out.
+func startEnv(t *testing.T, ctx context.Context, env []string, bin string, args ...string) *process {
+	t.Helper()
 	p := &process{t: t, name: filepath.Base(bin), lines: make(chan string, 1000)}
 	p.cmd = exec.CommandContext(ctx, bin, args...)
+	p.cmd.Env = environ(env...)
 	p.cmd.Stderr = &p.stderr
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
@@ -155,15 +163,46 @@ func (p *process) output() string {
 	return strings.Join(p.out, "\n")
 }
 
-var runningOn = regexp.MustCompile(`^======== Running on http://(\S+) ========$`)
+// environ is the test's environment without RTCBOT_TOKEN, and with env.
+func environ(env ...string) []string {
+	var e []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "RTCBOT_TOKEN=") {
+			e = append(e, kv)
+		}
+	}
+	return append(e, env...)
+}
+
+var (
+	runningOn = regexp.MustCompile(`^======== Running on http://(\S+) ========$`)
+	openPage  = regexp.MustCompile(`^Open (http://\S+) in a browser\b`)
+)
+
+// testToken is the token the tests give the robots.
+const testToken = "smoke-test-token"
 
 // startRobot starts a robot example, built as bin, on a free 127.0.0.1 port
-// with the test pattern camera and returns it with its address.
+// with the test pattern camera and testToken, and returns it with its
+// address. The robot must print its page's URL with the token.
 func startRobot(t *testing.T, ctx context.Context, bin string, args ...string) (*process, string) {
 	t.Helper()
+	p, addr, page := launchRobot(t, ctx, nil, bin, append([]string{"-token", testToken}, args...)...)
+	if want := "http://" + addr + "/?token=" + testToken; page != want {
+		t.Errorf("robot says to open %s, want %s", page, want)
+	}
+	return p, addr
+}
+
+// launchRobot starts a robot example like startRobot, with env and without
+// a token unless args or env give it one, and returns it with its address
+// and the URL of the page it says to open.
+func launchRobot(t *testing.T, ctx context.Context, env []string, bin string, args ...string) (p *process, addr, page string) {
+	t.Helper()
 	args = append([]string{"-addr", "127.0.0.1:0", "-loopback", "-camera", "testpattern"}, args...)
-	p := start(t, ctx, bin, args...)
-	return p, p.waitFor(ctx, runningOn)[1]
+	p = startEnv(t, ctx, env, bin, args...)
+	addr = p.waitFor(ctx, runningOn)[1]
+	return p, addr, p.waitFor(ctx, openPage)[1]
 }
 
 // httpClient keeps no idle connections, so that no goroutine outlives a test.
@@ -223,21 +262,31 @@ func TestThreadsPrintsReadingsAndStopsOnInterrupt(t *testing.T) {
 	}
 }
 
+// runClient runs the multiconnect example's viewer to its end, with env, and
+// returns its output.
+func runClient(t *testing.T, ctx context.Context, bin string, env []string, args ...string) (string, error) {
+	t.Helper()
+	client := exec.CommandContext(ctx, bin, append([]string{"-loopback"}, args...)...)
+	client.Env = environ(env...)
+	var stderr bytes.Buffer
+	client.Stderr = &stderr
+	out, err := client.Output()
+	return string(out) + stderr.String(), err
+}
+
 // (b) The multiconnect robot serves its own -client mode, which reconnects
 // three times and receives video every time; the robot's count of open
-// connections goes back to 0.
+// connections goes back to 0. The viewer takes the token from RTCBOT_TOKEN,
+// or from the URL the robot printed, and without one is refused.
 func TestMulticonnectClientReconnects(t *testing.T) {
 	t.Parallel()
 	ctx := testCtx(t)
 	bin := build(t, ctx, "multiconnect")
 	robot, addr := startRobot(t, ctx, bin)
-	client := exec.CommandContext(ctx, bin,
-		"-client", "http://"+addr+"/connect", "-loopback", "-n", "3", "-for", "1s", "-pause", "200ms")
-	var stderr bytes.Buffer
-	client.Stderr = &stderr
-	out, err := client.Output()
+	out, err := runClient(t, ctx, bin, []string{"RTCBOT_TOKEN=" + testToken},
+		"-client", "http://"+addr+"/connect", "-n", "3", "-for", "1s", "-pause", "200ms")
 	if err != nil {
-		t.Fatalf("client: %v\n%s%s", err, out, stderr.Bytes())
+		t.Fatalf("client: %v\n%s", err, out)
 	}
 	got := regexp.MustCompile(`(?m)^Connection (\d): (\d+) frames \(320x240\) in 1s$`).FindAllStringSubmatch(string(out), -1)
 	if len(got) != 3 {
@@ -267,20 +316,37 @@ func TestMulticonnectClientReconnects(t *testing.T) {
 	if len(opened) != 3 {
 		t.Errorf("robot opened connections %v, want 3", opened)
 	}
+
+	// Without a token the viewer is refused, and says so.
+	out, err = runClient(t, ctx, bin, nil, "-client", "http://"+addr+"/connect", "-n", "1", "-for", "200ms")
+	if err == nil || !strings.Contains(out, "401 Unauthorized") {
+		t.Errorf("a viewer without the token: %v, output:\n%s\nwant it refused with 401", err, out)
+	}
+	// The page's URL, as the robot printed it, does for a viewer: it has
+	// the token.
+	out, err = runClient(t, ctx, bin, nil, "-client", "http://"+addr+"/?token="+testToken, "-n", "1", "-for", "500ms")
+	if err != nil || !strings.Contains(out, "Connection 1: ") {
+		t.Errorf("a viewer given the page's URL: %v, output:\n%s", err, out)
+	}
+	robot.waitFor(ctx, regexp.MustCompile(`^Connection 4 from 127\.0\.0\.1:\d+: \d+ open$`))
+	robot.waitFor(ctx, regexp.MustCompile(`^Connection 4 closed: 0 open$`))
 	if rest := robot.interrupt(ctx); len(rest) > 0 {
 		t.Errorf("robot printed after the last connection closed: %q", rest)
 	}
 }
 
 // The streaming robot serves its page, and answers offers posted as
-// text/plain (as the page and RTCBot's browser client post them) with a
-// fresh connection each: two viewers watch at once.
+// text/plain with the token (as the page posts them) or as a Go or Python
+// desktop posts them, with the token in the URL, with a fresh connection
+// each: two viewers watch at once. Offers without the token, or from a page
+// of another site, are refused.
 func TestStreamingServesPageAndViewers(t *testing.T) {
 	t.Parallel()
 	ctx := testCtx(t)
 	robot, addr := startRobot(t, ctx, build(t, ctx, "streaming"))
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/", nil)
+	// The page the robot said to open.
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/?token="+testToken, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,17 +359,46 @@ func TestStreamingServesPageAndViewers(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("GET /: %s, %s", resp.Status, resp.Header.Get("Content-Type"))
 	}
-	for _, want := range []string{"RTCPeerConnection", `"/connect"`, `"recvonly"`, `createDataChannel("default"`, "iceGatheringState", "text/plain", "event.streams[0]"} {
+	for _, want := range []string{"RTCPeerConnection", `"/connect"`, `"recvonly"`, `createDataChannel("default"`, "iceGatheringState", "text/plain", "event.streams[0]",
+		`new URLSearchParams(location.search).get("token")`, `"Bearer " + token`, "response.status === 401", "open the URL the robot printed, with its token"} {
 		if !bytes.Contains(body, []byte(want)) {
 			t.Errorf("the page lacks %s", want)
 		}
 	}
 
+	// Refused: no token, a wrong one, and the right one from a page of
+	// another site (which a browser names in Origin).
+	offer, err := newPeer(t).GetLocalDescription(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name     string
+		header   http.Header
+		status   int
+		authHint bool
+	}{
+		{"without a token", http.Header{}, http.StatusUnauthorized, true},
+		{"with a wrong token", http.Header{"Authorization": {"Bearer not-" + testToken}}, http.StatusUnauthorized, true},
+		{"from another site", http.Header{"Authorization": {"Bearer " + testToken}, "Origin": {"https://evil.example"}}, http.StatusForbidden, false},
+	} {
+		resp := postOffer(t, ctx, "http://"+addr+"/connect", offer, c.header)
+		if resp.StatusCode != c.status {
+			t.Errorf("an offer %s: %s, want %d", c.name, resp.Status, c.status)
+		}
+		if got := resp.Header.Get("WWW-Authenticate"); c.authHint && !strings.HasPrefix(got, "Bearer") {
+			t.Errorf("an offer %s: WWW-Authenticate %q, want Bearer", c.name, got)
+		}
+	}
+
 	var viewers []rtcbot.Subscription[image.Image]
-	for range 2 {
-		conn := newPeer(t)
-		viewers = append(viewers, conn.Video().Subscribe())
-		connectAsPage(t, ctx, conn, "http://"+addr+"/connect")
+	page := newPeer(t)
+	viewers = append(viewers, page.Video().Subscribe())
+	connectAsPage(t, ctx, page, addr)
+	desktop := newPeer(t)
+	viewers = append(viewers, desktop.Video().Subscribe())
+	if err := rtcbot.Connect(ctx, desktop, "http://"+addr+"/connect?token="+testToken, httpClient); err != nil {
+		t.Fatal(err)
 	}
 	for _, video := range viewers {
 		getFrames(t, ctx, video, 10)
@@ -319,19 +414,88 @@ func TestStreamingServesPageAndViewers(t *testing.T) {
 	}
 }
 
-// connectAsPage does what the examples' pages do: it posts the offer as
-// text/plain and applies the answer.
-func connectAsPage(t *testing.T, ctx context.Context, conn *rtcbot.Connection, url string) {
+// A robot takes its token from -token, else from RTCBOT_TOKEN, else makes a
+// random one, and prints its page's URL with the token.
+func TestStreamingTokenSources(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	bin := build(t, ctx, "streaming")
+	random := regexp.MustCompile(`^[A-Z2-7]{26}$`) // rand.Text
+	for _, c := range []struct {
+		name      string
+		env, args []string
+		want      string // "" for a random token
+	}{
+		{"RTCBOT_TOKEN", []string{"RTCBOT_TOKEN=from-env"}, nil, "from-env"},
+		{"-token and RTCBOT_TOKEN", []string{"RTCBOT_TOKEN=from-env"}, []string{"-token", "from-flag"}, "from-flag"},
+		{"neither", nil, nil, ""},
+	} {
+		robot, addr, page := launchRobot(t, ctx, c.env, bin, c.args...)
+		token, ok := strings.CutPrefix(page, "http://"+addr+"/?token=")
+		switch {
+		case !ok:
+			t.Errorf("%s: robot says to open %s, want its page with the token", c.name, page)
+		case c.want == "" && !random.MatchString(token):
+			t.Errorf("%s: robot made the token %q, want a random one", c.name, token)
+		case c.want != "" && token != c.want:
+			t.Errorf("%s: robot's token is %q, want %q", c.name, token, c.want)
+		}
+		if said := strings.Contains(robot.output(), "using a random token"); said != (c.want == "") {
+			t.Errorf("%s: robot said it uses a random token: %v", c.name, said)
+		}
+		// With the token an empty offer gets as far as being read (400);
+		// without it, not (401).
+		for tok, status := range map[string]int{token: http.StatusBadRequest, "not-" + token: http.StatusUnauthorized} {
+			resp := postOffer(t, ctx, "http://"+addr+"/connect", rtcbot.SessionDescription{}, http.Header{"Authorization": {"Bearer " + tok}})
+			if resp.StatusCode != status {
+				t.Errorf("%s: an empty offer with the token %q: %s, want %d", c.name, tok, resp.Status, status)
+			}
+		}
+		robot.interrupt(ctx)
+	}
+}
+
+// connectAsPage does what the examples' pages do in a browser, with the
+// robot at addr: it posts the offer as text/plain with testToken, from the
+// robot's own origin, and applies the answer.
+func connectAsPage(t *testing.T, ctx context.Context, conn *rtcbot.Connection, addr string) {
 	t.Helper()
 	offer, err := conn.GetLocalDescription(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	resp := postOffer(t, ctx, "http://"+addr+"/connect", offer, http.Header{
+		"Authorization": {"Bearer " + testToken},
+		"Origin":        {"http://" + addr},
+	})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /connect: %s: %s", resp.Status, resp.body)
+	}
+	desc, err := rtcbot.DecodeMessage[rtcbot.SessionDescription](resp.body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.SetRemoteDescription(ctx, desc); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// response is an HTTP response with its body read.
+type response struct {
+	*http.Response
+	body []byte
+}
+
+// postOffer posts offer to url as the pages do, as text/plain, with header,
+// and returns the response.
+func postOffer(t *testing.T, ctx context.Context, url string, offer rtcbot.SessionDescription, header http.Header) response {
+	t.Helper()
 	body := fmt.Sprintf(`{"sdp": %q, "type": %q}`, offer.SDP, offer.Type)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header = header.Clone()
 	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
 	resp, err := httpClient.Do(req)
 	if err != nil {
@@ -339,16 +503,10 @@ func connectAsPage(t *testing.T, ctx context.Context, conn *rtcbot.Connection, u
 	}
 	defer resp.Body.Close()
 	answer, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST /connect: %s, %v: %s", resp.Status, err, answer)
-	}
-	desc, err := rtcbot.DecodeMessage[rtcbot.SessionDescription](answer)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("POST %s: %s: %v", url, resp.Status, err)
 	}
-	if err := conn.SetRemoteDescription(ctx, desc); err != nil {
-		t.Fatal(err)
-	}
+	return response{resp, answer}
 }
 
 func countMatches(lines []string, re *regexp.Regexp) int {
@@ -379,7 +537,7 @@ func TestAudioBothWays(t *testing.T) {
 	}
 	audio := conn.Audio().Subscribe()
 	video := conn.Video().Subscribe()
-	connectAsPage(t, ctx, conn, "http://"+addr+"/connect")
+	connectAsPage(t, ctx, conn, addr)
 
 	getFrames(t, ctx, video, 5)
 	// Half a second of the robot's tone, once it is under way.
@@ -418,7 +576,7 @@ func TestRemoteControlDrives(t *testing.T) {
 
 	conn := newPeer(t)
 	video := conn.Video().Subscribe()
-	connectAsPage(t, ctx, conn, "http://"+addr+"/connect")
+	connectAsPage(t, ctx, conn, addr)
 	key := func(typ string, code int, name string) map[string]any {
 		return map[string]any{"type": typ, "altKey": false, "shiftKey": false, "keyCode": code, "key": name}
 	}

@@ -2,21 +2,32 @@
 // and hears the robot, and the robot plays what the browser's microphone
 // hears.
 //
-//	go run ./examples/audio      # then open http://localhost:8080/ and press Connect
+//	go run ./examples/audio      # then open the URL it prints and press Connect
+//
+// Only those who know the robot's token may see and hear it. The robot takes
+// it from -token or the environment variable RTCBOT_TOKEN, or else makes a
+// random one at every start, and prints the page's URL with the token in it:
+//
+//	Open http://localhost:8080/?token=... in a browser and press Connect.
 //
 // The robot sends its camera on conn.Video() and its microphone on
 // conn.Audio(), and hands the browser's audio, conn.Audio() again, to its
 // speaker: speaker.PutSubscription(conn.Audio()). The page (index.html,
 // embedded in the program) does what RTCBot's JavaScript client does, with
-// audio both ways. Every /connect gets a fresh connection; the newest one
-// takes over the speaker.
+// audio both ways, and sends the token from its own URL with its offer, as
+// "Authorization: Bearer <token>". /connect is rtcbot.NewHandler, which
+// refuses offers without the token (401) or from pages of other sites (403).
+// Every other offer gets a fresh connection, up to
+// rtcbot.DefaultMaxConnections at once; the newest one takes over the
+// speaker.
 //
 // It falls back where hardware is missing, saying so in one line each: no
 // camera streams the test pattern, no microphone a 440 Hz tone, and no
 // speaker prints the level of the audio received once a second. -camera,
 // -audio and -speaker choose explicitly. Browsers let a page use the
 // microphone only on https:// or from localhost; elsewhere the page only
-// listens.
+// listens. The media are always encrypted, but the token travels as plainly
+// as the page over http://.
 package main
 
 import (
@@ -28,6 +39,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -41,9 +53,9 @@ import (
 var page []byte
 
 type options struct {
-	addr, camera, audio, speaker string
-	cam                          rtcbot.CameraSettings
-	loopback                     bool
+	addr, token, camera, audio, speaker string
+	cam                                 rtcbot.CameraSettings
+	loopback                            bool
 }
 
 func main() {
@@ -57,7 +69,15 @@ func main() {
 	flag.StringVar(&o.audio, "audio", "auto", `audio sent: "auto" (microphone, else a tone), "mic" or "tone"`)
 	flag.StringVar(&o.speaker, "speaker", "auto", `audio received: "auto" (speaker, else print levels), "speaker" or "levels"`)
 	flag.BoolVar(&o.loopback, "loopback", false, "use only 127.0.0.1 for connections (a Go client on this machine, tests; not for browsers)")
+	flag.StringVar(&o.token, "token", "", "the token a browser needs (default $RTCBOT_TOKEN, else a random one)")
 	flag.Parse()
+	if o.token == "" {
+		o.token = os.Getenv("RTCBOT_TOKEN")
+	}
+	if o.token == "" {
+		o.token = rtcbot.RandomToken()
+		fmt.Println("No -token or RTCBOT_TOKEN: using a random token, a new one at every start.")
+	}
 	if err := run(o); err != nil {
 		log.Fatal(err)
 	}
@@ -91,7 +111,9 @@ func run(o options) error {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(page)
 	})
-	mux.Handle("/connect", rtcbot.Handler(func(r *http.Request) (*rtcbot.Connection, error) {
+	// A fresh connection per offer with the token.
+	access := rtcbot.HandlerSettings{Token: o.token, MaxConnections: rtcbot.DefaultMaxConnections}
+	mux.Handle("/connect", rtcbot.NewHandler(access, func(r *http.Request) (*rtcbot.Connection, error) {
 		conn, err := rtcbot.NewConnection(settings)
 		if err != nil {
 			return nil, err
@@ -121,9 +143,19 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Limits, so that slow or idle clients cannot hold the robot's
+	// connections open. Writing an answer waits for ICE gathering, a few
+	// seconds at most.
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+	}
 	fmt.Printf("======== Running on http://%s ========\n", ln.Addr())
-	fmt.Printf("Open %s in a browser and press Connect. (Press CTRL+C to quit)\n", pageURL(ln.Addr()))
+	fmt.Printf("Open %s in a browser and press Connect. (Press CTRL+C to quit)\n", pageURL(ln.Addr(), o.token))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -221,16 +253,17 @@ func newLevelMeter() *rtcbot.Consumer[rtcbot.AudioChunk] {
 	}, nil)
 }
 
-// pageURL is the address to open in a browser on this machine.
-func pageURL(a net.Addr) string {
-	host, port, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return "http://" + a.String() + "/"
+// pageURL is the address to open in a browser on this machine, with the
+// token for the page to send.
+func pageURL(a net.Addr, token string) string {
+	hostport := a.String()
+	if host, port, err := net.SplitHostPort(hostport); err == nil {
+		if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+			host = "localhost"
+		}
+		hostport = net.JoinHostPort(host, port)
 	}
-	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
-		host = "localhost"
-	}
-	return "http://" + net.JoinHostPort(host, port) + "/"
+	return "http://" + hostport + "/?token=" + url.QueryEscape(token)
 }
 
 // openCamera opens the camera asked for; "auto" falls back to the test

@@ -2,23 +2,39 @@
 // number of viewers watch one camera at once, and come and go as they like.
 //
 // As a robot (the default) it serves a viewer page at / and /connect, which
-// answers every offer with a fresh Connection sending the shared camera. The
-// camera is encoded once however many viewers there are. Each connection is
-// kept in a set until it closes (OnClose), and the robot prints how many are
-// open whenever that changes; Ctrl-C closes them all.
+// answers every offer with a fresh Connection sending the shared camera, up
+// to -max at once. The camera is encoded once however many viewers there
+// are. Each connection is kept in a set until it closes (OnClose), and the
+// robot prints how many are open whenever that changes; Ctrl-C closes them
+// all.
 //
-//	go run ./examples/multiconnect      # then open http://localhost:8080/ in several tabs
+//	go run ./examples/multiconnect      # then open the URL it prints, in several tabs
+//
+// Only those who know the robot's token may watch. The robot takes it from
+// -token or the environment variable RTCBOT_TOKEN, or else makes a random
+// one at every start, and prints the page's URL with the token in it:
+//
+//	Open http://localhost:8080/?token=... in a browser, in as many tabs as you like.
+//
+// The page sends the token from its own URL with its offer, as
+// "Authorization: Bearer <token>"; /connect is rtcbot.NewHandler, which
+// refuses offers without the token (401) or from pages of other sites (403).
 //
 // With -client it is a viewer instead, written in Go: it connects to a
 // robot's /connect, counts the frames it receives for a while, disconnects,
 // and does that again, -n times, printing the frames each connection got. It
-// exits with an error if any connection received none.
+// exits with an error if any connection received none. It sends the token
+// from -token or RTCBOT_TOKEN as the URL's token parameter, as Python
+// RTCBot's desktop does, unless the URL has one already; the URL the robot
+// printed will do.
 //
-//	go run ./examples/multiconnect -client http://localhost:8080/connect -n 5 -for 2s
+//	RTCBOT_TOKEN=... go run ./examples/multiconnect -client http://localhost:8080/connect -n 5 -for 2s
+//	go run ./examples/multiconnect -client 'http://localhost:8080/?token=...'
 //
 // With no camera the robot says so and streams the synthetic test pattern.
 // -loopback keeps connections on 127.0.0.1, for a robot and Go viewers on one
-// machine (a browser needs it off).
+// machine (a browser needs it off). The video is always encrypted, but the
+// token travels as plainly as the page over http://.
 package main
 
 import (
@@ -31,6 +47,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"sync/atomic"
@@ -47,6 +64,8 @@ var page []byte
 type options struct {
 	addr, camera string
 	cam          rtcbot.CameraSettings
+	token        string
+	max          int
 	client       string
 	n            int
 	watch, pause time.Duration
@@ -61,12 +80,17 @@ func main() {
 	flag.IntVar(&o.cam.Width, "width", 320, "robot: frame width")
 	flag.IntVar(&o.cam.Height, "height", 240, "robot: frame height")
 	flag.IntVar(&o.cam.FPS, "fps", 30, "robot: frames per second")
-	flag.StringVar(&o.client, "client", "", "be a viewer of the robot whose /connect is at this URL, instead of a robot")
+	flag.IntVar(&o.max, "max", rtcbot.DefaultMaxConnections, "robot: the most viewers at once")
+	flag.StringVar(&o.token, "token", "", "the token a viewer needs (default $RTCBOT_TOKEN; for a robot, else a random one)")
+	flag.StringVar(&o.client, "client", "", "be a viewer of the robot whose /connect (or the page it printed) is at this URL, instead of a robot")
 	flag.IntVar(&o.n, "n", 3, "viewer: how many times to connect")
 	flag.DurationVar(&o.watch, "for", 3*time.Second, "viewer: how long each connection watches")
 	flag.DurationVar(&o.pause, "pause", 500*time.Millisecond, "viewer: pause between connections")
 	flag.BoolVar(&o.loopback, "loopback", false, "use only 127.0.0.1 for connections (robot and Go viewers on one machine; not for browsers)")
 	flag.Parse()
+	if o.token == "" {
+		o.token = os.Getenv("RTCBOT_TOKEN")
+	}
 	settings := rtcbot.ConnectionSettings{LoopbackOnly: o.loopback}
 	var err error
 	if o.client != "" {
@@ -83,6 +107,10 @@ func main() {
 func runRobot(o options, settings rtcbot.ConnectionSettings) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if o.token == "" {
+		o.token = rtcbot.RandomToken()
+		fmt.Println("No -token or RTCBOT_TOKEN: using a random token, a new one at every start.")
+	}
 
 	cam, err := openCamera(o.camera, o.cam)
 	if err != nil {
@@ -100,8 +128,10 @@ func runRobot(o options, settings rtcbot.ConnectionSettings) error {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(page)
 	})
-	// A fresh connection for every offer: RTCBot's ConnectionHandler.
-	mux.Handle("/connect", rtcbot.Handler(func(r *http.Request) (*rtcbot.Connection, error) {
+	// A fresh connection for every offer with the token: RTCBot's
+	// ConnectionHandler.
+	access := rtcbot.HandlerSettings{Token: o.token, MaxConnections: o.max}
+	mux.Handle("/connect", rtcbot.NewHandler(access, func(r *http.Request) (*rtcbot.Connection, error) {
 		conn, err := rtcbot.NewConnection(settings)
 		if err != nil {
 			return nil, err
@@ -124,9 +154,19 @@ func runRobot(o options, settings rtcbot.ConnectionSettings) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Limits, so that slow or idle clients cannot hold the robot's
+	// connections open. Writing an answer waits for ICE gathering, a few
+	// seconds at most.
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+	}
 	fmt.Printf("======== Running on http://%s ========\n", ln.Addr())
-	fmt.Printf("Open %s in a browser, in as many tabs as you like. (Press CTRL+C to quit)\n", pageURL(ln.Addr()))
+	fmt.Printf("Open %s in a browser, in as many tabs as you like. (Press CTRL+C to quit)\n", pageURL(ln.Addr(), o.token))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -147,9 +187,13 @@ func runRobot(o options, settings rtcbot.ConnectionSettings) error {
 func runViewer(o options, settings rtcbot.ConnectionSettings) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	connectURL, err := viewerURL(o.client, o.token)
+	if err != nil {
+		return err
+	}
 	failed := 0
 	for i := 1; i <= o.n; i++ {
-		frames, size, err := watch(ctx, o.client, o.watch, settings)
+		frames, size, err := watch(ctx, connectURL, o.watch, settings)
 		if ctx.Err() != nil {
 			break // Ctrl-C
 		}
@@ -176,9 +220,26 @@ func runViewer(o options, settings rtcbot.ConnectionSettings) error {
 	return nil
 }
 
-// watch makes one connection to the robot at url, counts the frames it
-// receives for d, and closes it.
-func watch(ctx context.Context, url string, d time.Duration, settings rtcbot.ConnectionSettings) (frames int, size image.Point, err error) {
+// viewerURL is the robot's /connect at raw, with the token in its query
+// unless it has one already. The robot's page will do for its /connect.
+func viewerURL(raw, token string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("-client %q: want a robot's URL, like http://localhost:8080/connect", raw)
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path = "/connect"
+	}
+	if q := u.Query(); token != "" && !q.Has("token") {
+		q.Set("token", token)
+		u.RawQuery = q.Encode()
+	}
+	return u.String(), nil
+}
+
+// watch makes one connection to the robot at connectURL, counts the frames
+// it receives for d, and closes it.
+func watch(ctx context.Context, connectURL string, d time.Duration, settings rtcbot.ConnectionSettings) (frames int, size image.Point, err error) {
 	conn, err := rtcbot.NewConnection(settings)
 	if err != nil {
 		return 0, size, err
@@ -188,7 +249,7 @@ func watch(ctx context.Context, url string, d time.Duration, settings rtcbot.Con
 	video := conn.Video().Subscribe()
 	connect, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	if err := rtcbot.Connect(connect, conn, url, nil); err != nil {
+	if err := rtcbot.Connect(connect, conn, connectURL, nil); err != nil {
 		return 0, size, err
 	}
 	watching, cancel := context.WithTimeout(ctx, d)
@@ -206,16 +267,17 @@ func watch(ctx context.Context, url string, d time.Duration, settings rtcbot.Con
 	}
 }
 
-// pageURL is the address to open in a browser on this machine.
-func pageURL(a net.Addr) string {
-	host, port, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return "http://" + a.String() + "/"
+// pageURL is the address to open in a browser on this machine, with the
+// token for the page to send.
+func pageURL(a net.Addr, token string) string {
+	hostport := a.String()
+	if host, port, err := net.SplitHostPort(hostport); err == nil {
+		if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+			host = "localhost"
+		}
+		hostport = net.JoinHostPort(host, port)
 	}
-	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
-		host = "localhost"
-	}
-	return "http://" + net.JoinHostPort(host, port) + "/"
+	return "http://" + hostport + "/?token=" + url.QueryEscape(token)
 }
 
 // openCamera opens the camera asked for; "auto" falls back to the test

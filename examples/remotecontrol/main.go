@@ -2,7 +2,13 @@
 // watches the robot's camera and drives the robot with its keyboard or a
 // gamepad, over the connection's data channel.
 //
-//	go run ./examples/remotecontrol      # then open http://localhost:8080/
+//	go run ./examples/remotecontrol      # then open the URL it prints
+//
+// Only those who know the robot's token may drive it. The robot takes it
+// from -token or the environment variable RTCBOT_TOKEN, or else makes a
+// random one at every start, and prints the page's URL with the token in it:
+//
+//	Open http://localhost:8080/?token=... in a browser.
 //
 // The page (index.html, embedded in the program) does what RTCBot's
 // JavaScript client, Keyboard and Gamepad do: it sends every key press and
@@ -16,8 +22,13 @@
 // right turn, and a gamepad's left stick does both. It prints the command
 // whenever it changes, and stops the motors when the connection closes.
 //
-// Every /connect gets a fresh connection sending the same camera. With no
-// camera it says so and streams the synthetic test pattern.
+// The page sends the token from its own URL with its offer, as
+// "Authorization: Bearer <token>". /connect is rtcbot.NewHandler, which
+// refuses offers without the token (401) or from pages of other sites (403),
+// and gives every other offer a fresh connection sending the same camera, up
+// to rtcbot.DefaultMaxConnections at once. With no camera it says so and
+// streams the synthetic test pattern. The video and the controls are always
+// encrypted, but the token travels as plainly as the page over http://.
 package main
 
 import (
@@ -30,6 +41,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -53,14 +65,22 @@ func main() {
 	height := flag.Int("height", 240, "frame height")
 	fps := flag.Int("fps", 30, "frames per second")
 	loopback := flag.Bool("loopback", false, "use only 127.0.0.1 for connections (a Go client on this machine, tests; not for browsers)")
+	token := flag.String("token", "", "the token a driver needs (default $RTCBOT_TOKEN, else a random one)")
 	flag.Parse()
+	if *token == "" {
+		*token = os.Getenv("RTCBOT_TOKEN")
+	}
+	if *token == "" {
+		*token = rtcbot.RandomToken()
+		fmt.Println("No -token or RTCBOT_TOKEN: using a random token, a new one at every start.")
+	}
 	cs := rtcbot.CameraSettings{Width: *width, Height: *height, FPS: *fps, Device: *device}
-	if err := run(*addr, *camera, cs, rtcbot.ConnectionSettings{LoopbackOnly: *loopback}); err != nil {
+	if err := run(*addr, *token, *camera, cs, rtcbot.ConnectionSettings{LoopbackOnly: *loopback}); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(addr, camera string, cs rtcbot.CameraSettings, settings rtcbot.ConnectionSettings) error {
+func run(addr, token, camera string, cs rtcbot.CameraSettings, settings rtcbot.ConnectionSettings) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -79,7 +99,9 @@ func run(addr, camera string, cs rtcbot.CameraSettings, settings rtcbot.Connecti
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(page)
 	})
-	mux.Handle("/connect", rtcbot.Handler(func(r *http.Request) (*rtcbot.Connection, error) {
+	// A fresh connection per offer with the token.
+	access := rtcbot.HandlerSettings{Token: token, MaxConnections: rtcbot.DefaultMaxConnections}
+	mux.Handle("/connect", rtcbot.NewHandler(access, func(r *http.Request) (*rtcbot.Connection, error) {
 		conn, err := rtcbot.NewConnection(settings)
 		if err != nil {
 			return nil, err
@@ -108,9 +130,19 @@ func run(addr, camera string, cs rtcbot.CameraSettings, settings rtcbot.Connecti
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Limits, so that slow or idle clients cannot hold the robot's
+	// connections open. Writing an answer waits for ICE gathering, a few
+	// seconds at most.
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+	}
 	fmt.Printf("======== Running on http://%s ========\n", ln.Addr())
-	fmt.Printf("Open %s in a browser. (Press CTRL+C to quit)\n", pageURL(ln.Addr()))
+	fmt.Printf("Open %s in a browser. (Press CTRL+C to quit)\n", pageURL(ln.Addr(), token))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -227,16 +259,17 @@ func (d *driver) stop(why string) {
 	fmt.Printf("Drive: forward %+.2f, turn %+.2f (%s)\n", 0.0, 0.0, why)
 }
 
-// pageURL is the address to open in a browser on this machine.
-func pageURL(a net.Addr) string {
-	host, port, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return "http://" + a.String() + "/"
+// pageURL is the address to open in a browser on this machine, with the
+// token for the page to send.
+func pageURL(a net.Addr, token string) string {
+	hostport := a.String()
+	if host, port, err := net.SplitHostPort(hostport); err == nil {
+		if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+			host = "localhost"
+		}
+		hostport = net.JoinHostPort(host, port)
 	}
-	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
-		host = "localhost"
-	}
-	return "http://" + net.JoinHostPort(host, port) + "/"
+	return "http://" + hostport + "/?token=" + url.QueryEscape(token)
 }
 
 // openCamera opens the camera asked for; "auto" falls back to the test

@@ -2,19 +2,29 @@
 // serves a web page, and every browser that opens it watches the robot's
 // camera.
 //
-//	go run ./examples/streaming      # then open http://localhost:8080/
+//	go run ./examples/streaming      # then open the URL it prints
+//
+// Only those who know the robot's token may watch. The robot takes it from
+// -token or the environment variable RTCBOT_TOKEN, or else makes a random
+// one at every start, and prints the page's URL with the token in it:
+//
+//	Open http://localhost:8080/?token=... in a browser.
 //
 // The page (index.html, embedded in the program) does what RTCBot's
 // JavaScript client does: it makes an offer to receive video with the
 // "default" data channel, waits for ICE gathering to complete, posts the
-// offer to /connect and shows the answer's video. /connect is
-// rtcbot.Handler, which answers each offer with a fresh Connection, so any
-// number of browsers can watch at once. They all send the same camera, which
-// is encoded once however many connections send it.
+// offer to /connect, with the token from its own URL as
+// "Authorization: Bearer <token>", and shows the answer's video. /connect is
+// rtcbot.NewHandler, which refuses offers without the token (401) or from
+// pages of other sites (403), and answers each other offer with a fresh
+// Connection, so any number of browsers can watch at once, up to
+// rtcbot.DefaultMaxConnections. They all send the same camera, which is
+// encoded once however many connections send it.
 //
 // With no camera it says so and streams the synthetic test pattern. A robot
-// on another machine is reached at http://ROBOT:8080/ (no STUN server is
-// used, so both must be on one network).
+// on another machine is reached at http://ROBOT:8080/?token=... (no STUN
+// server is used, so both must be on one network). The video is always
+// encrypted, but the token travels as plainly as the page over http://.
 package main
 
 import (
@@ -25,6 +35,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -45,14 +56,22 @@ func main() {
 	height := flag.Int("height", 240, "frame height")
 	fps := flag.Int("fps", 30, "frames per second")
 	loopback := flag.Bool("loopback", false, "use only 127.0.0.1 for connections (a Go client on this machine, tests; not for browsers)")
+	token := flag.String("token", "", "the token a viewer needs (default $RTCBOT_TOKEN, else a random one)")
 	flag.Parse()
+	if *token == "" {
+		*token = os.Getenv("RTCBOT_TOKEN")
+	}
+	if *token == "" {
+		*token = rtcbot.RandomToken()
+		fmt.Println("No -token or RTCBOT_TOKEN: using a random token, a new one at every start.")
+	}
 	cs := rtcbot.CameraSettings{Width: *width, Height: *height, FPS: *fps, Device: *device}
-	if err := run(*addr, *camera, cs, rtcbot.ConnectionSettings{LoopbackOnly: *loopback}); err != nil {
+	if err := run(*addr, *token, *camera, cs, rtcbot.ConnectionSettings{LoopbackOnly: *loopback}); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(addr, camera string, cs rtcbot.CameraSettings, settings rtcbot.ConnectionSettings) error {
+func run(addr, token, camera string, cs rtcbot.CameraSettings, settings rtcbot.ConnectionSettings) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -69,8 +88,10 @@ func run(addr, camera string, cs rtcbot.CameraSettings, settings rtcbot.Connecti
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(page)
 	})
-	// A fresh connection per offer, every one sending the same camera.
-	mux.Handle("/connect", rtcbot.Handler(func(r *http.Request) (*rtcbot.Connection, error) {
+	// A fresh connection per offer with the token, every one sending the
+	// same camera.
+	access := rtcbot.HandlerSettings{Token: token, MaxConnections: rtcbot.DefaultMaxConnections}
+	mux.Handle("/connect", rtcbot.NewHandler(access, func(r *http.Request) (*rtcbot.Connection, error) {
 		conn, err := rtcbot.NewConnection(settings)
 		if err != nil {
 			return nil, err
@@ -91,9 +112,19 @@ func run(addr, camera string, cs rtcbot.CameraSettings, settings rtcbot.Connecti
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Limits, so that slow or idle clients cannot hold the robot's
+	// connections open. Writing an answer waits for ICE gathering, a few
+	// seconds at most.
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+	}
 	fmt.Printf("======== Running on http://%s ========\n", ln.Addr())
-	fmt.Printf("Open %s in a browser. (Press CTRL+C to quit)\n", pageURL(ln.Addr()))
+	fmt.Printf("Open %s in a browser. (Press CTRL+C to quit)\n", pageURL(ln.Addr(), token))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -109,16 +140,17 @@ func run(addr, camera string, cs rtcbot.CameraSettings, settings rtcbot.Connecti
 	return nil
 }
 
-// pageURL is the address to open in a browser on this machine.
-func pageURL(a net.Addr) string {
-	host, port, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return "http://" + a.String() + "/"
+// pageURL is the address to open in a browser on this machine, with the
+// token for the page to send.
+func pageURL(a net.Addr, token string) string {
+	hostport := a.String()
+	if host, port, err := net.SplitHostPort(hostport); err == nil {
+		if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+			host = "localhost"
+		}
+		hostport = net.JoinHostPort(host, port)
 	}
-	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
-		host = "localhost"
-	}
-	return "http://" + net.JoinHostPort(host, port) + "/"
+	return "http://" + hostport + "/?token=" + url.QueryEscape(token)
 }
 
 // openCamera opens the camera asked for; "auto" falls back to the test
