@@ -261,3 +261,25 @@ func TestHandlerReplaceOnReconnect(t *testing.T) {
 		t.Fatalf("echo %v", m)
 	}
 }
+
+// Served over HTTPS, the handler works with Connect and a client that
+// trusts the server's certificate, as the README describes.
+func TestHandlerOverTLS(t *testing.T) {
+	robot := newConn(t)
+	got := robot.Subscribe()
+	srv := httptest.NewTLSServer(NewHandler(HandlerSettings{Token: "t0ken"}, func(*http.Request) (*Connection, error) { return robot, nil }))
+	defer srv.Close()
+	desktop := newConn(t)
+	if err := Connect(mediaCtx(t), desktop, srv.URL+"?token=t0ken", srv.Client()); err != nil {
+		t.Fatal(err)
+	}
+	desktop.Put("over https")
+	if m := mustGet(t, got); m != "over https" {
+		t.Fatalf("got %v", m)
+	}
+	// A client that does not trust the certificate cannot connect.
+	other := newConn(t)
+	if err := Connect(mediaCtx(t), other, srv.URL+"?token=t0ken", nil); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("Connect with an untrusting client = %v, want a certificate error", err)
+	}
+}
