@@ -522,3 +522,44 @@ func TestConnectionVideoSizeChange(t *testing.T) {
 		}
 	}
 }
+
+// A latest-only channel: both ends keep only the newest command, so a
+// sender that cannot send yet, or a reader that falls behind, skips to the
+// newest instead of replaying old ones.
+func TestConnectionLatestChannel(t *testing.T) {
+	a, b := newConn(t), newConn(t)
+	drive, err := a.AddLatestChannel("drive")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 1000
+	for i := range n { // before the channel opens: only the newest waits
+		drive.Put(i)
+	}
+	announced := make(chan *DataChannel, 1)
+	speeds := NewQueue[any](n) // to see every message that arrives
+	b.OnDataChannel(func(d *DataChannel) {
+		d.SubscribeWith(speeds) // before any message: the callback runs before the channel opens
+		announced <- d
+	})
+	connectPair(t, a, b)
+	remote := recv(t, announced)
+	if !drive.IsLatestOnly() || !remote.IsLatestOnly() {
+		t.Fatalf("latest-only: sender %v, receiver %v", drive.IsLatestOnly(), remote.IsLatestOnly())
+	}
+	if _, ok := remote.Subscribe().(*Latest[any]); !ok {
+		t.Error("subscriptions to a latest-only channel are not latest-only")
+	}
+	// At most one older command (the one the sender held, waiting for the
+	// channel, while the rest were put), then the newest.
+	var got []any
+	for len(got) == 0 || got[len(got)-1] != float64(n-1) {
+		got = append(got, mustGet(t, speeds))
+		if len(got) > 2 {
+			t.Fatalf("received %v: old commands were replayed", got)
+		}
+	}
+	if sent := drive.Stats().MessagesSent; sent > 2 {
+		t.Fatalf("%d of %d commands put before the channel opened were sent, want the newest (and at most the first)", sent, n)
+	}
+}

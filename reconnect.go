@@ -53,7 +53,7 @@ func KeepConnected(ctx context.Context, url string, s ReconnectSettings, newConn
 	if s.Logger == nil {
 		s.Logger = slog.Default()
 	}
-	failures := 0
+	failures, shown := 0, redactToken(url)
 	for {
 		ready, err := connectOnce(ctx, url, s.Client, newConn)
 		if ctx.Err() != nil {
@@ -66,16 +66,16 @@ func KeepConnected(ctx context.Context, url string, s ReconnectSettings, newConn
 			continue // the connection was up and closed cleanly: connect again at once
 		}
 		if ready {
-			s.Logger.Info("rtcbot: connection lost; reconnecting", "url", url, "err", err)
+			s.Logger.Info("rtcbot: connection lost; reconnecting", "url", shown, "err", err)
 			continue
 		}
 		failures++
 		if s.MaxAttempts > 0 && failures >= s.MaxAttempts {
-			return fmt.Errorf("rtcbot: gave up after %d attempts to connect to %s: %w", failures, url, err)
+			return fmt.Errorf("rtcbot: gave up after %d attempts to connect to %s: %w", failures, shown, err)
 		}
 		delay := min(s.MinDelay<<min(failures-1, 20), s.MaxDelay)
 		delay += rand.N(delay/5 + 1)
-		s.Logger.Info("rtcbot: cannot connect; retrying", "url", url, "attempt", failures, "in", delay.Round(time.Millisecond), "err", err)
+		s.Logger.Info("rtcbot: cannot connect; retrying", "url", shown, "attempt", failures, "in", delay.Round(time.Millisecond), "err", err)
 		select {
 		case <-time.After(delay):
 		case <-ctx.Done():

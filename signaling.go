@@ -291,14 +291,16 @@ func parseOffer(body []byte) (SessionDescription, error) {
 	return offer, checkDescriptionLimits(offer.SDP)
 }
 
-// Connect makes conn's offer, posts it to url (a robot's /connect, served by
-// Handler or by Python RTCBot) with client (nil means
+// Connect makes conn's offer, posts it to robotURL (a robot's /connect,
+// served by Handler or by Python RTCBot) with client (nil means
 // http.DefaultClient), and applies the answer: the desktop side of RTCBot's
-// offloading tutorial.
-func Connect(ctx context.Context, conn *Connection, url string, client *http.Client) error {
+// offloading tutorial. A token in robotURL's query ("?token=...") is sent as
+// it is; errors show the URL with its token hidden.
+func Connect(ctx context.Context, conn *Connection, robotURL string, client *http.Client) error {
 	if client == nil {
 		client = http.DefaultClient
 	}
+	shown := redactToken(robotURL)
 	offer, err := conn.GetLocalDescription(ctx, nil)
 	if err != nil {
 		return err
@@ -307,26 +309,49 @@ func Connect(ctx context.Context, conn *Connection, url string, client *http.Cli
 	if err != nil {
 		return fmt.Errorf("rtcbot: encode offer: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, robotURL, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("rtcbot: connect to %s: %w", url, err)
+		return fmt.Errorf("rtcbot: connect to %s: %w", shown, redactURLError(err, shown))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("rtcbot: connect to %s: %w", url, err)
+		return fmt.Errorf("rtcbot: connect to %s: %w", shown, redactURLError(err, shown))
 	}
 	defer resp.Body.Close()
 	reply, err := io.ReadAll(io.LimitReader(resp.Body, MaxOfferSize))
 	if err != nil {
-		return fmt.Errorf("rtcbot: reading answer from %s: %w", url, err)
+		return fmt.Errorf("rtcbot: reading answer from %s: %w", shown, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("rtcbot: %s answered %s: %s", url, resp.Status, strings.TrimSpace(string(reply)))
+		return fmt.Errorf("rtcbot: %s answered %s: %s", shown, resp.Status, strings.TrimSpace(string(reply)))
 	}
 	var answer SessionDescription
 	if err := json.Unmarshal(reply, &answer); err != nil {
-		return fmt.Errorf("rtcbot: answer from %s is not valid JSON: %w", url, err)
+		return fmt.Errorf("rtcbot: answer from %s is not valid JSON: %w", shown, err)
 	}
 	return conn.SetRemoteDescription(ctx, answer)
+}
+
+// redactToken returns rawURL with the value of its token query parameter
+// hidden, for errors and logs.
+func redactToken(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "(an unparsable URL)"
+	}
+	if q := u.Query(); q.Has("token") {
+		q.Set("token", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
+
+// redactURLError hides the URL inside the errors of net/http, which repeat
+// it, token and all.
+func redactURLError(err error, shown string) error {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		ue.URL = shown
+	}
+	return err
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -281,5 +282,22 @@ func TestHandlerOverTLS(t *testing.T) {
 	other := newConn(t)
 	if err := Connect(mediaCtx(t), other, srv.URL+"?token=t0ken", nil); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("Connect with an untrusting client = %v, want a certificate error", err)
+	}
+}
+
+// Errors name the robot's URL without its token.
+func TestConnectErrorsHideToken(t *testing.T) {
+	srv, _ := robotServer(t, HandlerSettings{Token: "right"}, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close()
+	for _, url := range []string{srv.URL + "?token=SECRETWRONG", closed + "/connect?token=SECRETWRONG"} {
+		err := Connect(mediaCtx(t), newConn(t), url, nil)
+		if err == nil || strings.Contains(err.Error(), "SECRETWRONG") || !strings.Contains(err.Error(), "token=xxxxx") {
+			t.Errorf("Connect(%s) = %v, want an error with the token hidden", url, err)
+		}
 	}
 }
