@@ -40,9 +40,10 @@ type ConnectionSettings struct {
 	// full queue drops its oldest message and counts it.
 	MessageQueueCapacity int
 	// MaxDataChannels bounds the data channels the peer may open over the
-	// connection's life, the default one included (default 64). Channels beyond it, a second
-	// "default" channel, a label already in use and labels over 1024 bytes
-	// are refused: closed at once, the rest of the connection untouched.
+	// connection's life, the default one included (default 64). Channels
+	// beyond it, a second "default" channel, a label already in use and
+	// labels over 1024 bytes are refused: closed at once, logged once, the
+	// rest of the connection untouched.
 	MaxDataChannels int
 	// Video configures the encoding of outgoing video.
 	Video VideoSettings

@@ -47,10 +47,27 @@
 // (image.Image, VP8 or H.264) and AudioChunks (Opus). A source sent by many
 // connections is encoded once.
 //
-//	conn, _ := rtcbot.NewConnection(rtcbot.ConnectionSettings{})
-//	conn.Video().PutSubscription(cam)
-//	conn.SubscribeFunc(func(msg any) { fmt.Println("Control message:", msg) })
-//	http.Handle("/connect", rtcbot.Handler(func(*http.Request) (*rtcbot.Connection, error) { return conn, nil }))
+//	http.Handle("/connect", rtcbot.NewHandler(rtcbot.HandlerSettings{Token: token},
+//		func(*http.Request) (*rtcbot.Connection, error) {
+//			conn, err := rtcbot.NewConnection(rtcbot.ConnectionSettings{})
+//			if err != nil {
+//				return nil, err
+//			}
+//			conn.Video().PutSubscription(cam)
+//			conn.SubscribeFunc(func(msg any) { fmt.Println("Control message:", msg) })
+//			return conn, nil
+//		}))
+//
+// # On a network
+//
+// Nothing a peer sends can crash or wedge a Connection: malformed or
+// oversized descriptions are refused with ErrInvalidDescription (a 400 from
+// the handler), channels a peer should not open are closed, hostile video
+// packets are dropped. HandlerSettings requires a token, refuses pages from
+// other sites and bounds the connections open at once. A Watchdog tells the
+// robot when its controls stop, AddLatestChannel carries commands where only
+// the newest matters, and KeepConnected reconnects a desktop after the
+// robot restarts.
 //
 // # Devices
 //
