@@ -368,15 +368,25 @@ func TestHandlerRejectsBadRequests(t *testing.T) {
 	}
 }
 
-func TestConnectOverHTTP(t *testing.T) {
-	robot := newConn(t)
-	got := robot.Subscribe()
+// connectToOneConnectionRobot serves Handler with the tutorial's pattern,
+// one long-lived connection returned for every offer, and connects a
+// desktop to it. It returns both ends, a subscription to what the robot
+// receives, and the robot's URL.
+func connectToOneConnectionRobot(t *testing.T) (robot, desktop *Connection, got Subscription[any], url string) {
+	t.Helper()
+	robot = newConn(t)
+	got = robot.Subscribe()
 	srv := httptest.NewServer(Handler(func(*http.Request) (*Connection, error) { return robot, nil }))
-	defer srv.Close()
-	desktop := newConn(t)
+	t.Cleanup(srv.Close)
+	desktop = newConn(t)
 	if err := Connect(mediaCtx(t), desktop, srv.URL, nil); err != nil {
 		t.Fatal(err)
 	}
+	return robot, desktop, got, srv.URL
+}
+
+func TestConnectOverHTTP(t *testing.T) {
+	_, desktop, got, _ := connectToOneConnectionRobot(t)
 	desktop.Put(map[string]any{"code": "ABS_X", "state": -12567})
 	m, err := got.Get(mediaCtx(t))
 	if err != nil || m.(map[string]any)["state"] != -12567.0 {

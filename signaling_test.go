@@ -218,17 +218,10 @@ func TestHandlerConnectionCap(t *testing.T) {
 // The documented one-connection pattern: a second offer (a reload, a
 // retry) is refused with 409 and the live connection goes on.
 func TestHandlerSecondOfferLeavesLiveConnection(t *testing.T) {
-	robot := newConn(t)
-	got := robot.Subscribe()
-	srv := httptest.NewServer(Handler(func(*http.Request) (*Connection, error) { return robot, nil }))
-	defer srv.Close()
-	desktop := newConn(t)
-	if err := Connect(mediaCtx(t), desktop, srv.URL, nil); err != nil {
-		t.Fatal(err)
-	}
+	robot, desktop, got, url := connectToOneConnectionRobot(t)
 	closedWithin(t, robot.Ready(), "robot ready")
 
-	status, reply := postOffer(t, srv.URL, desktopOffer(t), nil)
+	status, reply := postOffer(t, url, desktopOffer(t), nil)
 	if status != http.StatusConflict || !errorsContain(reply, ErrConnectionUsed) {
 		t.Fatalf("second offer: %d %q, want 409", status, reply)
 	}
