@@ -9,11 +9,14 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/rtcp"
+	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -64,6 +67,10 @@ type ConnectionSettings struct {
 	// DisableMDNS turns off multicast DNS, which browsers use to hide host
 	// addresses behind .local names; leave it on to talk to browsers.
 	DisableMDNS bool
+	// Net, if set, is the network the connection uses instead of the
+	// machine's: for tests on pion's virtual network (transport/v5/vnet),
+	// with loss, delay and bandwidth limits.
+	Net transport.Net
 	// Logger receives the connection's diagnostics; default slog.Default().
 	Logger *slog.Logger
 }
@@ -110,6 +117,7 @@ type Connection struct {
 	onDataChannel []func(*DataChannel)
 	described     bool
 	lastPLI       time.Time
+	plisSent      atomic.Uint64 // keyframe requests sent
 	closing       bool
 	wg            sync.WaitGroup // goroutines reading tracks and RTCP
 
@@ -185,7 +193,11 @@ func newAPI(s ConnectionSettings) (*webrtc.API, error) {
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+	// NACKs for a hole every nackInterval, at most maxNacks times: the
+	// receiver holds later packets for a retransmission only briefly, so
+	// ask soon and often (pion's default is every 100 ms).
+	nacks := webrtc.WithNackGeneratorOptions(nack.GeneratorInterval(nackInterval), nack.GeneratorMaxNacksPerPacket(maxNacks))
+	if err := webrtc.RegisterDefaultInterceptorsWithOptions(m, ir, nacks); err != nil {
 		return nil, fmt.Errorf("rtcbot: register interceptors: %w", err)
 	}
 	var se webrtc.SettingEngine
@@ -203,6 +215,9 @@ func newAPI(s ConnectionSettings) (*webrtc.API, error) {
 	se.SetIncludeLoopbackCandidate(s.IncludeLoopback)
 	if s.DisableMDNS {
 		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	}
+	if s.Net != nil {
+		se.SetNet(s.Net)
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }
@@ -517,7 +532,9 @@ func (c *Connection) requestKeyframe(ssrc uint32) {
 	c.mu.Unlock()
 	if err := c.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
 		c.log.Debug("rtcbot: keyframe request not sent", "err", err)
+		return
 	}
+	c.plisSent.Add(1)
 }
 
 // goTracked runs f on a goroutine that Close waits for; it reports false

@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"net"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -37,7 +41,8 @@ type MediaStream[T any] struct {
 	acquire    func(src Getter[T]) (*outTrack[T], error)
 	newDecoder func(track *webrtc.TrackRemote) (trackDecoder[T], error)
 
-	failures warnOnce
+	failures       warnOnce
+	repaired, lost atomic.Uint64 // packets of finished incoming tracks: holes filled late, given up
 
 	mu        sync.Mutex
 	slots     []*sendSlot[T] // outgoing tracks; PutSubscription feeds the first
@@ -345,7 +350,7 @@ func (m *MediaStream[T]) readRTCP(slot *sendSlot[T]) {
 
 // receive reads an incoming track until it ends, decoding it into the
 // stream (first track) or a Source of its own (announced through OnTrack).
-func (m *MediaStream[T]) receive(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+func (m *MediaStream[T]) receive(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 	dec, err := m.newDecoder(track)
 	if err != nil {
 		m.conn.log.Warn("rtcbot: incoming track not decoded", "kind", m.kind, "codec", track.Codec().MimeType, "err", err)
@@ -373,15 +378,68 @@ func (m *MediaStream[T]) receive(track *webrtc.TrackRemote, _ *webrtc.RTPReceive
 		out.SetReady()
 	}
 	ssrc := uint32(track.SSRC())
-	for {
-		p, _, err := track.ReadRTP()
-		if err != nil {
-			return
-		}
+	deliver := func(p *rtp.Packet) {
 		if dec.push(packet{p}, emit) {
 			m.conn.requestKeyframe(ssrc)
 		}
 	}
+	if m.kind != webrtc.RTPCodecTypeVideo { // audio is not resent: no reordering
+		for {
+			p, _, err := track.ReadRTP()
+			if err != nil {
+				return
+			}
+			deliver(p)
+		}
+	}
+	m.receiveInOrder(track, receiver, deliver)
+}
+
+// receiveInOrder reads a video track through a reorder buffer, which holds
+// the packets after a hole while the NACK interceptor has the missing one
+// resent, for a wait that follows the round-trip time.
+func (m *MediaStream[T]) receiveInOrder(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver, deliver func(*rtp.Packet)) {
+	var buf reorderBuffer
+	defer m.addReceived(&buf)
+	var rtt time.Duration
+	var rttAt, deadline time.Time
+	for {
+		p, _, err := track.ReadRTP()
+		now := time.Now()
+		if err == nil {
+			buf.push(p, now, deliver)
+		} else if ne, ok := errors.AsType[net.Error](err); !ok || !ne.Timeout() {
+			return
+		}
+		if buf.held > 0 && now.Sub(rttAt) > time.Second {
+			rtt, rttAt = roundTrip(receiver), now
+		}
+		next := buf.expire(now, reorderWait(rtt), deliver)
+		if !next.Equal(deadline) {
+			track.SetReadDeadline(next)
+			deadline = next
+		}
+	}
+}
+
+// roundTrip returns the round-trip time ICE last measured on the
+// connection's selected candidate pair, 0 if it has none.
+func roundTrip(receiver *webrtc.RTPReceiver) time.Duration {
+	dtls := receiver.Transport()
+	if dtls == nil {
+		return 0
+	}
+	stats, ok := dtls.ICETransport().GetSelectedCandidatePairStats()
+	if !ok {
+		return 0
+	}
+	return time.Duration(stats.CurrentRoundTripTime * float64(time.Second))
+}
+
+// addReceived adds a finished track's repair counts to the stream's.
+func (m *MediaStream[T]) addReceived(buf *reorderBuffer) {
+	m.repaired.Add(buf.repaired)
+	m.lost.Add(buf.lost)
 }
 
 // close stops sending and ends the subscriptions to received media.

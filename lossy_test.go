@@ -1,0 +1,155 @@
+package rtcbot
+
+import (
+	"image"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/pion/logging"
+	"github.com/pion/transport/v5/vnet"
+	"github.com/rtcbot-go/rtcbot/timecode"
+)
+
+// link describes a virtual network path for a test: one-way delay each
+// way, and the share of packets lost on their way to the desktop.
+type link struct {
+	delay       time.Duration
+	lossPercent int
+}
+
+// newVNetPair returns the settings of a robot and a desktop connected
+// through pion's virtual network (no real network is used) with the link's
+// delay and loss. The network is stopped at the test's end.
+func newVNetPair(t *testing.T, l link) (robot, desktop ConnectionSettings) {
+	t.Helper()
+	wan, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.0.0.0/24", LoggerFactory: logging.NewDefaultLoggerFactory()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(ip string, lossPercent int) *vnet.Net {
+		n, err := vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{ip}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var nic vnet.NIC = n
+		if lossPercent > 0 {
+			lf, err := vnet.NewLossFilter(nic, lossPercent, vnet.WithLossSeed(int64(lossPercent)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			nic = lf
+		}
+		if l.delay > 0 {
+			df, err := vnet.NewDelayFilter(nic, vnet.WithDelay(l.delay))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { df.Close() })
+			nic = df
+		}
+		if err := wan.AddNet(nic); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	robotNet, desktopNet := add("10.0.0.1", 0), add("10.0.0.2", l.lossPercent)
+	if err := wan.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { wan.Stop() })
+	settings := func(n *vnet.Net) ConnectionSettings {
+		return ConnectionSettings{Net: n, DisableMDNS: true}
+	}
+	return settings(robotNet), settings(desktopNet)
+}
+
+// lumaPSNR returns the peak signal-to-noise ratio of b's luma against a's,
+// in dB (+Inf when they are equal).
+func lumaPSNR(a, b *image.YCbCr) float64 {
+	w, h := a.Rect.Dx(), a.Rect.Dy()
+	var sum float64
+	for y := range h {
+		ra, rb := a.Y[y*a.YStride:y*a.YStride+w], b.Y[y*b.YStride:y*b.YStride+w]
+		for x := range w {
+			d := float64(ra[x]) - float64(rb[x])
+			sum += d * d
+		}
+	}
+	if sum == 0 {
+		return math.Inf(1)
+	}
+	return 10 * math.Log10(255*255/(sum/float64(w*h)))
+}
+
+// A robot streams over a link that loses 5% of the packets to the desktop,
+// 50 ms round trip. The strong check: every frame the desktop is given is
+// the picture the robot drew for it (no frame decoded against a reference
+// it lost), and frames keep coming, repaired by retransmission with few
+// keyframe requests.
+func TestVideoOverLossyLink(t *testing.T) {
+	const w, h, fps, minPSNR = 320, 240, 30, 25
+	robotSettings, desktopSettings := newVNetPair(t, link{delay: 25 * time.Millisecond, lossPercent: 5})
+	cam := NewTestPatternCamera(CameraSettings{Width: w, Height: h, FPS: fps})
+	defer cam.Close()
+	robot, err := NewConnection(robotSettings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer robot.Close()
+	if err := robot.Video().PutSubscription(cam); err != nil {
+		t.Fatal(err)
+	}
+	desktop, err := NewConnection(desktopSettings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer desktop.Close()
+	frames := desktop.Video().SubscribeWith(NewQueue[image.Image](1000))
+	connectPair(t, desktop, robot)
+
+	pattern := timecode.NewPattern(w, h)
+	const watch = 4 * time.Second
+	ctx := mediaCtx(t)
+	end := time.Now().Add(watch)
+	delivered, worst := 0, math.Inf(1)
+	var lastSeq uint32
+	for time.Now().Before(end) {
+		frame, err := frames.Get(ctx)
+		if err != nil {
+			t.Fatalf("after %d frames: %v", delivered, err)
+		}
+		img := frame.(*image.YCbCr)
+		stamp, err := timecode.Read(img)
+		if err != nil {
+			t.Fatalf("frame %d: no readable time code (a corrupted picture): %v", delivered, err)
+		}
+		if delivered > 0 && stamp.Seq <= lastSeq {
+			t.Fatalf("frame %d after %d: out of order", stamp.Seq, lastSeq)
+		}
+		lastSeq = stamp.Seq
+		want := pattern.Frame(stamp.Seq, time.UnixMilli(int64(stamp.CaptureMillis)))
+		psnr := lumaPSNR(want, img)
+		// A frame decoded against a lost reference is far off (the bars
+		// move several pixels a frame); a keyframe sent after a loss may be
+		// coarser than the frames before it, near 29 dB here.
+		if psnr < minPSNR {
+			t.Fatalf("frame %d: luma PSNR %.1f dB against the picture drawn, want at least %d", stamp.Seq, psnr, minPSNR)
+		}
+		worst = min(worst, psnr)
+		delivered++
+	}
+	desktop.Close() // ends the track, which adds its counts
+	repaired, lost, plis := desktop.Video().repaired.Load(), desktop.Video().lost.Load(), desktop.plisSent.Load()
+	t.Logf("%d frames in %v (%.1f fps), worst luma PSNR %.1f dB; packets repaired %d, given up %d; keyframe requests %d",
+		delivered, watch, float64(delivered)/watch.Seconds(), worst, repaired, lost, plis)
+	if delivered < fps*int(watch/time.Second)/2 {
+		t.Errorf("%d frames delivered in %v at %d fps sent, want at least half", delivered, watch, fps)
+	}
+	if repaired == 0 {
+		t.Error("no packet was repaired: retransmissions are not used")
+	}
+	if max := uint64(watch/time.Second) * 2; plis > max {
+		t.Errorf("%d keyframe requests in %v, want at most %d: holes should be repaired, not refreshed", plis, watch, max)
+	}
+}
