@@ -20,9 +20,15 @@ type VideoSettings struct {
 	// track or negotiating the connection fail. Receiving decodes VP8 only:
 	// an incoming H.264 track is not decoded (it is logged).
 	Codec string
-	// Bitrate is the target in bits per second; default 0.1 bits per pixel
-	// per frame (about 0.9 Mbit/s at 640x480 and 30 fps).
+	// Bitrate is the target in bits per second on a good link; default 0.1
+	// bits per pixel per frame (about 0.9 Mbit/s at 640x480 and 30 fps).
+	// Congestion control lowers it when a connection's link carries less,
+	// and never raises it above this.
 	Bitrate int
+	// MinBitrate is the floor congestion control keeps the encoder above
+	// (default DefaultMinBitrate, 100 kbit/s); a viewer whose link carries
+	// less loses what does not fit.
+	MinBitrate int
 	// FPS is the nominal frame rate the encoder plans for; default 30.
 	FPS int
 }

@@ -118,6 +118,7 @@ type Connection struct {
 	described     bool
 	lastPLI       time.Time
 	plisSent      atomic.Uint64 // keyframe requests sent
+	estimate      linkEstimate  // what the link to the peer carries
 	closing       bool
 	wg            sync.WaitGroup // goroutines reading tracks and RTCP
 
@@ -145,7 +146,12 @@ func (s ConnectionSettings) withDefaults() ConnectionSettings {
 // NewConnection creates a connection with the given settings.
 func NewConnection(settings ConnectionSettings) (*Connection, error) {
 	settings = settings.withDefaults()
-	api, err := newAPI(settings)
+	var made atomic.Pointer[Connection] // for the estimator, which starts with the peer connection
+	api, err := newAPI(settings, func(bps int) {
+		if c := made.Load(); c != nil {
+			c.setEstimate(&c.estimate.gcc, bps)
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -164,6 +170,7 @@ func NewConnection(settings ConnectionSettings) (*Connection, error) {
 	}
 	c.video = newVideoStream(c)
 	c.audio = newAudioStream(c)
+	made.Store(c)
 	c.DataChannel.OnReady(c.events.SetReady)
 	c.DataChannel.OnError(c.events.SetError)
 	pc.OnDataChannel(c.adoptDataChannel)
@@ -187,7 +194,7 @@ func NewConnection(settings ConnectionSettings) (*Connection, error) {
 
 // newAPI builds the pion API: RTCBot's codecs (VP8, H.264 baseline, Opus),
 // the default interceptors (NACK, RTCP reports), and the ICE settings.
-func newAPI(s ConnectionSettings) (*webrtc.API, error) {
+func newAPI(s ConnectionSettings, onEstimate func(bps int)) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := registerCodecs(m); err != nil {
 		return nil, err
@@ -199,6 +206,9 @@ func newAPI(s ConnectionSettings) (*webrtc.API, error) {
 	nacks := webrtc.WithNackGeneratorOptions(nack.GeneratorInterval(nackInterval), nack.GeneratorMaxNacksPerPacket(maxNacks))
 	if err := webrtc.RegisterDefaultInterceptorsWithOptions(m, ir, nacks); err != nil {
 		return nil, fmt.Errorf("rtcbot: register interceptors: %w", err)
+	}
+	if err := registerCongestionControl(m, ir, s.Video, onEstimate); err != nil {
+		return nil, err
 	}
 	var se webrtc.SettingEngine
 	se.SetSTUNGatherTimeout(s.STUNTimeout)

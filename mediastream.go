@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"math"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -49,6 +50,7 @@ type MediaStream[T any] struct {
 	direct    Subscription[T]
 	toReceive int
 	tracks    int
+	target    int // what the connection's link carries, bits per second, 0 if unknown
 	onTrack   []func(id string, media Source[T])
 	closed    bool
 }
@@ -136,7 +138,7 @@ func (m *MediaStream[T]) PutSubscription(src Getter[T]) error {
 		t.release()
 		return fmt.Errorf("rtcbot: switch track: %w", err)
 	}
-	slot.swapTrack(t, m.fail)
+	slot.swapTrack(t, m.fail, m.target)
 	return nil
 }
 
@@ -161,11 +163,18 @@ func (m *MediaStream[T]) AddTrack(src Getter[T]) error {
 }
 
 // swapTrack makes t the slot's track, releasing the old one; t's encoding
-// errors go to report.
-func (s *sendSlot[T]) swapTrack(t *outTrack[T], report func(error)) {
+// errors go to report, and t follows target (what the connection's link
+// carries, 0 if unknown).
+func (s *sendSlot[T]) swapTrack(t *outTrack[T], report func(error), target int) {
 	old, unactive := s.track, s.unactive
 	if s.unreport != nil {
 		s.unreport()
+	}
+	if old != nil {
+		old.dropTarget(s)
+	}
+	if target > 0 {
+		t.setTarget(s, target)
 	}
 	s.track, s.src, s.unactive = t, nil, nil
 	s.unreport = t.reportErrors(report)
@@ -281,7 +290,7 @@ func (m *MediaStream[T]) prepare(offering bool) error {
 			return fmt.Errorf("rtcbot: add %s track: %w", m.kind, err)
 		}
 		slot.sender = sender
-		slot.swapTrack(t, m.fail)
+		slot.swapTrack(t, m.fail, m.target)
 		m.conn.goTracked(func() { m.readRTCP(slot) })
 		sending++
 	}
@@ -298,6 +307,19 @@ func (m *MediaStream[T]) prepare(offering bool) error {
 		}
 	}
 	return nil
+}
+
+// setTarget makes the stream's outgoing tracks follow what the connection's
+// link carries, in bits per second.
+func (m *MediaStream[T]) setTarget(bps int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.target = bps
+	for _, slot := range m.slots {
+		if slot.track != nil {
+			slot.track.setTarget(slot, bps)
+		}
+	}
 }
 
 // sending reports whether the stream has an outgoing track.
@@ -336,13 +358,17 @@ func (m *MediaStream[T]) readRTCP(slot *sendSlot[T]) {
 			return
 		}
 		for _, p := range pkts {
-			switch p.(type) {
+			switch p := p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				m.mu.Lock()
 				if slot.track != nil {
 					slot.track.forceKey.Store(true)
 				}
 				m.mu.Unlock()
+			case *rtcp.ReceiverEstimatedMaximumBitrate:
+				if p.Bitrate > 0 && m.kind == webrtc.RTPCodecTypeVideo {
+					m.conn.setEstimate(&m.conn.estimate.remb, int(min(p.Bitrate, math.MaxInt32)))
+				}
 			}
 		}
 	}
@@ -457,6 +483,7 @@ func (m *MediaStream[T]) close() {
 			slot.unactive()
 		}
 		if slot.track != nil {
+			slot.track.dropTarget(slot)
 			slot.track.release()
 		}
 	}

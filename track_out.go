@@ -29,12 +29,21 @@ type outTrack[T any] struct {
 	reportMu   sync.Mutex
 	reports    map[int]func(error) // where encoding errors go: the streams sending the track
 	nextReport int
+
+	targetMu  sync.Mutex
+	targets   map[any]int  // each sender's estimate of its link, bits per second
+	target    atomic.Int64 // the lowest of targets, 0 if none
+	applied   int64        // the target the encoder has (the consumer's goroutine only)
+	bytesSent atomic.Uint64
 }
 
 // sampleEncoder turns items into media samples for an outTrack.
 type sampleEncoder[T any] interface {
 	// encode encodes item and calls write with each finished sample.
 	encode(item T, forceKeyframe bool, write func(media.Sample)) error
+	// setTarget gives the bitrate the links of the track's connections
+	// carry, 0 if unknown.
+	setTarget(bps int)
 	close()
 }
 
@@ -110,10 +119,15 @@ func (t *outTrack[T]) handle(item T) {
 	if t.active.Load() == 0 {
 		return
 	}
+	if target := t.target.Load(); target != t.applied {
+		t.applied = target
+		t.enc.setTarget(int(target))
+	}
 	err := t.enc.encode(item, t.forceKey.Swap(false), func(s media.Sample) {
 		// A write fails only for a connection that is closing, which
 		// reports its own end; the others got the sample.
 		t.local.WriteSample(s)
+		t.bytesSent.Add(uint64(len(s.Data)))
 	})
 	if err != nil {
 		t.fail(err)
@@ -150,6 +164,37 @@ func (t *outTrack[T]) fail(err error) {
 	}
 }
 
+// setTarget records what one sender's link carries (holder identifies the
+// sender); the encoder follows the lowest.
+func (t *outTrack[T]) setTarget(holder any, bps int) {
+	t.targetMu.Lock()
+	defer t.targetMu.Unlock()
+	if t.targets == nil {
+		t.targets = make(map[any]int)
+	}
+	t.targets[holder] = bps
+	t.updateTarget()
+}
+
+// dropTarget forgets a sender that no longer sends the track.
+func (t *outTrack[T]) dropTarget(holder any) {
+	t.targetMu.Lock()
+	defer t.targetMu.Unlock()
+	delete(t.targets, holder)
+	t.updateTarget()
+}
+
+// updateTarget stores the lowest target, under targetMu.
+func (t *outTrack[T]) updateTarget() {
+	lowest := 0
+	for _, bps := range t.targets {
+		if bps > 0 && (lowest == 0 || bps < lowest) {
+			lowest = bps
+		}
+	}
+	t.target.Store(int64(lowest))
+}
+
 // connected counts a peer that is now connected and asks for a keyframe so it
 // can start decoding at once; the returned function undoes it.
 func (t *outTrack[T]) connected() (disconnected func()) {
@@ -173,6 +218,8 @@ type videoSampleEncoder struct {
 	start    time.Time
 	last     time.Time
 	buf      *image.YCbCr
+	target   int // what the links carry, 0 if unknown
+	bitrate  int // the bitrate set on enc, 0 for its default
 }
 
 // newVP8SampleEncoder encodes frames with VP8 (libvpx).
@@ -209,6 +256,7 @@ func (e *videoSampleEncoder) encode(img image.Image, forceKeyframe bool, write f
 		}
 		e.enc = enc
 	}
+	e.followTarget(yuv.Rect.Dx(), yuv.Rect.Dy())
 	now := time.Now()
 	if e.start.IsZero() {
 		e.start, e.last = now, now.Add(-time.Second/30)
@@ -223,6 +271,25 @@ func (e *videoSampleEncoder) encode(img image.Image, forceKeyframe bool, write f
 		write(media.Sample{Data: data, Duration: duration, Timestamp: now})
 	}
 	return nil
+}
+
+func (e *videoSampleEncoder) setTarget(bps int) { e.target = bps }
+
+// followTarget sets the encoder's bitrate to the links' target, between
+// VideoSettings.MinBitrate and the bitrate for a good link, if the codec can
+// change it on the fly (x264, through mediadevices, cannot).
+func (e *videoSampleEncoder) followTarget(width, height int) {
+	good := e.settings.goodLinkBitrate(width, height)
+	want := good
+	if e.target > 0 {
+		want = min(max(e.target, e.settings.minBitrate()), good)
+	}
+	if want == e.bitrate || (e.bitrate == 0 && want == good) {
+		return
+	}
+	if r, ok := e.enc.(interface{ SetBitrate(bps int) error }); ok && r.SetBitrate(want) == nil {
+		e.bitrate = want
+	}
 }
 
 func (e *videoSampleEncoder) close() {
@@ -278,6 +345,8 @@ func (e *opusSampleEncoder) encode(chunk AudioChunk, _ bool, write func(media.Sa
 	}
 	return nil
 }
+
+func (e *opusSampleEncoder) setTarget(int) {}
 
 func (e *opusSampleEncoder) close() {
 	if e.enc != nil {
