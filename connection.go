@@ -67,6 +67,8 @@ type ConnectionSettings struct {
 	// DisableMDNS turns off multicast DNS, which browsers use to hide host
 	// addresses behind .local names; leave it on to talk to browsers.
 	DisableMDNS bool
+	// StatsInterval, if set, logs the connection's LinkStats this often.
+	StatsInterval time.Duration
 	// Net, if set, is the network the connection uses instead of the
 	// machine's: for tests on pion's virtual network (transport/v5/vnet),
 	// with loss, delay and bandwidth limits.
@@ -119,6 +121,7 @@ type Connection struct {
 	lastPLI       time.Time
 	plisSent      atomic.Uint64 // keyframe requests sent
 	estimate      linkEstimate  // what the link to the peer carries
+	counter       *linkCounter
 	closing       bool
 	wg            sync.WaitGroup // goroutines reading tracks and RTCP
 
@@ -147,7 +150,8 @@ func (s ConnectionSettings) withDefaults() ConnectionSettings {
 func NewConnection(settings ConnectionSettings) (*Connection, error) {
 	settings = settings.withDefaults()
 	var made atomic.Pointer[Connection] // for the estimator, which starts with the peer connection
-	api, err := newAPI(settings, func(bps int) {
+	counter := &linkCounter{}
+	api, err := newAPI(settings, counter, func(bps int) {
 		if c := made.Load(); c != nil {
 			c.setEstimate(&c.estimate.gcc, bps)
 		}
@@ -167,10 +171,14 @@ func NewConnection(settings ConnectionSettings) (*Connection, error) {
 		pc:          pc,
 		channels:    make(map[string]*DataChannel),
 		pcClosed:    make(chan struct{}),
+		counter:     counter,
 	}
 	c.video = newVideoStream(c)
 	c.audio = newAudioStream(c)
 	made.Store(c)
+	if settings.StatsInterval > 0 {
+		c.goTracked(func() { c.logStats(settings.StatsInterval) })
+	}
 	c.DataChannel.OnReady(c.events.SetReady)
 	c.DataChannel.OnError(c.events.SetError)
 	pc.OnDataChannel(c.adoptDataChannel)
@@ -194,12 +202,13 @@ func NewConnection(settings ConnectionSettings) (*Connection, error) {
 
 // newAPI builds the pion API: RTCBot's codecs (VP8, H.264 baseline, Opus),
 // the default interceptors (NACK, RTCP reports), and the ICE settings.
-func newAPI(s ConnectionSettings, onEstimate func(bps int)) (*webrtc.API, error) {
+func newAPI(s ConnectionSettings, counter *linkCounter, onEstimate func(bps int)) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := registerCodecs(m); err != nil {
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
+	ir.Add(counter) // first: see counter's doc
 	// NACKs for a hole every nackInterval, at most maxNacks times: the
 	// receiver holds later packets for a retransmission only briefly, so
 	// ask soon and often (pion's default is every 100 ms).

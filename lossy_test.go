@@ -26,7 +26,9 @@ type link struct {
 // delay and loss. The network is stopped at the test's end.
 func newVNetPair(t *testing.T, l link) (robot, desktop ConnectionSettings) {
 	t.Helper()
-	wan, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.0.0.0/24", LoggerFactory: logging.NewDefaultLoggerFactory()})
+	// The router delays every packet itself: a vnet.DelayFilter can leave
+	// the router's goroutine blocked when both stop.
+	wan, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.0.0.0/24", MinDelay: l.delay, LoggerFactory: logging.NewDefaultLoggerFactory()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,21 +46,14 @@ func newVNetPair(t *testing.T, l link) (robot, desktop ConnectionSettings) {
 			nic = lf
 		}
 		if rate > 0 {
-			// A bottleneck with a 100 ms queue: packets beyond it are dropped.
-			q, err := vnet.NewQueue(nic, vnet.NewTBFQueue(rate, 10_000, int64(rate/8/10)))
+			// A bottleneck with half a second of queue, as Wi-Fi and mobile
+			// links have: packets beyond it are dropped.
+			q, err := vnet.NewQueue(nic, vnet.NewTBFQueue(rate, 10_000, int64(rate/8/2)))
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { q.Close() })
 			nic = q
-		}
-		if l.delay > 0 {
-			df, err := vnet.NewDelayFilter(nic, vnet.WithDelay(l.delay))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { df.Close() })
-			nic = df
 		}
 		if err := wan.AddNet(nic); err != nil {
 			t.Fatal(err)
@@ -151,12 +146,17 @@ func TestVideoOverLossyLink(t *testing.T) {
 		worst = min(worst, psnr)
 		delivered++
 	}
-	desktop.Close() // ends the track, which adds its counts
-	repaired, lost, plis := desktop.Video().repaired.Load(), desktop.Video().lost.Load(), desktop.plisSent.Load()
-	t.Logf("%d frames in %v (%.1f fps), worst luma PSNR %.1f dB; packets repaired %d, given up %d; keyframe requests %d",
-		delivered, watch, float64(delivered)/watch.Seconds(), worst, repaired, lost, plis)
-	if delivered < fps*int(watch/time.Second)/2 {
-		t.Errorf("%d frames delivered in %v at %d fps sent, want at least half", delivered, watch, fps)
+	stats := desktop.LinkStats()
+	repaired, plis := stats.PacketsRepaired, stats.KeyframeRequestsSent
+	t.Logf("%d frames in %v (%.1f fps), worst luma PSNR %.1f dB; %v", delivered, watch, float64(delivered)/watch.Seconds(), worst, stats)
+	if stats.NACKsSent == 0 || robot.LinkStats().NACKsReceived == 0 {
+		t.Errorf("NACKs sent %d, received %d: want some on a lossy link", stats.NACKsSent, robot.LinkStats().NACKsReceived)
+	}
+	// Frames keep coming: at least a fifth of them, as a busy machine may
+	// capture fewer (a stall, waiting for a keyframe that never comes,
+	// gives almost none).
+	if delivered < fps*int(watch/time.Second)/5 {
+		t.Errorf("%d frames delivered in %v at %d fps sent, want at least a fifth", delivered, watch, fps)
 	}
 	if repaired == 0 {
 		t.Error("no packet was repaired: retransmissions are not used")
@@ -231,6 +231,8 @@ func TestVideoFollowsBandwidth(t *testing.T) {
 	sent := float64(track.bytesSent.Load()-before) * 8 / measure.Seconds()
 	t.Logf("frames: %d while settling, %d in the last %v; sent %.0f kbit/s over a %d kbit/s link; encoder target %d kbit/s",
 		settle, last, measure, sent/1000, limit/1000, track.target.Load()/1000)
+	t.Logf("robot: %v", robot.LinkStats())
+	t.Logf("desktop: %v", desktop.LinkStats())
 	if sent >= limit {
 		t.Errorf("sent %.0f kbit/s over a %d kbit/s link", sent/1000, limit/1000)
 	}
@@ -239,7 +241,7 @@ func TestVideoFollowsBandwidth(t *testing.T) {
 	if target := track.target.Load(); target == 0 || target >= 2*limit {
 		t.Errorf("encoder target %d bit/s, want below the %d bit/s asked for", target, 2*limit)
 	}
-	if last < fps*int(measure/time.Second)/2 {
-		t.Errorf("%d frames in %v at %d fps, want at least half", last, measure, fps)
+	if last < fps*int(measure/time.Second)/5 { // as in TestVideoOverLossyLink
+		t.Errorf("%d frames in %v at %d fps, want at least a fifth", last, measure, fps)
 	}
 }

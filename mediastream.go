@@ -8,7 +8,6 @@ import (
 	"math"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -42,8 +41,8 @@ type MediaStream[T any] struct {
 	acquire    func(src Getter[T]) (*outTrack[T], error)
 	newDecoder func(track *webrtc.TrackRemote) (trackDecoder[T], error)
 
-	failures       warnOnce
-	repaired, lost atomic.Uint64 // packets of finished incoming tracks: holes filled late, given up
+	failures warnOnce
+	recv     receiveCounters // what incoming video met
 
 	mu        sync.Mutex
 	slots     []*sendSlot[T] // outgoing tracks; PutSubscription feeds the first
@@ -70,6 +69,8 @@ type trackDecoder[T any] interface {
 	// push takes one packet and calls emit for each item it completes. It
 	// reports whether the stream needs a keyframe.
 	push(pkt packet, emit func(T)) (needKeyframe bool)
+	// frames returns the frames decoded and dropped so far.
+	frames() (decoded, dropped uint64)
 	close()
 }
 
@@ -418,15 +419,16 @@ func (m *MediaStream[T]) receive(track *webrtc.TrackRemote, receiver *webrtc.RTP
 			deliver(p)
 		}
 	}
-	m.receiveInOrder(track, receiver, deliver)
+	m.receiveInOrder(track, receiver, deliver, dec.frames)
 }
 
 // receiveInOrder reads a video track through a reorder buffer, which holds
 // the packets after a hole while the NACK interceptor has the missing one
 // resent, for a wait that follows the round-trip time.
-func (m *MediaStream[T]) receiveInOrder(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver, deliver func(*rtp.Packet)) {
+func (m *MediaStream[T]) receiveInOrder(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver, deliver func(*rtp.Packet),
+	frames func() (decoded, dropped uint64)) {
 	var buf reorderBuffer
-	defer m.addReceived(&buf)
+	var counts counted
 	var rtt time.Duration
 	var rttAt, deadline time.Time
 	for {
@@ -445,6 +447,8 @@ func (m *MediaStream[T]) receiveInOrder(track *webrtc.TrackRemote, receiver *web
 			track.SetReadDeadline(next)
 			deadline = next
 		}
+		decoded, dropped := frames()
+		counts = m.recv.update(counts, counted{buf.repaired, buf.lost, decoded, dropped})
 	}
 }
 
@@ -462,11 +466,6 @@ func roundTrip(receiver *webrtc.RTPReceiver) time.Duration {
 	return time.Duration(stats.CurrentRoundTripTime * float64(time.Second))
 }
 
-// addReceived adds a finished track's repair counts to the stream's.
-func (m *MediaStream[T]) addReceived(buf *reorderBuffer) {
-	m.repaired.Add(buf.repaired)
-	m.lost.Add(buf.lost)
-}
 
 // close stops sending and ends the subscriptions to received media.
 func (m *MediaStream[T]) close() {

@@ -169,6 +169,10 @@ func vp8KeyframeSize(frame []byte) (w, h int, ok bool) {
 	return w, h, true
 }
 
+func (a *vp8Assembler) frames() (decoded, dropped uint64) {
+	return uint64(a.decodeOK), uint64(a.dropped)
+}
+
 func (a *vp8Assembler) close() { a.dec.Close() }
 
 func newAudioDecoder(track *webrtc.TrackRemote) (trackDecoder[AudioChunk], error) {
@@ -211,6 +215,8 @@ func (d *opusTrackDecoder) push(p packet, emit func(AudioChunk)) bool {
 	emit(AudioChunk{Samples: pcm, Channels: channels, SampleRate: 48000})
 	return false
 }
+
+func (d *opusTrackDecoder) frames() (decoded, dropped uint64) { return 0, 0 } // counted for video only
 
 func (d *opusTrackDecoder) close() {
 	if d.dec != nil {
