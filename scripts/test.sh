@@ -42,3 +42,4 @@ echo "== fuzz (short)"
 for target in FuzzVP8Assembler FuzzInputEventFromMessage FuzzDecodeText FuzzDecodeRecord FuzzHandler; do
 	go test -run '^$' -fuzz "^${target}\$" -fuzztime 8s -fuzzminimizetime 2s .
 done
+go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime 8s -fuzzminimizetime 2s ./codec/avcodec/
