@@ -466,7 +466,6 @@ func roundTrip(receiver *webrtc.RTPReceiver) time.Duration {
 	return time.Duration(stats.CurrentRoundTripTime * float64(time.Second))
 }
 
-
 // close stops sending and ends the subscriptions to received media.
 func (m *MediaStream[T]) close() {
 	m.mu.Lock()
