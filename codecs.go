@@ -17,8 +17,8 @@ type VideoSettings struct {
 	// (x264, Constrained Baseline, offered as profile-level-id 42e01f, the
 	// H.264 that aiortc and browsers accept; case does not matter). Another
 	// value, or H264 with a peer that does not accept it, makes adding the
-	// track or negotiating the connection fail. Receiving decodes VP8 only:
-	// an incoming H.264 track is not decoded (it is logged).
+	// track or negotiating the connection fail. Receiving decodes both
+	// (H.264 with FFmpeg's libavcodec, codec/avcodec).
 	Codec string
 	// Bitrate is the target in bits per second on a good link; default 0.1
 	// bits per pixel per frame (about 0.9 Mbit/s at 640x480 and 30 fps).
@@ -65,6 +65,7 @@ var (
 	newVP8Encoder  func(width, height int, s VideoSettings) (videoEncoder, error)
 	newH264Encoder func(width, height int, s VideoSettings) (videoEncoder, error)
 	newVP8Decoder  func() (videoDecoder, error)
+	newH264Decoder func() (videoDecoder, error)
 	newOpusEncoder func(channels int) (audioEncoder, error)
 	newOpusDecoder func(channels int) (audioDecoder, error)
 )

@@ -3,6 +3,7 @@
 package rtcbot
 
 import (
+	"github.com/rtcbot-go/rtcbot/codec/avcodec"
 	"github.com/rtcbot-go/rtcbot/codec/opus"
 	"github.com/rtcbot-go/rtcbot/codec/vp8"
 	"github.com/rtcbot-go/rtcbot/codec/x264"
@@ -16,6 +17,7 @@ func init() {
 		return x264.NewEncoder(x264.EncoderSettings{Width: width, Height: height, FPS: s.FPS, Bitrate: s.Bitrate})
 	}
 	newVP8Decoder = func() (videoDecoder, error) { return vp8.NewDecoder() }
+	newH264Decoder = func() (videoDecoder, error) { return avcodec.NewH264Decoder() }
 	newOpusEncoder = func(channels int) (audioEncoder, error) {
 		return opus.NewEncoder(opus.EncoderSettings{Channels: channels})
 	}

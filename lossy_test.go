@@ -90,13 +90,19 @@ func lumaPSNR(a, b *image.YCbCr) float64 {
 }
 
 // A robot streams over a link that loses 5% of the packets to the desktop,
-// 50 ms round trip. The strong check: every frame the desktop is given is
-// the picture the robot drew for it (no frame decoded against a reference
-// it lost), and frames keep coming, repaired by retransmission with few
-// keyframe requests.
+// 50 ms round trip, in VP8 and in H.264. The strong check: every frame the
+// desktop is given is the picture the robot drew for it (no frame decoded
+// against a reference it lost), and frames keep coming, repaired by
+// retransmission with few keyframe requests.
 func TestVideoOverLossyLink(t *testing.T) {
+	for _, codec := range []string{codecVP8, codecH264} {
+		t.Run(codec, func(t *testing.T) { videoOverLossyLink(t, codec) })
+	}
+}
+
+func videoOverLossyLink(t *testing.T, codec string) {
 	const w, h, fps, minPSNR = 320, 240, 30, 25
-	robotSettings, desktopSettings := newVNetPair(t, link{delay: 25 * time.Millisecond, lossPercent: 5})
+	robotSettings, desktopSettings := newVNetPair(t, link{delay: 25 * time.Millisecond, lossPercent: 5, video: VideoSettings{Codec: codec}})
 	cam := NewTestPatternCamera(CameraSettings{Width: w, Height: h, FPS: fps})
 	defer cam.Close()
 	robot, err := NewConnection(robotSettings)

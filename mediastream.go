@@ -29,9 +29,10 @@ import (
 //
 // Receiving: Subscribe yields the decoded media of the peer's first track of
 // this kind: video frames as *image.YCbCr (4:2:0) through latest-only
-// subscriptions, audio as 48 kHz AudioChunks through queues. Only VP8 video
-// is decoded: an incoming H.264 track yields nothing, and a warning is
-// logged. OnTrack announces every incoming track. An offerer that sends
+// subscriptions, audio as 48 kHz AudioChunks through queues. Video is
+// decoded from VP8 or H.264; lost packets are asked for again (NACK) and a
+// frame is never decoded without the frames it refers to. OnTrack
+// announces every incoming track. An offerer that sends
 // nothing still receives if it subscribed before making the offer, or asked
 // with OfferToReceive.
 type MediaStream[T any] struct {

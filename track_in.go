@@ -15,17 +15,28 @@ import (
 type packet struct{ *rtp.Packet }
 
 func newVideoDecoder(track *webrtc.TrackRemote) (trackDecoder[image.Image], error) {
-	if !strings.EqualFold(track.Codec().MimeType, webrtc.MimeTypeVP8) {
-		return nil, fmt.Errorf("rtcbot: receiving %s video is not supported; offer VP8", track.Codec().MimeType)
+	mime := track.Codec().MimeType
+	switch {
+	case strings.EqualFold(mime, webrtc.MimeTypeVP8):
+		if newVP8Decoder == nil {
+			return nil, errNoCgo
+		}
+		dec, err := newVP8Decoder()
+		if err != nil {
+			return nil, err
+		}
+		return newVP8Assembler(dec, maxVP8FrameBytes), nil
+	case strings.EqualFold(mime, webrtc.MimeTypeH264):
+		if newH264Decoder == nil {
+			return nil, errNoCgo
+		}
+		dec, err := newH264Decoder()
+		if err != nil {
+			return nil, err
+		}
+		return &h264Assembler{dec: dec, maxAU: maxVP8FrameBytes, needKey: true}, nil
 	}
-	if newVP8Decoder == nil {
-		return nil, errNoCgo
-	}
-	dec, err := newVP8Decoder()
-	if err != nil {
-		return nil, err
-	}
-	return newVP8Assembler(dec, maxVP8FrameBytes), nil
+	return nil, fmt.Errorf("rtcbot: receiving %s video is not supported; offer VP8 or H.264", mime)
 }
 
 // Limits on what a peer may send as VP8 video, so that a hostile sender
@@ -174,6 +185,108 @@ func (a *vp8Assembler) frames() (decoded, dropped uint64) {
 }
 
 func (a *vp8Assembler) close() { a.dec.Close() }
+
+// h264Assembler joins the RTP packets of each H.264 access unit (RFC 6184:
+// single NAL units, STAP-A aggregates, FU-A fragments) into Annex-B form and
+// decodes the access unit as soon as its last packet (the marker bit)
+// arrives. As for VP8, an access unit with a missing packet is dropped, and
+// so is everything after it until an IDR picture, which it asks the sender
+// for; the decoder (codec/avcodec) hands out only pictures it decoded
+// cleanly. Access units are bounded at maxAU bytes.
+type h264Assembler struct {
+	dec      videoDecoder
+	depack   codecs.H264Packet
+	maxAU    int
+	au       []byte
+	ts       uint32
+	nextSeq  uint16
+	haveSeq  bool
+	started  bool // an access unit is being assembled
+	broken   bool // it lost a packet, or is too large
+	needKey  bool // wait for an IDR before decoding
+	decodeOK int
+	dropped  int
+}
+
+func (a *h264Assembler) push(p packet, emit func(image.Image)) bool {
+	gap := a.haveSeq && p.SequenceNumber != a.nextSeq
+	if gap && int16(p.SequenceNumber-a.nextSeq) < 0 {
+		return false // late or duplicate
+	}
+	a.haveSeq, a.nextSeq = true, p.SequenceNumber+1
+	if !a.started || p.Timestamp != a.ts { // a new access unit
+		if a.started {
+			a.needKey = true // the last one never ended: its marker packet was lost
+		}
+		a.au, a.ts, a.started, a.broken = a.au[:0], p.Timestamp, true, false
+		a.depack = codecs.H264Packet{} // no fragment of a lost NAL unit carries over
+	}
+	if gap {
+		// Packets were lost: this access unit, or a whole one before it.
+		a.broken, a.needKey = true, true
+		a.depack = codecs.H264Packet{}
+	}
+	if !a.broken {
+		nalus, err := a.depack.Unmarshal(p.Payload)
+		switch {
+		case err != nil:
+			a.broken = true
+		case len(nalus) > a.maxAU-len(a.au):
+			a.broken = true
+		default:
+			a.au = append(a.au, nalus...)
+		}
+		if a.broken {
+			a.au = a.au[:0]
+		}
+	}
+	if !p.Marker {
+		return false
+	}
+	a.started = false
+	if a.broken || len(a.au) == 0 {
+		a.needKey = true
+		a.dropped++
+		return true
+	}
+	if a.needKey && !hasIDR(a.au) {
+		a.dropped++
+		return true
+	}
+	img, err := a.dec.Decode(a.au)
+	if err != nil {
+		a.needKey = true
+		a.dropped++
+		return true
+	}
+	if img == nil {
+		return false // parameter sets only: no picture
+	}
+	a.needKey = false
+	a.decodeOK++
+	emit(img)
+	return false
+}
+
+// hasIDR reports whether an Annex-B access unit holds an IDR picture (NAL
+// unit type 5).
+func hasIDR(au []byte) bool {
+	for i := 0; i+3 < len(au); i++ {
+		if au[i] == 0 && au[i+1] == 0 && au[i+2] == 1 {
+			if au[i+3]&0x1f == 5 {
+				return true
+			}
+			i += 2
+		}
+	}
+	return false
+}
+
+func (a *h264Assembler) frames() (decoded, dropped uint64) {
+	return uint64(a.decodeOK), uint64(a.dropped)
+}
+
+func (a *h264Assembler) close() { a.dec.Close() }
 
 func newAudioDecoder(track *webrtc.TrackRemote) (trackDecoder[AudioChunk], error) {
 	if !strings.EqualFold(track.Codec().MimeType, webrtc.MimeTypeOpus) {
