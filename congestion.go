@@ -5,10 +5,12 @@ import (
 	"math"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -32,8 +34,8 @@ const DefaultMinBitrate = 100_000
 // is left to its default (unknown until the first frame's size).
 const gccStartBitrate = 1_000_000
 
-// registerCongestionControl adds the TWCC header extension and the
-// send-side estimator to an API being built; onTarget receives the
+// registerCongestionControl adds the TWCC and abs-send-time header
+// extensions and the send-side estimator to an API being built; onTarget receives the
 // estimate, in bits per second, each time it changes.
 func registerCongestionControl(m *webrtc.MediaEngine, ir *interceptor.Registry, s VideoSettings, onTarget func(bps int)) error {
 	start, top := s.Bitrate, s.Bitrate
@@ -58,6 +60,10 @@ func registerCongestionControl(m *webrtc.MediaEngine, ir *interceptor.Registry, 
 	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, ir); err != nil {
 		return fmt.Errorf("rtcbot: congestion control: %w", err)
 	}
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.ABSSendTimeURI}, webrtc.RTPCodecTypeVideo); err != nil {
+		return fmt.Errorf("rtcbot: congestion control: %w", err)
+	}
+	ir.Add(&absSendTime{})
 	return nil
 }
 
@@ -116,4 +122,36 @@ func (s VideoSettings) goodLinkBitrate(width, height int) int {
 		fps = 30
 	}
 	return max(width*height*fps/10, 100_000)
+}
+
+// absSendTime is an interceptor that stamps outgoing video packets with the
+// abs-send-time header extension, from which a receiver without
+// transport-wide feedback (aiortc, so Python RTCBot) estimates the link
+// and sends REMB. pion has the extension's format (rtp.AbsSendTimeExtension)
+// but no interceptor that adds it.
+type absSendTime struct{ interceptor.NoOp }
+
+// NewInterceptor makes absSendTime its own factory: it has no state.
+func (a *absSendTime) NewInterceptor(string) (interceptor.Interceptor, error) { return a, nil }
+
+// BindLocalStream stamps a video stream's packets if the extension was
+// negotiated.
+func (a *absSendTime) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	id := 0
+	for _, e := range info.RTPHeaderExtensions {
+		if e.URI == sdp.ABSSendTimeURI {
+			id = e.ID
+		}
+	}
+	if id == 0 || !strings.HasPrefix(info.MimeType, "video/") {
+		return w
+	}
+	return interceptor.RTPWriterFunc(func(header *rtp.Header, payload []byte, attrs interceptor.Attributes) (int, error) {
+		if ext, err := rtp.NewAbsSendTimeExtension(time.Now()).Marshal(); err == nil {
+			if err := header.SetExtension(uint8(id), ext); err != nil {
+				return 0, err
+			}
+		}
+		return w.Write(header, payload, attrs)
+	})
 }

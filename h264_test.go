@@ -301,11 +301,14 @@ func TestInteropH264ToPython(t *testing.T) {
 		})
 		defer srv.Close()
 
+		frames := conn.Video().Subscribe()
 		py := startPythonPeer(t, "offer", srv.URL+"/connect")
 		exchangeMessages(t, py, conn, received, true) // checks the video report
 		if codec := videoReportCodec(t, py, all); codec != webrtc.MimeTypeH264 {
 			t.Fatalf("aiortc decoded Go's video as %q, want %s", codec, webrtc.MimeTypeH264)
 		}
+		receivePythonVideo(t, py, frames) // H.264 back, decoded by codec/avcodec
+		followsREMB(t, conn)
 	})
 	t.Run("Go offers", func(t *testing.T) {
 		py := startPythonPeer(t, "answer")
@@ -316,6 +319,7 @@ func TestInteropH264ToPython(t *testing.T) {
 			t.Fatal(err)
 		}
 		publishPattern(t, src)
+		frames := conn.Video().Subscribe()
 		offer, err := conn.GetLocalDescription(py.ctx, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -325,5 +329,18 @@ func TestInteropH264ToPython(t *testing.T) {
 		if codec := videoReportCodec(t, py, all); codec != webrtc.MimeTypeH264 {
 			t.Fatalf("aiortc decoded Go's video as %q, want %s", codec, webrtc.MimeTypeH264)
 		}
+		receivePythonVideo(t, py, frames)
+		followsREMB(t, conn)
 	})
+}
+
+// followsREMB checks that the bitrate estimate aiortc sends (REMB; it has
+// no transport-wide feedback) reaches the connection's congestion control.
+func followsREMB(t *testing.T, conn *Connection) {
+	t.Helper()
+	if conn.peerSendsTWCC() {
+		t.Fatal("aiortc negotiated transport-wide congestion control: this check is for REMB")
+	}
+	eventually(t, "a REMB estimate from aiortc", func() bool { return conn.LinkStats().TargetBitrate > 0 })
+	t.Logf("target bitrate from aiortc's REMB: %d kbit/s", conn.LinkStats().TargetBitrate/1000)
 }
