@@ -430,12 +430,14 @@ func (m *MediaStream[T]) receiveInOrder(track *webrtc.TrackRemote, receiver *web
 	frames func() (decoded, dropped uint64)) {
 	var buf reorderBuffer
 	var counts counted
+	var packets uint64
 	var rtt time.Duration
 	var rttAt, deadline time.Time
 	for {
 		p, _, err := track.ReadRTP()
 		now := time.Now()
 		if err == nil {
+			packets++
 			buf.push(p, now, deliver)
 		} else if ne, ok := errors.AsType[net.Error](err); !ok || !ne.Timeout() {
 			return
@@ -449,7 +451,7 @@ func (m *MediaStream[T]) receiveInOrder(track *webrtc.TrackRemote, receiver *web
 			deadline = next
 		}
 		decoded, dropped := frames()
-		counts = m.recv.update(counts, counted{buf.repaired, buf.lost, decoded, dropped})
+		counts = m.recv.update(counts, counted{packets, buf.repaired, buf.lost, decoded, dropped})
 	}
 }
 

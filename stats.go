@@ -29,10 +29,9 @@ type LinkStats struct {
 	// for lost packets and for keyframes (PLI and FIR).
 	NACKsReceived, KeyframeRequestsReceived uint64
 
-	// VideoPacketsReceived and VideoPacketsLost count the packets of the
-	// peer's video, as RTP's receiver reports count them (a packet resent
-	// after a NACK is not lost).
-	VideoPacketsReceived, VideoPacketsLost uint64
+	// VideoPacketsReceived counts the packets of the peer's video,
+	// retransmissions included.
+	VideoPacketsReceived uint64
 	// NACKsSent and KeyframeRequestsSent count this side's requests.
 	NACKsSent, KeyframeRequestsSent uint64
 	// PacketsRepaired counts missing packets that came later (resent, or
@@ -48,9 +47,9 @@ type LinkStats struct {
 // String formats the stats as one log line.
 func (s LinkStats) String() string {
 	return fmt.Sprintf("rtt %v, target %d kbit/s, sent %d kB (nacks %d, keyframe requests %d received); "+
-		"received %d packets, %d lost, %d repaired, %d given up (nacks %d, keyframe requests %d sent); frames %d decoded, %d dropped",
+		"received %d packets, %d repaired, %d given up (nacks %d, keyframe requests %d sent); frames %d decoded, %d dropped",
 		s.RTT.Round(time.Millisecond), s.TargetBitrate/1000, s.VideoBytesSent/1000, s.NACKsReceived, s.KeyframeRequestsReceived,
-		s.VideoPacketsReceived, s.VideoPacketsLost, s.PacketsRepaired, s.PacketsGivenUp, s.NACKsSent, s.KeyframeRequestsSent,
+		s.VideoPacketsReceived, s.PacketsRepaired, s.PacketsGivenUp, s.NACKsSent, s.KeyframeRequestsSent,
 		s.FramesDecoded, s.FramesDropped)
 }
 
@@ -70,11 +69,6 @@ func (c *Connection) LinkStats() LinkStats {
 		case webrtc.ICECandidatePairStats:
 			if st.Nominated && st.CurrentRoundTripTime > 0 {
 				s.RTT = time.Duration(st.CurrentRoundTripTime * float64(time.Second))
-			}
-		case webrtc.InboundRTPStreamStats:
-			if st.Kind == "video" {
-				s.VideoPacketsReceived += uint64(st.PacketsReceived)
-				s.VideoPacketsLost += uint64(max(st.PacketsLost, 0))
 			}
 		case webrtc.OutboundRTPStreamStats:
 			if st.Kind == "video" {
@@ -103,10 +97,11 @@ func (c *Connection) logStats(interval time.Duration) {
 // receiveCounters counts what a stream's incoming video met, for
 // LinkStats.
 type receiveCounters struct {
-	repaired, givenUp, decoded, dropped atomic.Uint64
+	packets, repaired, givenUp, decoded, dropped atomic.Uint64
 }
 
 func (r *receiveCounters) addTo(s *LinkStats) {
+	s.VideoPacketsReceived += r.packets.Load()
 	s.PacketsRepaired += r.repaired.Load()
 	s.PacketsGivenUp += r.givenUp.Load()
 	s.FramesDecoded += r.decoded.Load()
@@ -115,11 +110,12 @@ func (r *receiveCounters) addTo(s *LinkStats) {
 
 // counted is a snapshot of one track's counts, so that only what changed
 // is added to the stream's counters.
-type counted struct{ repaired, givenUp, decoded, dropped uint64 }
+type counted struct{ packets, repaired, givenUp, decoded, dropped uint64 }
 
 // update adds what changed since last to r and returns the new snapshot.
 func (r *receiveCounters) update(last, now counted) counted {
 	if now != last {
+		r.packets.Add(now.packets - last.packets)
 		r.repaired.Add(now.repaired - last.repaired)
 		r.givenUp.Add(now.givenUp - last.givenUp)
 		r.decoded.Add(now.decoded - last.decoded)
