@@ -74,15 +74,11 @@ func runDesktop(t *testing.T, ctx context.Context, bin, dir, url string, events 
 	return summary
 }
 
-// The robot serves one desktop after another, as two processes each: a
-// desktop that finishes, one with a wrong token (refused), one killed
-// mid-stream (the next takes over at once), and a last one.
-func TestRobotAndDesktopProcesses(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	dir := t.TempDir()
-	robotBin, desktopBin := build(t, dir, "./robot"), build(t, dir, "./desktop")
-
+// startRobot runs the robot command on a free 127.0.0.1 port with the test
+// pattern (and args), and returns it, its output lines, and the /connect
+// URL with the token it printed.
+func startRobot(t *testing.T, ctx context.Context, bin string, args ...string) (*exec.Cmd, <-chan string, string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +86,7 @@ func TestRobotAndDesktopProcesses(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 
-	robot := exec.CommandContext(ctx, robotBin, "-addr", addr, "-loopback", "-camera", "testpattern", "-width", "320", "-height", "240")
+	robot := exec.CommandContext(ctx, bin, append([]string{"-addr", addr, "-loopback", "-camera", "testpattern", "-width", "320", "-height", "240"}, args...)...)
 	robot.Env = append(os.Environ(), "RTCBOT_TOKEN=") // the robot makes its own
 	robot.Stderr = os.Stderr
 	robotOut, err := robot.StdoutPipe()
@@ -100,7 +96,7 @@ func TestRobotAndDesktopProcesses(t *testing.T) {
 	if err := robot.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer robot.Process.Kill()
+	t.Cleanup(func() { robot.Process.Kill() })
 	lines := make(chan string, 1000)
 	go func() {
 		defer close(lines)
@@ -127,6 +123,20 @@ func TestRobotAndDesktopProcesses(t *testing.T) {
 	if url == "" {
 		t.Fatal("the robot printed no address with its token")
 	}
+	return robot, lines, url
+}
+
+// The robot serves one desktop after another, as two processes each: a
+// desktop that finishes, one with a wrong token (refused), one killed
+// mid-stream (the next takes over at once), and a last one.
+func TestRobotAndDesktopProcesses(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	robotBin, desktopBin := build(t, dir, "./robot"), build(t, dir, "./desktop")
+
+	robot, lines, url := startRobot(t, ctx, robotBin)
+	addr := strings.TrimPrefix(strings.Split(url, "/connect")[0], "http://")
 
 	const events = 60
 	runDesktop(t, ctx, desktopBin, dir, url, events)
@@ -187,5 +197,30 @@ func TestRobotAndDesktopProcesses(t *testing.T) {
 				t.Fatalf("control message %d: robot printed %q, want %q", i, run[i], w)
 			}
 		}
+	}
+}
+
+// With -codec h264 the robot streams H.264 (x264), which the desktop
+// decodes (codec/avcodec), and the controls come back as with VP8.
+func TestRobotSendsH264(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	robotBin, desktopBin := build(t, dir, "./robot"), build(t, dir, "./desktop")
+	robot, lines, url := startRobot(t, ctx, robotBin, "-codec", "h264")
+	const events = 20
+	runDesktop(t, ctx, desktopBin, dir, url, events)
+	robot.Process.Signal(os.Interrupt)
+	controls := 0
+	for line := range lines {
+		if controlLine.MatchString(line) {
+			controls++
+		}
+	}
+	if err := robot.Wait(); err != nil {
+		t.Errorf("robot: %v", err)
+	}
+	if controls != events {
+		t.Errorf("robot printed %d control messages, want %d", controls, events)
 	}
 }

@@ -38,7 +38,7 @@ import (
 )
 
 type options struct {
-	addr, camera, token string
+	addr, camera, token, codec string
 	cam                 rtcbot.CameraSettings
 	watchdog            time.Duration
 	loopback            bool
@@ -53,6 +53,7 @@ func main() {
 	flag.IntVar(&o.cam.Height, "height", 240, "frame height")
 	flag.IntVar(&o.cam.FPS, "fps", 30, "frames per second")
 	flag.StringVar(&o.token, "token", os.Getenv("RTCBOT_TOKEN"), "token a desktop must present (default $RTCBOT_TOKEN; if empty, a random one is made and printed)")
+	flag.StringVar(&o.codec, "codec", "vp8", `video codec: "vp8" or "h264" (x264; a Go or Python desktop and browsers decode both)`)
 	flag.DurationVar(&o.watchdog, "watchdog", rtcbot.DefaultWatchdogTimeout, "report the controls lost after this long without a control message")
 	flag.BoolVar(&o.loopback, "loopback", false, "use only 127.0.0.1 for the connection (robot and desktop on one machine)")
 	flag.Parse()
@@ -80,7 +81,7 @@ func run(o options) error {
 	// One desktop at a time, as in the tutorial; a new one takes over.
 	handler := rtcbot.NewHandler(rtcbot.HandlerSettings{Token: token, MaxConnections: 1, ReplaceOnReconnect: true},
 		func(r *http.Request) (*rtcbot.Connection, error) {
-			conn, err := rtcbot.NewConnection(rtcbot.ConnectionSettings{LoopbackOnly: o.loopback})
+			conn, err := rtcbot.NewConnection(rtcbot.ConnectionSettings{LoopbackOnly: o.loopback, Video: rtcbot.VideoSettings{Codec: o.codec}})
 			if err != nil {
 				return nil, err
 			}
