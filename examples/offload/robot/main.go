@@ -39,9 +39,9 @@ import (
 
 type options struct {
 	addr, camera, token, codec string
-	cam                 rtcbot.CameraSettings
-	watchdog            time.Duration
-	loopback            bool
+	cam                        rtcbot.CameraSettings
+	watchdog                   time.Duration
+	loopback                   bool
 }
 
 func main() {
