@@ -86,7 +86,11 @@ static vpx_codec_err_t rtcvp8_enc_init(rtcvp8_enc *e, rtcvp8_params p) {
 	if ((err = vpx_codec_control(&e->ctx, VP8E_SET_CPUUSED, p.speed)) != VPX_CODEC_OK ||
 	    (err = vpx_codec_control(&e->ctx, VP8E_SET_NOISE_SENSITIVITY, 0u)) != VPX_CODEC_OK ||
 	    (err = vpx_codec_control(&e->ctx, VP8E_SET_STATIC_THRESHOLD, 1u)) != VPX_CODEC_OK ||
-	    (err = vpx_codec_control(&e->ctx, VP8E_SET_TOKEN_PARTITIONS, (int)VP8_ONE_TOKENPARTITION)) != VPX_CODEC_OK) {
+	    (err = vpx_codec_control(&e->ctx, VP8E_SET_TOKEN_PARTITIONS, (int)VP8_ONE_TOKENPARTITION)) != VPX_CODEC_OK ||
+	    // A keyframe may take at most 9 frames' worth of bits (libwebrtc's
+	    // rule: half the 600 ms optimal buffer at 30 fps), so the keyframe
+	    // sent after a loss still fits a slow link's queue.
+	    (err = vpx_codec_control(&e->ctx, VP8E_SET_MAX_INTRA_BITRATE_PCT, 900u)) != VPX_CODEC_OK) {
 		rtcvp8_enc_destroy(e);
 		return err;
 	}

@@ -1,0 +1,183 @@
+package rtcbot
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/rtcbot-go/rtcbot/timecode"
+)
+
+// linkScenario is a robot streaming its test pattern to a desktop over a
+// virtual link for a while, optionally changing the link's rate midway.
+type linkScenario struct {
+	name          string
+	link          link
+	width, height int
+	duration      time.Duration
+	rateChange    int           // new bottleneck rate, bits per second, 0 for none
+	changeAt      time.Duration // when the rate changes
+}
+
+// linkResult is what the desktop saw.
+type linkResult struct {
+	frames     int
+	fps        float64
+	freezes    int           // gaps between frames over 200 ms
+	longestGap time.Duration // between two frames
+	p50, p99   time.Duration // capture to decoded frame
+	bad        int           // frames unlike the picture drawn (luma PSNR < 25 dB)
+	settle     time.Duration // after the rate change, until latency stayed under the link delay + 100 ms
+	sentKbps   float64       // over the last quarter of the run
+	stats      LinkStats     // the desktop's
+	keyframes  uint64        // requests the robot received
+}
+
+func (r linkResult) String() string {
+	return fmt.Sprintf("%.1f fps, %d freezes > 200 ms (longest gap %v), latency p50 %v p99 %v, %d bad frames, settle %v, sent %.0f kbit/s at the end, %d keyframe requests",
+		r.fps, r.freezes, r.longestGap.Round(time.Millisecond), r.p50, r.p99, r.bad, r.settle.Round(100*time.Millisecond), r.sentKbps, r.keyframes)
+}
+
+// runLinkScenario runs sc with real connections, codecs and the test
+// pattern on pion's virtual network.
+func runLinkScenario(tb testing.TB, sc linkScenario) linkResult {
+	tb.Helper()
+	robotSettings, desktopSettings, bottleneck := newVNetLink(tb, sc.link)
+	cam := NewTestPatternCamera(CameraSettings{Width: sc.width, Height: sc.height, FPS: 30})
+	defer cam.Close()
+	robot, err := NewConnection(robotSettings)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer robot.Close()
+	if err := robot.Video().PutSubscription(cam); err != nil {
+		tb.Fatal(err)
+	}
+	desktop, err := NewConnection(desktopSettings)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer desktop.Close()
+	frames := desktop.Video().SubscribeWith(NewQueue[image.Image](10000))
+	connectPair(tb, desktop, robot)
+
+	pattern := timecode.NewPattern(sc.width, sc.height)
+	var res linkResult
+	var latencies []time.Duration
+	type sample struct {
+		at      time.Duration
+		latency time.Duration
+	}
+	var samples []sample
+	start := time.Now()
+	if sc.rateChange > 0 && bottleneck != nil {
+		timer := time.AfterFunc(sc.changeAt, func() { bottleneck.SetRate(sc.rateChange) })
+		defer timer.Stop()
+	}
+	var sentAt time.Time
+	var sentBefore uint64
+	last := start
+	ctx, cancel := context.WithTimeout(context.Background(), sc.duration)
+	defer cancel()
+	for time.Since(start) < sc.duration {
+		if sentAt.IsZero() && time.Since(start) >= sc.duration*3/4 {
+			sentAt, sentBefore = time.Now(), robot.LinkStats().VideoBytesSent
+		}
+		frame, err := frames.Get(ctx)
+		if ctx.Err() != nil {
+			break // the video stalled: the figures say so
+		}
+		if err != nil {
+			tb.Fatalf("after %d frames: %v", res.frames, err)
+		}
+		now := time.Now()
+		img := frame.(*image.YCbCr)
+		stamp, err := timecode.Read(img)
+		if err != nil || lumaPSNR(pattern.Frame(stamp.Seq, time.UnixMilli(int64(stamp.CaptureMillis))), img) < 25 {
+			res.bad++
+			continue
+		}
+		if gap := now.Sub(last); res.frames > 0 {
+			res.longestGap = max(res.longestGap, gap)
+			if gap > 200*time.Millisecond {
+				res.freezes++
+			}
+		}
+		last = now
+		res.frames++
+		latency := stamp.Latency(now)
+		latencies = append(latencies, latency)
+		samples = append(samples, sample{now.Sub(start), latency})
+	}
+	elapsed := min(time.Since(start), sc.duration)
+	res.fps = float64(res.frames) / elapsed.Seconds()
+	if tail := start.Add(elapsed).Sub(last); tail > 200*time.Millisecond { // a stall at the end
+		res.freezes++
+		res.longestGap = max(res.longestGap, tail)
+	}
+	if !sentAt.IsZero() {
+		res.sentKbps = float64(robot.LinkStats().VideoBytesSent-sentBefore) * 8 / time.Since(sentAt).Seconds() / 1000
+	}
+	if n := len(latencies); n > 0 {
+		slices.Sort(latencies)
+		res.p50, res.p99 = latencies[n/2], latencies[n*99/100]
+	}
+	if sc.rateChange > 0 {
+		res.settle = elapsed - sc.changeAt // not settled by the end
+		for i := len(samples) - 1; i >= 0 && samples[i].at >= sc.changeAt; i-- {
+			if samples[i].latency > sc.link.delay+100*time.Millisecond {
+				break
+			}
+			res.settle = max(samples[i].at-sc.changeAt, 0)
+		}
+	}
+	res.stats = desktop.LinkStats()
+	res.keyframes = robot.LinkStats().KeyframeRequestsReceived
+	return res
+}
+
+// linkScenarios are the links of the README's table: 640x480 at 30 fps, 100
+// ms round trip unless said otherwise.
+func linkScenarios(codec string) []linkScenario {
+	v := VideoSettings{Codec: codec, Bitrate: 1_500_000}
+	at := func(l link) link { l.video = v; return l }
+	return []linkScenario{
+		{name: "clean", link: at(link{delay: 50 * time.Millisecond})},
+		{name: "2% loss", link: at(link{delay: 50 * time.Millisecond, lossPercent: 2})},
+		{name: "5% loss", link: at(link{delay: 50 * time.Millisecond, lossPercent: 5})},
+		{name: "10% loss", link: at(link{delay: 50 * time.Millisecond, lossPercent: 10})},
+		{name: "1 Mbit/s", link: at(link{delay: 50 * time.Millisecond, rate: 1_000_000})},
+		{name: "300 kbit/s", link: at(link{delay: 50 * time.Millisecond, rate: 300_000})},
+		{name: "3 Mbit/s then 500 kbit/s", link: at(link{delay: 50 * time.Millisecond, rate: 3_000_000}),
+			rateChange: 500_000, changeAt: 10 * time.Second},
+	}
+}
+
+// BenchmarkLink measures video over the virtual links of linkScenarios,
+// for the README: run with
+//
+//	go test -run '^$' -bench Link -benchtime 1x .
+//
+// Each scenario runs 20 s whatever b.N is; the figures are reported as
+// metrics and logged.
+func BenchmarkLink(b *testing.B) {
+	for _, codec := range []string{codecVP8, codecH264} {
+		for _, sc := range linkScenarios(codec) {
+			sc.width, sc.height, sc.duration = 640, 480, 20*time.Second
+			b.Run(codec+"/"+sc.name, func(b *testing.B) {
+				var r linkResult
+				for range b.N {
+					r = runLinkScenario(b, sc)
+				}
+				b.ReportMetric(r.fps, "fps")
+				b.ReportMetric(float64(r.freezes), "freezes")
+				b.ReportMetric(float64(r.p99.Milliseconds()), "p99-ms")
+				b.ReportMetric(float64(r.bad), "bad-frames")
+				b.Logf("%s %s: %v", codec, sc.name, r)
+			})
+		}
+	}
+}
