@@ -276,8 +276,8 @@ func (e *videoSampleEncoder) encode(img image.Image, forceKeyframe bool, write f
 func (e *videoSampleEncoder) setTarget(bps int) { e.target = bps }
 
 // followTarget sets the encoder's bitrate to the links' target, between
-// VideoSettings.MinBitrate and the bitrate for a good link, if the codec can
-// change it on the fly (x264, through mediadevices, cannot).
+// VideoSettings.MinBitrate and the bitrate for a good link (both codecs
+// change it on the fly).
 func (e *videoSampleEncoder) followTarget(width, height int) {
 	good := e.settings.goodLinkBitrate(width, height)
 	want := good

@@ -322,3 +322,27 @@ func (e *Encoder) Close() error {
 	}
 	return nil
 }
+
+// SetBitrate changes the target to bps bits per second (1000..1e9) from the
+// next frame, without re-creating the encoder (x264 reconfigures its rate
+// control), and keeps it across size changes.
+func (e *Encoder) SetBitrate(bps int) error {
+	if bps < 1000 || bps > maxBitrate {
+		return fmt.Errorf("x264: bitrate %d bit/s outside 1000..%d", bps, maxBitrate)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	e.user.Bitrate = bps
+	if e.enc == nil { // a failed re-init: the next open uses e.user
+		return nil
+	}
+	rc, ok := e.enc.Controller().(codec.BitRateController)
+	if !ok {
+		return errors.New("x264: the encoder cannot change its bitrate")
+	}
+	e.cur.Bitrate = bps
+	return rc.SetBitRate(e.cur.x264Bitrate())
+}

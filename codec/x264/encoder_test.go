@@ -400,3 +400,40 @@ func TestKeyframeInterval(t *testing.T) {
 		t.Errorf("keyframes at %v, want %v", keys, want)
 	}
 }
+
+// SetBitrate lowers the bits x264 spends per frame at once, without a
+// keyframe.
+func TestEncoderSetBitrate(t *testing.T) {
+	const w, h, n, fps = 640, 480, 120, 30
+	enc := newEncoder(t, EncoderSettings{Width: w, Height: h, Bitrate: 2_000_000})
+	var before, after int
+	for i, pic := range pictures(w, h, n) {
+		if i == n/2 {
+			if err := enc.SetBitrate(200_000); err != nil {
+				t.Fatal(err)
+			}
+		}
+		frame, key, err := enc.Encode(pic, ptsOf(i, fps), false)
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		switch {
+		case i >= n/2 && key:
+			t.Fatalf("frame %d: a keyframe after SetBitrate", i)
+		case i >= 10 && i < n/2:
+			before += len(frame)
+		case i >= n-20: // rate control takes a second or so to settle
+			after += len(frame)
+		}
+	}
+	perBefore, perAfter := float64(before)/float64(n/2-10), float64(after)/20
+	t.Logf("%.0f bytes per frame at 2 Mbit/s, %.0f at 200 kbit/s", perBefore, perAfter)
+	// x264's rate control follows within seconds (its VBV buffer holds a
+	// second): after two, well under half.
+	if perAfter > perBefore/2 {
+		t.Errorf("%.0f bytes per frame after lowering the bitrate tenfold, %.0f before", perAfter, perBefore)
+	}
+	if err := enc.SetBitrate(10); err == nil {
+		t.Error("SetBitrate(10): no error")
+	}
+}
