@@ -54,7 +54,10 @@ func registerCongestionControl(m *webrtc.MediaEngine, ir *interceptor.Registry, 
 		return fmt.Errorf("rtcbot: congestion control: %w", err)
 	}
 	estimator.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) {
-		e.OnTargetBitrateChange(onTarget)
+		// GCC calls back on a goroutine of its own for each change, so
+		// calls may overtake each other: read the latest estimate instead
+		// of trusting the one passed.
+		e.OnTargetBitrateChange(func(int) { onTarget(e.GetTargetBitrate()) })
 	})
 	ir.Add(estimator)
 	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, ir); err != nil {

@@ -443,7 +443,7 @@ func (m *MediaStream[T]) receiveInOrder(track *webrtc.TrackRemote, receiver *web
 			return
 		}
 		if buf.held > 0 && now.Sub(rttAt) > time.Second {
-			rtt, rttAt = roundTrip(receiver), now
+			rtt, rttAt = roundTrip(receiver.Transport()), now
 		}
 		next := buf.expire(now, reorderWait(rtt), deliver)
 		if !next.Equal(deadline) {
@@ -455,10 +455,9 @@ func (m *MediaStream[T]) receiveInOrder(track *webrtc.TrackRemote, receiver *web
 	}
 }
 
-// roundTrip returns the round-trip time ICE last measured on the
-// connection's selected candidate pair, 0 if it has none.
-func roundTrip(receiver *webrtc.RTPReceiver) time.Duration {
-	dtls := receiver.Transport()
+// roundTrip returns the round-trip time ICE last measured on the selected
+// candidate pair of a connection's transport, 0 if it has none.
+func roundTrip(dtls *webrtc.DTLSTransport) time.Duration {
 	if dtls == nil {
 		return 0
 	}

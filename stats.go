@@ -9,7 +9,6 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
-	"github.com/pion/webrtc/v4"
 )
 
 // LinkStats is what a connection's video has met on its link, for seeing a
@@ -64,18 +63,9 @@ func (c *Connection) LinkStats() LinkStats {
 		VideoBytesSent:           c.counter.videoBytes.Load(),
 	}
 	c.video.recv.addTo(&s)
-	for _, st := range c.pc.GetStats() {
-		switch st := st.(type) {
-		case webrtc.ICECandidatePairStats:
-			if st.Nominated && st.CurrentRoundTripTime > 0 {
-				s.RTT = time.Duration(st.CurrentRoundTripTime * float64(time.Second))
-			}
-		case webrtc.OutboundRTPStreamStats:
-			if st.Kind == "video" {
-				s.VideoBytesSent += st.BytesSent
-				s.KeyframeRequestsReceived += uint64(st.PLICount) + uint64(st.FIRCount)
-			}
-		}
+	// Not pc.GetStats, which races with a close in progress (pion 4.2.26).
+	if sctp := c.pc.SCTP(); sctp != nil {
+		s.RTT = roundTrip(sctp.Transport())
 	}
 	return s
 }
