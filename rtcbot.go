@@ -69,6 +69,12 @@
 // the newest matters, and KeepConnected reconnects a desktop after the
 // robot restarts.
 //
+// Video is made for lossy links: missing packets are asked for again
+// (NACK) and waited for briefly, a frame is never decoded without the
+// frames it refers to, and the encoder follows what each link carries
+// (congestion control on transport-wide feedback, or the peer's REMB).
+// Connection.LinkStats shows what a link does.
+//
 // # Devices
 //
 // Camera (NewTestPatternCamera here; OpenCV in package cv, V4L2 in package
