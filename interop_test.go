@@ -48,7 +48,8 @@ func requireAiortc(t *testing.T) {
 	t.Logf("%s has aiortc %s", interopPython, strings.TrimSpace(string(out)))
 }
 
-// syncBuffer collects a process's stderr from exec's copying goroutine.
+// syncBuffer is a bytes.Buffer safe for use from two goroutines: a
+// process's stderr copied by exec, or a logger's output read by a test.
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer

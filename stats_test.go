@@ -1,35 +1,15 @@
 package rtcbot
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
 
-// syncWriter is a bytes.Buffer safe for a logger's goroutine and the test.
-type syncWriter struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
-
 // With StatsInterval, a connection logs its LinkStats until it closes.
 func TestLinkStatsLogged(t *testing.T) {
-	var out syncWriter
+	var out syncBuffer // interop_test.go
 	s := loopbackSettings()
 	s.StatsInterval = 20 * time.Millisecond
 	s.Logger = slog.New(slog.NewTextHandler(&out, nil))
