@@ -385,7 +385,7 @@ func checkDescriptionLimits(sdp string) error {
 // addDataChannel), reliable, ordered or not. Add it before making the offer,
 // or once the connection is ready.
 func (c *Connection) AddDataChannel(name string, ordered bool) (*DataChannel, error) {
-	return c.addDataChannel(name, &webrtc.DataChannelInit{Ordered: &ordered})
+	return c.addDataChannel(name, &webrtc.DataChannelInit{Ordered: &ordered}, false)
 }
 
 // AddLatestChannel opens a latest-only data channel named name, for
@@ -397,10 +397,10 @@ func (c *Connection) AddDataChannel(name string, ordered bool) (*DataChannel, er
 // latest-only too.
 func (c *Connection) AddLatestChannel(name string) (*DataChannel, error) {
 	ordered, retransmits := false, uint16(0)
-	return c.addDataChannel(name, &webrtc.DataChannelInit{Ordered: &ordered, MaxRetransmits: &retransmits})
+	return c.addDataChannel(name, &webrtc.DataChannelInit{Ordered: &ordered, MaxRetransmits: &retransmits}, true)
 }
 
-func (c *Connection) addDataChannel(name string, init *webrtc.DataChannelInit) (*DataChannel, error) {
+func (c *Connection) addDataChannel(name string, init *webrtc.DataChannelInit, latest bool) (*DataChannel, error) {
 	if name == DefaultChannelLabel {
 		return nil, fmt.Errorf("rtcbot: the %q channel is the connection's own", name)
 	}
@@ -409,7 +409,6 @@ func (c *Connection) addDataChannel(name string, init *webrtc.DataChannelInit) (
 		c.mu.Unlock()
 		return nil, fmt.Errorf("rtcbot: data channel %q exists already", name)
 	}
-	latest := !*init.Ordered && init.MaxRetransmits != nil && *init.MaxRetransmits == 0
 	d := newDataChannel(name, c.settings.MessageQueueCapacity, latest, c.log)
 	c.channels[name] = d
 	c.mu.Unlock()

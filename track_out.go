@@ -30,11 +30,10 @@ type outTrack[T any] struct {
 	reports    map[int]func(error) // where encoding errors go: the streams sending the track
 	nextReport int
 
-	targetMu  sync.Mutex
-	targets   map[any]int  // each sender's estimate of its link, bits per second
-	target    atomic.Int64 // the lowest of targets, 0 if none
-	applied   int64        // the target the encoder has (the consumer's goroutine only)
-	bytesSent atomic.Uint64
+	targetMu sync.Mutex
+	targets  map[any]int  // each sender's estimate of its link, bits per second
+	target   atomic.Int64 // the lowest of targets, 0 if none
+	applied  int64        // the target the encoder has (the consumer's goroutine only)
 }
 
 // sampleEncoder turns items into media samples for an outTrack.
@@ -127,7 +126,6 @@ func (t *outTrack[T]) handle(item T) {
 		// A write fails only for a connection that is closing, which
 		// reports its own end; the others got the sample.
 		t.local.WriteSample(s)
-		t.bytesSent.Add(uint64(len(s.Data)))
 	})
 	if err != nil {
 		t.fail(err)
