@@ -20,18 +20,49 @@ type VideoSettings struct {
 	// track or negotiating the connection fail. Receiving decodes both
 	// (H.264 with FFmpeg's libavcodec, codec/avcodec).
 	Codec string
-	// Bitrate is the target in bits per second on a good link; default 0.1
-	// bits per pixel per frame (about 0.9 Mbit/s at 640x480 and 30 fps).
-	// Congestion control lowers it when a connection's link carries less,
-	// and never raises it above this.
-	Bitrate int
-	// MinBitrate is the floor congestion control keeps the encoder above
-	// (default DefaultMinBitrate, 100 kbit/s); a viewer whose link carries
-	// less loses what does not fit.
+	// MaxBitrate is what the encoder sends on a good link, in bits per
+	// second, and never exceeds; default 0.1 bits per pixel per frame and at
+	// least 100 kbit/s: 230 kbit/s at 320x240, 0.92 Mbit/s at 640x480 and
+	// 2.8 Mbit/s at 1280x720, at 30 fps. Congestion control lowers the
+	// bitrate when a connection's link carries less.
+	MaxBitrate int
+	// StartBitrate is where the encoder and congestion control start,
+	// before the link is measured, and what a peer that sends no congestion
+	// feedback gets; default the lower of MaxBitrate and
+	// DefaultStartBitrate (1 Mbit/s). Starting above what the link carries
+	// costs the first seconds: the first keyframes overflow its queue.
+	StartBitrate int
+	// MinBitrate is the lowest bitrate at the full picture size (default
+	// DefaultMinBitrate, 100 kbit/s). Below it, the encoder keeps the
+	// bitrate the link carries and degrades as Degradation says: a smaller
+	// picture (the default) or fewer frames.
 	MinBitrate int
+	// Degradation is what gives when the link carries less than
+	// MinBitrate; the default, MaintainFramerate, suits teleoperation.
+	Degradation DegradationPreference
 	// FPS is the nominal frame rate the encoder plans for; default 30.
 	FPS int
 }
+
+// DegradationPreference says what an encoder gives up when the link carries
+// less than VideoSettings.MinBitrate, as WebRTC's degradationPreference.
+type DegradationPreference int
+
+const (
+	// MaintainFramerate keeps the frame rate and halves the picture's width
+	// and height, then halves them again, while the link carries less than
+	// MinBitrate (a quarter of it for half the size), but not below
+	// 160x120; it returns to the larger size when the link has carried
+	// half as much again for a few seconds.
+	// Each change of size starts with a keyframe, and receivers get frames
+	// of the smaller size: a browser scales them to its video element, a Go
+	// subscriber gets smaller images.
+	MaintainFramerate DegradationPreference = iota
+	// MaintainResolution keeps the picture size and drops frames, so each
+	// frame sent gets the bits it would at MinBitrate; down to 1 frame a
+	// second.
+	MaintainResolution
+)
 
 // videoEncoder encodes pictures for one outgoing track. Given a picture of
 // another size, it re-initialises itself and starts the new size with a
@@ -62,8 +93,8 @@ type audioDecoder interface {
 
 // The codec constructors; codecs_cgo.go sets them when cgo is available.
 var (
-	newVP8Encoder  func(width, height int, s VideoSettings) (videoEncoder, error)
-	newH264Encoder func(width, height int, s VideoSettings) (videoEncoder, error)
+	newVP8Encoder  func(width, height, fps, bitrate int) (videoEncoder, error)
+	newH264Encoder func(width, height, fps, bitrate int) (videoEncoder, error)
 	newVP8Decoder  func() (videoDecoder, error)
 	newH264Decoder func() (videoDecoder, error)
 	newOpusEncoder func(channels int) (audioEncoder, error)

@@ -10,11 +10,11 @@ import (
 )
 
 func init() {
-	newVP8Encoder = func(width, height int, s VideoSettings) (videoEncoder, error) {
-		return vp8.NewEncoder(vp8.EncoderSettings{Width: width, Height: height, FPS: s.FPS, Bitrate: s.Bitrate})
+	newVP8Encoder = func(width, height, fps, bitrate int) (videoEncoder, error) {
+		return vp8.NewEncoder(vp8.EncoderSettings{Width: width, Height: height, FPS: fps, Bitrate: bitrate})
 	}
-	newH264Encoder = func(width, height int, s VideoSettings) (videoEncoder, error) {
-		return x264.NewEncoder(x264.EncoderSettings{Width: width, Height: height, FPS: s.FPS, Bitrate: s.Bitrate})
+	newH264Encoder = func(width, height, fps, bitrate int) (videoEncoder, error) {
+		return x264.NewEncoder(x264.EncoderSettings{Width: width, Height: height, FPS: fps, Bitrate: bitrate})
 	}
 	newVP8Decoder = func() (videoDecoder, error) { return vp8.NewDecoder() }
 	newH264Decoder = func() (videoDecoder, error) { return avcodec.NewH264Decoder() }

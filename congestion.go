@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -20,35 +21,46 @@ import (
 // Congestion Control on TWCC feedback) when the peer supports it (browsers,
 // Go peers), and from REMB messages when the peer sends them (aiortc, so
 // Python RTCBot); with both, the lower one counts. The encoder of a source
-// follows the lowest estimate among the connections sending it, kept
-// between VideoSettings.MinBitrate and the bitrate it would use on a good
-// link (VideoSettings.Bitrate, or its default for the picture size): it
-// never sends more than it was asked to, and a viewer whose link carries
-// less than the floor gets the floor, and loses what does not fit (it asks
-// for the missing packets, or a keyframe).
+// starts at VideoSettings.StartBitrate and follows the estimate, never above
+// VideoSettings.MaxBitrate; below VideoSettings.MinBitrate it keeps the
+// estimate's bitrate and sends a smaller picture, or fewer frames, as
+// VideoSettings.Degradation says.
+//
+// One encoder serves every connection sending a source, so it follows the
+// slowest of their links, with one exception: it does not degrade below
+// MinBitrate for one slow viewer while another's link carries more. That
+// viewer (a phone on a weak 4G link, say, watching with a desktop on
+// Wi-Fi) gets the stream at the floor and loses what its link does not
+// carry: it asks for the missing packets and, when a frame cannot be
+// repaired, for a keyframe, which the encoder sends at most every
+// keyframeSpacing, so the others' picture stays smooth.
 
-// DefaultMinBitrate is VideoSettings.MinBitrate when left at zero.
+// DefaultStartBitrate is VideoSettings.StartBitrate when left at zero (or
+// MaxBitrate, if lower).
+const DefaultStartBitrate = 1_000_000
+
+// DefaultMinBitrate is the least of VideoSettings.MinBitrate's default,
+// which is a sixth of MaxBitrate's default for the picture size: 100 kbit/s
+// up to 640x480, 460 kbit/s at 1280x720, at 30 fps.
 const DefaultMinBitrate = 100_000
 
-// gccStartBitrate is where the estimate starts when VideoSettings.Bitrate
-// is left to its default (unknown until the first frame's size).
-const gccStartBitrate = 1_000_000
+// lowestBitrate is the least congestion control estimates and an encoder
+// is given (libwebrtc's floor too): below it, video is not worth sending.
+const lowestBitrate = 30_000
 
 // registerCongestionControl adds the TWCC and abs-send-time header
 // extensions and the send-side estimator to an API being built; onTarget receives the
 // estimate, in bits per second, each time it changes.
 func registerCongestionControl(m *webrtc.MediaEngine, ir *interceptor.Registry, s VideoSettings, onTarget func(bps int)) error {
-	start, top := s.Bitrate, s.Bitrate
-	if start == 0 {
-		start, top = gccStartBitrate, math.MaxInt32
+	start, top := s.startBitrate(0, 0), s.MaxBitrate
+	if top == 0 {
+		top = math.MaxInt32 // the encoder's default follows the picture size
 	}
-	floor := s.minBitrate()
-	start = max(start, floor)
 	estimator, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
 		// No pacer: packets leave as they are encoded, for the least
 		// latency; the encoder's rate control keeps frames near the target.
-		return gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(start), gcc.SendSideBWEMinBitrate(floor),
-			gcc.SendSideBWEMaxBitrate(max(top, floor)), gcc.SendSideBWEPacer(gcc.NewNoOpPacer()))
+		return gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(start), gcc.SendSideBWEMinBitrate(lowestBitrate),
+			gcc.SendSideBWEMaxBitrate(max(top, lowestBitrate)), gcc.SendSideBWEPacer(gcc.NewNoOpPacer()))
 	})
 	if err != nil {
 		return fmt.Errorf("rtcbot: congestion control: %w", err)
@@ -70,12 +82,50 @@ func registerCongestionControl(m *webrtc.MediaEngine, ir *interceptor.Registry, 
 	return nil
 }
 
-// minBitrate returns the floor of congestion control.
-func (s VideoSettings) minBitrate() int {
-	if s.MinBitrate > 0 {
-		return s.MinBitrate
+// maxBitrate returns VideoSettings.MaxBitrate, or its default for a picture
+// of width by height: 0.1 bits per pixel per frame and at least 100 kbit/s
+// (codec/vp8's default too).
+func (s VideoSettings) maxBitrate(width, height int) int {
+	if s.MaxBitrate > 0 {
+		return max(s.MaxBitrate, lowestBitrate)
 	}
-	return DefaultMinBitrate
+	return max(width*height*s.fps()/10, 100_000)
+}
+
+// startBitrate returns VideoSettings.StartBitrate or its default, within
+// the settings' bounds; width and height are 0 before the picture size is
+// known.
+func (s VideoSettings) startBitrate(width, height int) int {
+	top := s.MaxBitrate
+	if width > 0 || top > 0 {
+		top = s.maxBitrate(width, height)
+	}
+	start := s.StartBitrate
+	if start <= 0 {
+		start = DefaultStartBitrate
+	}
+	if top > 0 {
+		start = min(start, top)
+	}
+	return max(start, lowestBitrate)
+}
+
+// minBitrate returns VideoSettings.MinBitrate, or its default for a picture
+// of width by height, below the maximum.
+func (s VideoSettings) minBitrate(width, height int) int {
+	floor := s.MinBitrate
+	if floor <= 0 {
+		floor = max(width*height*s.fps()/60, DefaultMinBitrate)
+	}
+	return max(min(floor, s.maxBitrate(width, height)), lowestBitrate)
+}
+
+// fps returns VideoSettings.FPS or its default.
+func (s VideoSettings) fps() int {
+	if s.FPS > 0 {
+		return s.FPS
+	}
+	return 30
 }
 
 // linkEstimate combines a connection's two estimates of its link.
@@ -103,7 +153,78 @@ func (c *Connection) setEstimate(which *atomic.Int64, bps int) {
 		return
 	}
 	which.Store(int64(bps))
-	c.video.setTarget(c.estimate.target())
+	c.video.setTarget(c.videoTarget())
+}
+
+// videoTarget returns the bitrate the encoder may use on the connection's
+// link, 0 while the link is not measured: the estimate less what the
+// packets' headers and the retransmissions sent lately take (the latter
+// held to a share of the estimate by resendLimiter), at least half the
+// estimate; and three quarters of that while the round trip shows a queue
+// (queueDelay over the least round trip seen lately), so that the queue
+// drains in seconds. GCC's estimate after a drop in bandwidth is about
+// what the link carries, which would leave the queue full for as long.
+func (c *Connection) videoTarget() int {
+	t := c.estimate.target()
+	if t == 0 {
+		return 0
+	}
+	now := time.Now()
+	target := max(t*headerShare/100-c.counter.resent.rate(now), t/2)
+	if c.queueing(now) {
+		target = target * 3 / 4
+	}
+	return target
+}
+
+// refreshVideoTarget hands the outgoing video a new videoTarget if the last
+// is targetRefresh old: the estimate may stay put while the retransmissions
+// or the queue change. The RTCP readers call it as reports come.
+func (c *Connection) refreshVideoTarget() {
+	now := time.Now()
+	c.rttMu.Lock()
+	due := now.Sub(c.targetAt) >= targetRefresh
+	if due {
+		c.targetAt = now
+	}
+	c.rttMu.Unlock()
+	if due {
+		c.video.setTarget(c.videoTarget())
+	}
+}
+
+// targetRefresh is how often refreshVideoTarget recomputes the target.
+const targetRefresh = 200 * time.Millisecond
+
+// headerShare is the percentage of a video packet's bits that are payload,
+// about: RTP, SRTP and UDP headers take some 50 of 1200 bytes.
+const headerShare = 95
+
+// queueDelay is how far the round trip may rise above its least before the
+// link counts as queueing; baseRTTSpan is how long the least round trip
+// seen is kept.
+const (
+	queueDelay  = 100 * time.Millisecond
+	baseRTTSpan = 30 * time.Second
+)
+
+// queueing reports whether the link to the peer holds a queue: the last
+// round trip ICE measured is queueDelay over the least seen lately.
+func (c *Connection) queueing(now time.Time) bool {
+	sctp := c.pc.SCTP()
+	if sctp == nil {
+		return false
+	}
+	rtt := roundTrip(sctp.Transport())
+	if rtt <= 0 {
+		return false
+	}
+	c.rttMu.Lock()
+	defer c.rttMu.Unlock()
+	if c.baseRTT == 0 || rtt < c.baseRTT || now.Sub(c.baseRTTAt) > baseRTTSpan {
+		c.baseRTT, c.baseRTTAt = rtt, now
+	}
+	return rtt > c.baseRTT+queueDelay
 }
 
 // peerSendsTWCC reports whether the negotiated session has transport-wide
@@ -113,18 +234,70 @@ func (c *Connection) peerSendsTWCC() bool {
 	return remote != nil && strings.Contains(remote.SDP, sdp.TransportCCURI)
 }
 
-// goodLinkBitrate is what a video encoder sends when the link allows:
-// VideoSettings.Bitrate, or 0.1 bits per pixel per frame and at least
-// 100 kbit/s (codec/vp8's default).
-func (s VideoSettings) goodLinkBitrate(width, height int) int {
-	if s.Bitrate > 0 {
-		return s.Bitrate
+// resendShare is the most of a link's estimate that retransmissions may
+// take, and resendBurst how much of it they may spend at once. pion's NACK
+// responder would resend whatever is asked (it holds resends to the
+// estimate only when congestion control sits below it in the chain, where
+// GCC then misreads the resends); on a congested link, resends beyond the
+// estimate keep the queue full that caused the loss.
+const (
+	resendShare = 0.25
+	resendBurst = 250 * time.Millisecond
+)
+
+// resendLimiter is an interceptor that drops the retransmissions of
+// outgoing video beyond resendShare of the link's estimate (a token
+// bucket). It goes below the NACK responder, which then takes a dropped
+// resend as sent and resends it again if asked after a round trip.
+type resendLimiter struct {
+	interceptor.NoOp
+	estimate func() int // the link's estimate, bits per second, 0 if unknown
+
+	mu      sync.Mutex
+	tokens  float64 // bytes that may be resent now
+	updated time.Time
+	dropped atomic.Uint64
+}
+
+// NewInterceptor makes the limiter its own factory: one per connection.
+func (l *resendLimiter) NewInterceptor(string) (interceptor.Interceptor, error) { return l, nil }
+
+// BindLocalStream limits a video stream's retransmissions.
+func (l *resendLimiter) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	if !strings.HasPrefix(info.MimeType, "video/") {
+		return w
 	}
-	fps := s.FPS
-	if fps <= 0 {
-		fps = 30
+	var resends resendDetector
+	return interceptor.RTPWriterFunc(func(header *rtp.Header, payload []byte, attrs interceptor.Attributes) (int, error) {
+		if resends.isResend(header.SequenceNumber) && !l.allow(len(payload), time.Now()) {
+			l.dropped.Add(1)
+			return header.MarshalSize() + len(payload), nil
+		}
+		return w.Write(header, payload, attrs)
+	})
+}
+
+// allow takes n bytes from the bucket at now, if it holds them.
+func (l *resendLimiter) allow(n int, now time.Time) bool {
+	estimate := l.estimate()
+	if estimate <= 0 {
+		estimate = DefaultStartBitrate
 	}
-	return max(width*height*fps/10, 100_000)
+	rate := resendShare * float64(estimate) / 8 // bytes per second
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	depth := max(rate*resendBurst.Seconds(), 1500)
+	if l.updated.IsZero() {
+		l.tokens = depth
+	} else {
+		l.tokens = min(l.tokens+rate*now.Sub(l.updated).Seconds(), depth)
+	}
+	l.updated = now
+	if l.tokens < float64(n) {
+		return false
+	}
+	l.tokens -= float64(n)
+	return true
 }
 
 // absSendTime is an interceptor that stamps outgoing video packets with the

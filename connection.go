@@ -118,10 +118,14 @@ type Connection struct {
 	refused       warnOnce
 	onDataChannel []func(*DataChannel)
 	described     bool
-	lastPLI       time.Time
 	plisSent      atomic.Uint64 // keyframe requests sent
 	estimate      linkEstimate  // what the link to the peer carries
 	counter       *linkCounter
+	limiter       *resendLimiter
+	rttMu         sync.Mutex
+	baseRTT       time.Duration // the least round trip seen since baseRTTAt
+	baseRTTAt     time.Time
+	targetAt      time.Time // when refreshVideoTarget last ran
 	closing       bool
 	wg            sync.WaitGroup // goroutines reading tracks and RTCP
 
@@ -151,7 +155,13 @@ func NewConnection(settings ConnectionSettings) (*Connection, error) {
 	settings = settings.withDefaults()
 	var made atomic.Pointer[Connection] // for the estimator, which starts with the peer connection
 	counter := &linkCounter{}
-	api, err := newAPI(settings, counter, func(bps int) {
+	limiter := &resendLimiter{estimate: func() int {
+		if c := made.Load(); c != nil {
+			return c.estimate.target()
+		}
+		return 0
+	}}
+	api, err := newAPI(settings, counter, limiter, func(bps int) {
 		if c := made.Load(); c != nil {
 			c.setEstimate(&c.estimate.gcc, bps)
 		}
@@ -172,6 +182,7 @@ func NewConnection(settings ConnectionSettings) (*Connection, error) {
 		channels:    make(map[string]*DataChannel),
 		pcClosed:    make(chan struct{}),
 		counter:     counter,
+		limiter:     limiter,
 	}
 	c.video = newVideoStream(c)
 	c.audio = newAudioStream(c)
@@ -202,13 +213,14 @@ func NewConnection(settings ConnectionSettings) (*Connection, error) {
 
 // newAPI builds the pion API: RTCBot's codecs (VP8, H.264 baseline, Opus),
 // the default interceptors (NACK, RTCP reports), and the ICE settings.
-func newAPI(s ConnectionSettings, counter *linkCounter, onEstimate func(bps int)) (*webrtc.API, error) {
+func newAPI(s ConnectionSettings, counter *linkCounter, limiter *resendLimiter, onEstimate func(bps int)) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := registerCodecs(m); err != nil {
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
 	ir.Add(counter) // first: see counter's doc
+	ir.Add(limiter) // below the NACK responder: see limiter's doc
 	// NACKs for a hole every nackInterval, at most maxNacks times: the
 	// receiver holds later packets for a retransmission only briefly, so
 	// ask soon and often (pion's default is every 100 ms).
@@ -538,16 +550,8 @@ func (c *Connection) isDescribed() bool {
 }
 
 // requestKeyframe asks the peer for a keyframe on the track with the given
-// SSRC, at most every 100 ms per connection.
+// SSRC (its receiver spaces the requests: keyframeAsker).
 func (c *Connection) requestKeyframe(ssrc uint32) {
-	c.mu.Lock()
-	now := time.Now()
-	if now.Sub(c.lastPLI) < 100*time.Millisecond {
-		c.mu.Unlock()
-		return
-	}
-	c.lastPLI = now
-	c.mu.Unlock()
 	if err := c.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
 		c.log.Debug("rtcbot: keyframe request not sent", "err", err)
 		return

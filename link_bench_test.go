@@ -31,15 +31,16 @@ type linkResult struct {
 	p50, p99   time.Duration // capture to decoded frame
 	bad        int           // frames unlike the picture drawn: no readable time code, or luma PSNR under 15 dB
 	coarse     int           // frames like it, but coarsely coded (luma PSNR 15 to 25 dB)
-	settle     time.Duration // after the rate change, until latency stayed under the link delay + 100 ms
+	smaller    int           // frames sent smaller than drawn, as the link carried too little
+	settle     time.Duration // after the rate change, until latency stayed under the link delay + 100 ms for a second
 	sentKbps   float64       // over the last quarter of the run
 	stats      LinkStats     // the desktop's
 	keyframes  uint64        // requests the robot received
 }
 
 func (r linkResult) String() string {
-	return fmt.Sprintf("%.1f fps, %d freezes > 200 ms (longest gap %v), latency p50 %v p99 %v, %d bad frames, %d coarse, settle %v, sent %.0f kbit/s at the end, %d keyframe requests",
-		r.fps, r.freezes, r.longestGap.Round(time.Millisecond), r.p50, r.p99, r.bad, r.coarse, r.settle.Round(100*time.Millisecond), r.sentKbps, r.keyframes)
+	return fmt.Sprintf("%.1f fps, %d freezes > 200 ms (longest gap %v), latency p50 %v p99 %v, %d bad frames, %d coarse, %d smaller, settle %v, sent %.0f kbit/s at the end, %d keyframe requests",
+		r.fps, r.freezes, r.longestGap.Round(time.Millisecond), r.p50, r.p99, r.bad, r.coarse, r.smaller, r.settle.Round(100*time.Millisecond), r.sentKbps, r.keyframes)
 }
 
 // runLinkScenario runs sc with real connections, codecs and the test
@@ -81,6 +82,24 @@ func runLinkScenario(tb testing.TB, sc linkScenario) linkResult {
 	var sentAt time.Time
 	var sentBefore uint64
 	last := start
+	// With -v, a line a second: what the robot aims at and sends, and the
+	// worst latency the desktop saw.
+	var second struct {
+		n      int
+		frames int
+		worst  time.Duration
+	}
+	trace := func(now time.Time) {
+		if n := int(now.Sub(start) / time.Second); n > second.n {
+			if testing.Verbose() {
+				s := robot.LinkStats()
+				tb.Logf("%2ds: target %4d kbit/s, sending %4d kbit/s (%3d resent, %d dropped), %2d frames, worst latency %v, rtt %v, %d keyframes sent",
+					second.n+1, s.TargetBitrate/1000, s.SentBitrate/1000, s.ResentBitrate/1000, s.ResendsDropped, second.frames,
+					second.worst.Round(time.Millisecond), s.RTT.Round(time.Millisecond), s.KeyframesSent)
+			}
+			second.n, second.frames, second.worst = n, 0, 0
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), sc.duration)
 	defer cancel()
 	for time.Since(start) < sc.duration {
@@ -88,6 +107,7 @@ func runLinkScenario(tb testing.TB, sc linkScenario) linkResult {
 			sentAt, sentBefore = time.Now(), robot.LinkStats().VideoBytesSent
 		}
 		frame, err := frames.Get(ctx)
+		trace(time.Now())
 		if ctx.Err() != nil {
 			break // the video stalled: the figures say so
 		}
@@ -104,7 +124,12 @@ func runLinkScenario(tb testing.TB, sc linkScenario) linkResult {
 		// A frame decoded against a lost reference is far off (the bars
 		// move several pixels a frame); one coded at a low bitrate is only
 		// blurred.
-		switch psnr := lumaPSNR(pattern.Frame(stamp.Seq, time.UnixMilli(int64(stamp.CaptureMillis))), img); {
+		drawn := pattern.Frame(stamp.Seq, time.UnixMilli(int64(stamp.CaptureMillis)))
+		if w := img.Rect.Dx(); w != sc.width { // degraded to a smaller picture
+			res.smaller++
+			drawn = downscale(drawn, sc.width/w, nil)
+		}
+		switch psnr := lumaPSNR(drawn, img); {
 		case psnr < 15:
 			res.bad++
 			continue
@@ -120,6 +145,8 @@ func runLinkScenario(tb testing.TB, sc linkScenario) linkResult {
 		last = now
 		res.frames++
 		latency := stamp.Latency(now)
+		second.frames++
+		second.worst = max(second.worst, latency)
 		latencies = append(latencies, latency)
 		samples = append(samples, sample{now.Sub(start), latency})
 	}
@@ -137,12 +164,25 @@ func runLinkScenario(tb testing.TB, sc linkScenario) linkResult {
 		res.p50, res.p99 = latencies[n/2], latencies[n*99/100]
 	}
 	if sc.rateChange > 0 {
+		// The first moment after the change from which latency stayed
+		// within the link's delay + 100 ms for a second.
 		res.settle = elapsed - sc.changeAt // not settled by the end
-		for i := len(samples) - 1; i >= 0 && samples[i].at >= sc.changeAt; i-- {
-			if samples[i].latency > sc.link.delay+100*time.Millisecond {
+		var calm time.Duration = -1        // since when latency stayed low
+		for _, s := range samples {
+			if s.at < sc.changeAt {
+				continue
+			}
+			if s.latency > sc.link.delay+100*time.Millisecond {
+				calm = -1
+				continue
+			}
+			if calm < 0 {
+				calm = s.at
+			}
+			if s.at-calm >= time.Second {
+				res.settle = calm - sc.changeAt
 				break
 			}
-			res.settle = max(samples[i].at-sc.changeAt, 0)
 		}
 	}
 	res.stats = desktop.LinkStats()
@@ -153,7 +193,7 @@ func runLinkScenario(tb testing.TB, sc linkScenario) linkResult {
 // linkScenarios are the links of the README's table: 640x480 at 30 fps, 100
 // ms round trip unless said otherwise.
 func linkScenarios(codec string) []linkScenario {
-	v := VideoSettings{Codec: codec, Bitrate: 1_500_000}
+	v := VideoSettings{Codec: codec, MaxBitrate: 1_500_000}
 	at := func(l link) link { l.video = v; return l }
 	return []linkScenario{
 		{name: "clean", link: at(link{delay: 50 * time.Millisecond})},

@@ -63,6 +63,23 @@ type sendSlot[T any] struct {
 	sender   *webrtc.RTPSender
 	unactive func() // undoes track.connected
 	unreport func() // stops the track's errors reaching the stream
+
+	keyframesFrom   uint64 // track.keyframes when the peer connected to it
+	keyframesBanked uint64 // keyframes the peer got from earlier tracks
+}
+
+// connect counts the slot's peer as connected to its track.
+func (s *sendSlot[T]) connect() {
+	s.unactive = s.track.connected()
+	s.keyframesFrom = s.track.keyframes.Load()
+}
+
+// keyframesSent counts the keyframes the slot's peer was sent.
+func (s *sendSlot[T]) keyframesSent() uint64 {
+	if s.track == nil || s.unactive == nil {
+		return s.keyframesBanked
+	}
+	return s.keyframesBanked + s.track.keyframes.Load() - s.keyframesFrom
 }
 
 // trackDecoder turns the RTP packets of one incoming track into items.
@@ -70,8 +87,8 @@ type trackDecoder[T any] interface {
 	// push takes one packet and calls emit for each item it completes. It
 	// reports whether the stream needs a keyframe.
 	push(pkt packet, emit func(T)) (needKeyframe bool)
-	// frames returns the frames decoded and dropped so far.
-	frames() (decoded, dropped uint64)
+	// frames returns what became of the track's frames so far.
+	frames() frameCounts
 	close()
 }
 
@@ -178,11 +195,12 @@ func (s *sendSlot[T]) swapTrack(t *outTrack[T], report func(error), target int) 
 	if target > 0 {
 		t.setTarget(s, target)
 	}
+	s.keyframesBanked = s.keyframesSent()
 	s.track, s.src, s.unactive = t, nil, nil
 	s.unreport = t.reportErrors(report)
 	if unactive != nil {
 		unactive()
-		s.unactive = t.connected()
+		s.connect()
 	}
 	if old != nil {
 		old.release()
@@ -324,6 +342,17 @@ func (m *MediaStream[T]) setTarget(bps int) {
 	}
 }
 
+// keyframesSent counts the keyframes the stream's peer was sent.
+func (m *MediaStream[T]) keyframesSent() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var n uint64
+	for _, slot := range m.slots {
+		n += slot.keyframesSent()
+	}
+	return n
+}
+
 // sending reports whether the stream has an outgoing track.
 func (m *MediaStream[T]) sending() bool {
 	m.mu.Lock()
@@ -346,7 +375,7 @@ func (m *MediaStream[T]) peerConnected() {
 	}
 	for _, slot := range m.slots {
 		if slot.track != nil && slot.unactive == nil {
-			slot.unactive = slot.track.connected()
+			slot.connect()
 		}
 	}
 }
@@ -373,6 +402,7 @@ func (m *MediaStream[T]) readRTCP(slot *sendSlot[T]) {
 				}
 			}
 		}
+		m.conn.refreshVideoTarget()
 	}
 }
 
@@ -405,53 +435,64 @@ func (m *MediaStream[T]) receive(track *webrtc.TrackRemote, receiver *webrtc.RTP
 		out.Publish(item)
 		out.SetReady()
 	}
-	ssrc := uint32(track.SSRC())
-	deliver := func(p *rtp.Packet) {
-		if dec.push(packet{p}, emit) {
-			m.conn.requestKeyframe(ssrc)
-		}
-	}
 	if m.kind != webrtc.RTPCodecTypeVideo { // audio is not resent: no reordering
 		for {
 			p, _, err := track.ReadRTP()
 			if err != nil {
 				return
 			}
-			deliver(p)
+			dec.push(packet{p}, emit)
 		}
 	}
-	m.receiveInOrder(track, receiver, deliver, dec.frames)
+	m.receiveInOrder(track, receiver, func(p *rtp.Packet) bool { return dec.push(packet{p}, emit) }, dec.frames)
 }
 
 // receiveInOrder reads a video track through a reorder buffer, which holds
 // the packets after a hole while the NACK interceptor has the missing one
-// resent, for a wait that follows the round-trip time.
-func (m *MediaStream[T]) receiveInOrder(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver, deliver func(*rtp.Packet),
-	frames func() (decoded, dropped uint64)) {
+// resent, for a wait that follows the round-trip time, and asks for a
+// keyframe when decode says a frame cannot be repaired.
+func (m *MediaStream[T]) receiveInOrder(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver, decode func(*rtp.Packet) (needKeyframe bool),
+	frames func() frameCounts) {
 	var buf reorderBuffer
+	var asker keyframeAsker
 	var counts counted
 	var packets uint64
 	var rtt time.Duration
 	var rttAt, deadline time.Time
+	ssrc := uint32(track.SSRC())
+	now := time.Now()
+	measureRTT := func() {
+		if now.Sub(rttAt) > time.Second {
+			rtt, rttAt = roundTrip(receiver.Transport()), now
+		}
+	}
+	deliver := func(p *rtp.Packet) {
+		if !decode(p) {
+			return
+		}
+		measureRTT()
+		if asker.ask(now, rtt, frames().keyframes) {
+			m.conn.requestKeyframe(ssrc)
+		}
+	}
 	for {
 		p, _, err := track.ReadRTP()
-		now := time.Now()
+		now = time.Now()
+		if buf.held > 0 {
+			measureRTT()
+		}
 		if err == nil {
 			packets++
 			buf.push(p, now, deliver)
 		} else if ne, ok := errors.AsType[net.Error](err); !ok || !ne.Timeout() {
 			return
 		}
-		if buf.held > 0 && now.Sub(rttAt) > time.Second {
-			rtt, rttAt = roundTrip(receiver.Transport()), now
-		}
 		next := buf.expire(now, reorderWait(rtt), deliver)
 		if !next.Equal(deadline) {
 			track.SetReadDeadline(next)
 			deadline = next
 		}
-		decoded, dropped := frames()
-		counts = m.recv.update(counts, counted{packets, buf.repaired, buf.lost, decoded, dropped})
+		counts = m.recv.update(counts, counted{packets, buf.repaired, buf.lost, frames()})
 	}
 }
 

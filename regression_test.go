@@ -69,7 +69,7 @@ func TestVP8AssemblerLostFrameNeedsKeyframe(t *testing.T) {
 		{"marker packet lost", func(f, p, n int) bool { return f == lost && p == n-1 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			enc, err := newVP8Encoder(w, h, VideoSettings{})
+			enc, err := newVP8Encoder(w, h, 30, 0)
 			if err != nil {
 				t.Fatal(err)
 			}

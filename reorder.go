@@ -146,3 +146,32 @@ func (b *reorderBuffer) expire(now time.Time, wait time.Duration, out func(*rtp.
 	}
 	return b.holeAt.Add(wait)
 }
+
+// keyframeAsker spaces one track's keyframe requests. Having asked, it
+// asks again only once a keyframe has begun to arrive since (and was lost
+// on the way, or a later frame was), or after keyframeWait with none: the
+// request or the whole keyframe may have been lost. It does not ask while
+// the keyframe is on its way, which on a slow link takes longer than many
+// frame intervals: each new request would make the sender start another.
+type keyframeAsker struct {
+	askedAt   time.Time // zero before the first request
+	keyframes uint64    // keyframes begun when it last asked
+}
+
+// ask reports whether to request a keyframe at now, for a track on which
+// keyframes have begun to arrive so far.
+func (k *keyframeAsker) ask(now time.Time, rtt time.Duration, keyframes uint64) bool {
+	if !k.askedAt.IsZero() && keyframes == k.keyframes && now.Sub(k.askedAt) < keyframeWait(rtt) {
+		return false
+	}
+	k.askedAt, k.keyframes = now, keyframes
+	return true
+}
+
+// keyframeWait is how long a keyframe request may go unanswered before it
+// is sent again, on a link of the given round-trip time (0 if unknown): the
+// round trip twice, and the time the sender may wait between keyframes,
+// within bounds.
+func keyframeWait(rtt time.Duration) time.Duration {
+	return min(max(2*rtt+keyframeSpacing, 2*keyframeSpacing), 2*time.Second)
+}

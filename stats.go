@@ -3,6 +3,7 @@ package rtcbot
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,11 +23,30 @@ type LinkStats struct {
 	// peer carries, in bits per second (0 until an estimate came); the
 	// encoder follows it, within VideoSettings.
 	TargetBitrate int
-	// VideoBytesSent counts the video payload bytes sent to the peer.
-	VideoBytesSent uint64
+	// SentBitrate is the video sent to the peer over the last second, in
+	// bits per second of payload, retransmissions included.
+	SentBitrate int
+	// ResentBitrate is the part of SentBitrate that was retransmissions,
+	// which are held to the target (pion's NACK responder) and taken off
+	// what the encoder is given.
+	ResentBitrate int
+	// VideoBytesSent counts the video payload bytes sent to the peer,
+	// VideoBytesResent those of them that were retransmissions.
+	VideoBytesSent, VideoBytesResent uint64
+	// PeerLoss is the share of this side's video packets the peer last
+	// reported lost (RTCP receiver reports, before any retransmission),
+	// 0 to 1.
+	PeerLoss float64
 	// NACKsReceived and KeyframeRequestsReceived count the peer's requests
 	// for lost packets and for keyframes (PLI and FIR).
 	NACKsReceived, KeyframeRequestsReceived uint64
+	// ResendsDropped counts the retransmissions not sent, as they would
+	// have taken more than a quarter of the link's estimate.
+	ResendsDropped uint64
+	// KeyframesSent counts the keyframes of the video sent to the peer
+	// since it connected: the first, those it or another viewer of the
+	// same source asked for, and those of a change of picture size.
+	KeyframesSent uint64
 
 	// VideoPacketsReceived counts the packets of the peer's video,
 	// retransmissions included.
@@ -37,23 +57,26 @@ type LinkStats struct {
 	// reordered) in time to be used; PacketsGivenUp those waited for in
 	// vain, whose frames were dropped.
 	PacketsRepaired, PacketsGivenUp uint64
-	// FramesDecoded counts the frames delivered to subscribers;
-	// FramesDropped those that were not: incomplete, waiting for a
-	// keyframe after a loss, or refused by the decoder.
-	FramesDecoded, FramesDropped uint64
+	// FramesDecoded counts the frames delivered to subscribers. The others
+	// were dropped: FramesIncomplete had a packet lost for good;
+	// FramesSkipped were complete but came after a loss, waiting for a
+	// keyframe; FramesRefused were malformed or refused by the decoder.
+	FramesDecoded, FramesIncomplete, FramesSkipped, FramesRefused uint64
 }
 
 // String formats the stats as one log line.
 func (s LinkStats) String() string {
-	return fmt.Sprintf("rtt %v, target %d kbit/s, sent %d kB (nacks %d, keyframe requests %d received); "+
-		"received %d packets, %d repaired, %d given up (nacks %d, keyframe requests %d sent); frames %d decoded, %d dropped",
-		s.RTT.Round(time.Millisecond), s.TargetBitrate/1000, s.VideoBytesSent/1000, s.NACKsReceived, s.KeyframeRequestsReceived,
+	return fmt.Sprintf("rtt %v, target %d kbit/s, sending %d kbit/s (%d resent), sent %d kB, peer lost %.1f%% (nacks %d, keyframe requests %d received, %d resends dropped, %d keyframes sent); "+
+		"received %d packets, %d repaired, %d given up (nacks %d, keyframe requests %d sent); frames %d decoded, %d incomplete, %d skipped, %d refused",
+		s.RTT.Round(time.Millisecond), s.TargetBitrate/1000, s.SentBitrate/1000, s.ResentBitrate/1000, s.VideoBytesSent/1000, 100*s.PeerLoss,
+		s.NACKsReceived, s.KeyframeRequestsReceived, s.ResendsDropped, s.KeyframesSent,
 		s.VideoPacketsReceived, s.PacketsRepaired, s.PacketsGivenUp, s.NACKsSent, s.KeyframeRequestsSent,
-		s.FramesDecoded, s.FramesDropped)
+		s.FramesDecoded, s.FramesIncomplete, s.FramesSkipped, s.FramesRefused)
 }
 
 // LinkStats returns what the connection's video has met on its link so far.
 func (c *Connection) LinkStats() LinkStats {
+	now := time.Now()
 	s := LinkStats{
 		TargetBitrate:            c.estimate.target(),
 		KeyframeRequestsSent:     c.plisSent.Load(),
@@ -61,6 +84,12 @@ func (c *Connection) LinkStats() LinkStats {
 		NACKsReceived:            c.counter.nacksReceived.Load(),
 		KeyframeRequestsReceived: c.counter.keyframeRequests.Load(),
 		VideoBytesSent:           c.counter.videoBytes.Load(),
+		VideoBytesResent:         c.counter.resentBytes.Load(),
+		SentBitrate:              c.counter.sent.rate(now),
+		ResentBitrate:            c.counter.resent.rate(now),
+		ResendsDropped:           c.limiter.dropped.Load(),
+		PeerLoss:                 float64(c.counter.peerLoss.Load()) / 256,
+		KeyframesSent:            c.video.keyframesSent(),
 	}
 	c.video.recv.addTo(&s)
 	// Not pc.GetStats, which races with a close in progress (pion 4.2.26).
@@ -87,7 +116,8 @@ func (c *Connection) logStats(interval time.Duration) {
 // receiveCounters counts what a stream's incoming video met, for
 // LinkStats.
 type receiveCounters struct {
-	packets, repaired, givenUp, decoded, dropped atomic.Uint64
+	packets, repaired, givenUp            atomic.Uint64
+	decoded, incomplete, skipped, refused atomic.Uint64
 }
 
 func (r *receiveCounters) addTo(s *LinkStats) {
@@ -95,12 +125,17 @@ func (r *receiveCounters) addTo(s *LinkStats) {
 	s.PacketsRepaired += r.repaired.Load()
 	s.PacketsGivenUp += r.givenUp.Load()
 	s.FramesDecoded += r.decoded.Load()
-	s.FramesDropped += r.dropped.Load()
+	s.FramesIncomplete += r.incomplete.Load()
+	s.FramesSkipped += r.skipped.Load()
+	s.FramesRefused += r.refused.Load()
 }
 
 // counted is a snapshot of one track's counts, so that only what changed
 // is added to the stream's counters.
-type counted struct{ packets, repaired, givenUp, decoded, dropped uint64 }
+type counted struct {
+	packets, repaired, givenUp uint64
+	frames                     frameCounts
+}
 
 // update adds what changed since last to r and returns the new snapshot.
 func (r *receiveCounters) update(last, now counted) counted {
@@ -108,8 +143,10 @@ func (r *receiveCounters) update(last, now counted) counted {
 		r.packets.Add(now.packets - last.packets)
 		r.repaired.Add(now.repaired - last.repaired)
 		r.givenUp.Add(now.givenUp - last.givenUp)
-		r.decoded.Add(now.decoded - last.decoded)
-		r.dropped.Add(now.dropped - last.dropped)
+		r.decoded.Add(now.frames.decoded - last.frames.decoded)
+		r.incomplete.Add(now.frames.incomplete - last.frames.incomplete)
+		r.skipped.Add(now.frames.skipped - last.frames.skipped)
+		r.refused.Add(now.frames.refused - last.frames.refused)
 	}
 	return now
 }
@@ -122,7 +159,52 @@ func (r *receiveCounters) update(last, now counted) counted {
 // read.
 type linkCounter struct {
 	interceptor.NoOp
-	nacksSent, nacksReceived, keyframeRequests, videoBytes atomic.Uint64
+	nacksSent, nacksReceived, keyframeRequests atomic.Uint64
+	videoBytes, resentBytes                    atomic.Uint64
+	peerLoss                                   atomic.Uint32 // the peer's last report on our video, in 256ths
+	sent, resent                               rateMeter
+
+	videoSSRCs sync.Map // of the outgoing video streams: uint32 -> struct{}
+}
+
+// rateMeter measures a bitrate over windows of a second.
+type rateMeter struct {
+	mu    sync.Mutex
+	start time.Time // of the window being counted
+	bytes uint64
+	last  int // bits per second over the last full window
+}
+
+// rateWindow is the span a rateMeter measures over.
+const rateWindow = time.Second
+
+// add counts n bytes at now.
+func (m *rateMeter) add(n int, now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.advance(now)
+	m.bytes += uint64(n)
+}
+
+// rate returns the bitrate over the last full window.
+func (m *rateMeter) rate(now time.Time) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.advance(now)
+	return m.last
+}
+
+// advance closes the window if it has run its span, under mu.
+func (m *rateMeter) advance(now time.Time) {
+	switch elapsed := now.Sub(m.start); {
+	case m.start.IsZero():
+		m.start = now
+	case elapsed >= 2*rateWindow: // a whole window passed with nothing counted
+		m.last, m.start, m.bytes = 0, now, 0
+	case elapsed >= rateWindow:
+		m.last = int(float64(m.bytes*8) / elapsed.Seconds())
+		m.start, m.bytes = now, 0
+	}
 }
 
 // NewInterceptor makes the counter its own factory: one API, one
@@ -134,10 +216,20 @@ func (r *linkCounter) BindLocalStream(info *interceptor.StreamInfo, w intercepto
 	if !strings.HasPrefix(info.MimeType, "video/") {
 		return w
 	}
+	r.videoSSRCs.Store(info.SSRC, struct{}{})
+	var resends resendDetector
 	return interceptor.RTPWriterFunc(func(header *rtp.Header, payload []byte, attrs interceptor.Attributes) (int, error) {
 		n, err := w.Write(header, payload, attrs)
-		if err == nil {
-			r.videoBytes.Add(uint64(len(payload)))
+		if err != nil {
+			return n, err
+		}
+		resent := resends.isResend(header.SequenceNumber)
+		now := time.Now()
+		r.videoBytes.Add(uint64(len(payload)))
+		r.sent.add(len(payload), now)
+		if resent {
+			r.resentBytes.Add(uint64(len(payload)))
+			r.resent.add(len(payload), now)
 		}
 		return n, err
 	})
@@ -162,15 +254,52 @@ func (r *linkCounter) BindRTCPReader(rd interceptor.RTCPReader) interceptor.RTCP
 		if pkts, err := attrs.GetRTCPPackets(b[:n]); err == nil { // parsed once for the whole chain
 			r.nacksReceived.Add(countNACKs(pkts))
 			for _, p := range pkts {
-				switch p.(type) {
+				switch p := p.(type) {
 				case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 					r.keyframeRequests.Add(1)
+				case *rtcp.ReceiverReport:
+					r.notePeerLoss(p.Reports)
+				case *rtcp.SenderReport:
+					r.notePeerLoss(p.Reports)
 				}
 			}
 		}
 		return n, attrs, nil
 	})
 }
+
+// resendDetector tells one outgoing stream's retransmissions from its new
+// packets: pion resends a packet as it was, on the stream's own SSRC, so a
+// packet whose sequence number is not past the highest sent is a resend.
+type resendDetector struct {
+	mu      sync.Mutex
+	highest uint16
+	started bool
+}
+
+// isResend reports whether a packet with sequence number seq, being sent,
+// is a retransmission.
+func (d *resendDetector) isResend(seq uint16) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.started && int16(seq-d.highest) <= 0 {
+		return true
+	}
+	d.highest, d.started = seq, true
+	return false
+}
+
+// notePeerLoss keeps the loss the peer reports on this side's video.
+func (r *linkCounter) notePeerLoss(reports []rtcp.ReceptionReport) {
+	for _, rr := range reports {
+		if _, ok := r.videoSSRCs.Load(rr.SSRC); ok {
+			r.peerLoss.Store(uint32(rr.FractionLost))
+		}
+	}
+}
+
+// UnbindLocalStream forgets an outgoing stream's SSRC.
+func (r *linkCounter) UnbindLocalStream(info *interceptor.StreamInfo) { r.videoSSRCs.Delete(info.SSRC) }
 
 func countNACKs(pkts []rtcp.Packet) uint64 {
 	var n uint64

@@ -14,6 +14,18 @@ import (
 // packet is one received RTP packet.
 type packet struct{ *rtp.Packet }
 
+// frameCounts counts what became of the frames of an incoming video track.
+type frameCounts struct {
+	decoded    uint64 // delivered
+	incomplete uint64 // dropped: a packet was lost for good, or it was too large
+	skipped    uint64 // dropped: complete, but after a loss, waiting for a keyframe
+	refused    uint64 // dropped: malformed, or refused by the decoder
+	keyframes  uint64 // keyframes that began to arrive, complete or not
+}
+
+// dropped returns the frames dropped, for any reason.
+func (c frameCounts) dropped() uint64 { return c.incomplete + c.skipped + c.refused }
+
 func newVideoDecoder(track *webrtc.TrackRemote) (trackDecoder[image.Image], error) {
 	mime := track.Codec().MimeType
 	switch {
@@ -79,8 +91,7 @@ type vp8Assembler struct {
 	needKey  bool // wait for a keyframe before decoding
 	width    int  // the picture size the last keyframe declared
 	height   int
-	decodeOK int // frames decoded
-	dropped  int // frames dropped as broken, refused or undecodable
+	count    frameCounts
 }
 
 func newVP8Assembler(dec videoDecoder, maxFrame int) *vp8Assembler {
@@ -108,6 +119,9 @@ func (a *vp8Assembler) push(p packet, emit func(image.Image)) bool {
 			a.needKey = true
 		}
 		a.frame, a.ts, a.started, a.broken = a.frame[:0], p.Timestamp, true, false
+		if len(payload) > 0 && payload[0]&0x01 == 0 { // the frame tag's P bit: a keyframe
+			a.count.keyframes++
+		}
 	} else if !a.started || p.Timestamp != a.ts {
 		a.broken = true
 	}
@@ -135,34 +149,33 @@ func (a *vp8Assembler) finish(p packet, emit func(image.Image)) bool {
 	}
 	defer func() { a.started = false }()
 	if a.broken || !a.started || len(a.frame) == 0 {
-		return a.drop()
+		return a.drop(&a.count.incomplete)
 	}
 	keyframe := a.frame[0]&0x01 == 0
 	if keyframe {
 		w, h, ok := vp8KeyframeSize(a.frame)
 		if !ok || w == 0 || h == 0 || w*h > maxVP8Pixels {
-			return a.drop()
+			return a.drop(&a.count.refused)
 		}
 		a.width, a.height = w, h
 	} else if a.needKey {
-		a.dropped++
-		return true
+		return a.drop(&a.count.skipped)
 	}
 	img, err := a.dec.Decode(a.frame)
 	if err != nil || img.Rect.Dx() != a.width || img.Rect.Dy() != a.height {
-		return a.drop()
+		return a.drop(&a.count.refused)
 	}
 	a.needKey = false
-	a.decodeOK++
+	a.count.decoded++
 	emit(img)
 	return false
 }
 
-// drop drops the frame being finished: decoding waits for a keyframe, which
-// it asks for.
-func (a *vp8Assembler) drop() bool {
+// drop drops the frame being finished, counting it in reason: decoding
+// waits for a keyframe, which it asks for.
+func (a *vp8Assembler) drop(reason *uint64) bool {
 	a.needKey = true
-	a.dropped++
+	*reason++
 	return true
 }
 
@@ -180,9 +193,7 @@ func vp8KeyframeSize(frame []byte) (w, h int, ok bool) {
 	return w, h, true
 }
 
-func (a *vp8Assembler) frames() (decoded, dropped uint64) {
-	return uint64(a.decodeOK), uint64(a.dropped)
-}
+func (a *vp8Assembler) frames() frameCounts { return a.count }
 
 func (a *vp8Assembler) close() { a.dec.Close() }
 
@@ -194,18 +205,17 @@ func (a *vp8Assembler) close() { a.dec.Close() }
 // for; the decoder (codec/avcodec) hands out only pictures it decoded
 // cleanly. Access units are bounded at maxAU bytes.
 type h264Assembler struct {
-	dec      videoDecoder
-	depack   codecs.H264Packet
-	maxAU    int
-	au       []byte
-	ts       uint32
-	nextSeq  uint16
-	haveSeq  bool
-	started  bool // an access unit is being assembled
-	broken   bool // it lost a packet, or is too large
-	needKey  bool // wait for an IDR before decoding
-	decodeOK int
-	dropped  int
+	dec     videoDecoder
+	depack  codecs.H264Packet
+	maxAU   int
+	au      []byte
+	ts      uint32
+	nextSeq uint16
+	haveSeq bool
+	started bool // an access unit is being assembled
+	broken  bool // it lost a packet, or is too large
+	needKey bool // wait for an IDR before decoding
+	count   frameCounts
 }
 
 func (a *h264Assembler) push(p packet, emit func(image.Image)) bool {
@@ -220,6 +230,9 @@ func (a *h264Assembler) push(p packet, emit func(image.Image)) bool {
 		}
 		a.au, a.ts, a.started, a.broken = a.au[:0], p.Timestamp, true, false
 		a.depack = codecs.H264Packet{} // no fragment of a lost NAL unit carries over
+		if startsKeyframe(p.Payload) {
+			a.count.keyframes++
+		}
 	}
 	if gap {
 		// Packets were lost: this access unit, or a whole one before it.
@@ -246,26 +259,49 @@ func (a *h264Assembler) push(p packet, emit func(image.Image)) bool {
 	a.started = false
 	if a.broken || len(a.au) == 0 {
 		a.needKey = true
-		a.dropped++
+		a.count.incomplete++
 		return true
 	}
 	if a.needKey && !hasIDR(a.au) {
-		a.dropped++
+		a.count.skipped++
 		return true
 	}
 	img, err := a.dec.Decode(a.au)
 	if err != nil {
 		a.needKey = true
-		a.dropped++
+		a.count.refused++
 		return true
 	}
 	if img == nil {
 		return false // parameter sets only: no picture
 	}
 	a.needKey = false
-	a.decodeOK++
+	a.count.decoded++
 	emit(img)
 	return false
+}
+
+// startsKeyframe reports whether an H.264 RTP payload (RFC 6184) begins
+// with a parameter set or an IDR slice, as a keyframe's first packet does:
+// a single NAL unit, the first unit of a STAP-A, or the start of an FU-A.
+func startsKeyframe(payload []byte) bool {
+	if len(payload) < 2 {
+		return false
+	}
+	nal := payload[0] & 0x1f
+	switch nal {
+	case 24: // STAP-A: a 16-bit size, then the first unit
+		if len(payload) < 4 {
+			return false
+		}
+		nal = payload[3] & 0x1f
+	case 28: // FU-A: the fragment's header holds the unit's type
+		if payload[1]&0x80 == 0 {
+			return false // not the first fragment
+		}
+		nal = payload[1] & 0x1f
+	}
+	return nal == 5 || nal == 7
 }
 
 // hasIDR reports whether an Annex-B access unit holds an IDR picture (NAL
@@ -282,9 +318,7 @@ func hasIDR(au []byte) bool {
 	return false
 }
 
-func (a *h264Assembler) frames() (decoded, dropped uint64) {
-	return uint64(a.decodeOK), uint64(a.dropped)
-}
+func (a *h264Assembler) frames() frameCounts { return a.count }
 
 func (a *h264Assembler) close() { a.dec.Close() }
 
@@ -329,7 +363,7 @@ func (d *opusTrackDecoder) push(p packet, emit func(AudioChunk)) bool {
 	return false
 }
 
-func (d *opusTrackDecoder) frames() (decoded, dropped uint64) { return 0, 0 } // counted for video only
+func (d *opusTrackDecoder) frames() frameCounts { return frameCounts{} } // counted for video only
 
 func (d *opusTrackDecoder) close() {
 	if d.dec != nil {

@@ -23,7 +23,7 @@ func requireVP8(t testing.TB) {
 // encoder: a keyframe, then delta frames.
 func encodeVP8(t testing.TB, w, h, n int) [][]byte {
 	t.Helper()
-	enc, err := newVP8Encoder(w, h, VideoSettings{})
+	enc, err := newVP8Encoder(w, h, 30, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,8 +127,8 @@ func TestVP8AssemblerDecodesStream(t *testing.T) {
 			t.Fatalf("frame %d: %d pictures, keyframe requested %v", i, len(imgs), needKey)
 		}
 	}
-	if dec.calls != len(frames) || a.decodeOK != len(frames) || a.dropped != 0 {
-		t.Errorf("decoder calls %d, decoded %d, dropped %d; want %d, %d, 0", dec.calls, a.decodeOK, a.dropped, len(frames), len(frames))
+	if dec.calls != len(frames) || a.count.decoded != uint64(len(frames)) || a.count.dropped() != 0 {
+		t.Errorf("decoder calls %d, decoded %d, dropped %d; want %d, %d, 0", dec.calls, a.count.decoded, a.count.dropped(), len(frames), len(frames))
 	}
 }
 
@@ -180,8 +180,8 @@ func TestVP8AssemblerFrameOverBound(t *testing.T) {
 	if !a.push(p, func(image.Image) { t.Fatal("a frame over the bound was decoded") }) {
 		t.Error("marker of a frame over the bound: no keyframe requested")
 	}
-	if dec.calls != 1 || a.dropped != 1 {
-		t.Errorf("decoder calls %d, dropped %d; want 1, 1", dec.calls, a.dropped)
+	if dec.calls != 1 || a.count.dropped() != 1 {
+		t.Errorf("decoder calls %d, dropped %d; want 1, 1", dec.calls, a.count.dropped())
 	}
 	wantRecovers(t, a, &s, key, w, h)
 }
@@ -226,8 +226,8 @@ func TestVP8AssemblerRefusesKeyframeHeaders(t *testing.T) {
 			if len(imgs) != 0 || !needKey {
 				t.Fatalf("%d pictures, keyframe requested %v; want none, true", len(imgs), needKey)
 			}
-			if dec.calls != 1 || a.dropped != 1 {
-				t.Fatalf("decoder calls %d, dropped %d; want 1 (the good keyframe), 1", dec.calls, a.dropped)
+			if dec.calls != 1 || a.count.dropped() != 1 {
+				t.Fatalf("decoder calls %d, dropped %d; want 1 (the good keyframe), 1", dec.calls, a.count.dropped())
 			}
 			// Delta frames wait for the next keyframe.
 			imgs, needKey = pushFrame(t, a, s.packets(delta, 1200))
@@ -247,8 +247,8 @@ func TestVP8AssemblerChecksDecodedSize(t *testing.T) {
 	a := newVP8Assembler(fixedDecoder{image.NewYCbCr(image.Rect(0, 0, 320, 240), image.YCbCrSubsampleRatio420)}, maxVP8FrameBytes)
 	var s rtpSender
 	imgs, needKey := pushFrame(t, a, s.packets(key, 1200))
-	if len(imgs) != 0 || !needKey || a.dropped != 1 {
-		t.Fatalf("%d pictures, keyframe requested %v, dropped %d; want none, true, 1", len(imgs), needKey, a.dropped)
+	if len(imgs) != 0 || !needKey || a.count.dropped() != 1 {
+		t.Fatalf("%d pictures, keyframe requested %v, dropped %d; want none, true, 1", len(imgs), needKey, a.count.dropped())
 	}
 }
 

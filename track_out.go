@@ -32,17 +32,32 @@ type outTrack[T any] struct {
 
 	targetMu sync.Mutex
 	targets  map[any]int  // each sender's estimate of its link, bits per second
-	target   atomic.Int64 // the lowest of targets, 0 if none
-	applied  int64        // the target the encoder has (the consumer's goroutine only)
+	links    atomic.Value // linkRange: the lowest and highest of targets
+	applied  linkRange    // what the encoder was given (the consumer's goroutine only)
+
+	keyframes  atomic.Uint64 // keyframes sent
+	lastForced time.Time     // when a keyframe was last sent on request (the consumer's goroutine only)
 }
+
+// linkRange is the lowest and the highest estimate of the links of a
+// track's connections, in bits per second, 0 when none is known.
+type linkRange struct{ lowest, highest int }
+
+// keyframeSpacing is the least time between two keyframes sent on request
+// (libwebrtc's too): requests in between wait for it. A keyframe costs
+// several frames' worth of bits, and a receiver on a bad link may ask
+// again before the last one reached it.
+const keyframeSpacing = 300 * time.Millisecond
 
 // sampleEncoder turns items into media samples for an outTrack.
 type sampleEncoder[T any] interface {
-	// encode encodes item and calls write with each finished sample.
-	encode(item T, forceKeyframe bool, write func(media.Sample)) error
-	// setTarget gives the bitrate the links of the track's connections
-	// carry, 0 if unknown.
-	setTarget(bps int)
+	// encode encodes item and calls write with each finished sample; it
+	// reports whether it was encoded at all (a frame may be skipped), and
+	// as a keyframe.
+	encode(item T, forceKeyframe bool, write func(media.Sample)) (encoded, keyframe bool, err error)
+	// setLinks gives the bitrates the links of the track's connections
+	// carry.
+	setLinks(links linkRange)
 	close()
 }
 
@@ -118,17 +133,27 @@ func (t *outTrack[T]) handle(item T) {
 	if t.active.Load() == 0 {
 		return
 	}
-	if target := t.target.Load(); target != t.applied {
-		t.applied = target
-		t.enc.setTarget(int(target))
+	if links, _ := t.links.Load().(linkRange); links != t.applied {
+		t.applied = links
+		t.enc.setLinks(links)
 	}
-	err := t.enc.encode(item, t.forceKey.Swap(false), func(s media.Sample) {
+	force := time.Since(t.lastForced) >= keyframeSpacing && t.forceKey.Swap(false)
+	encoded, keyframe, err := t.enc.encode(item, force, func(s media.Sample) {
 		// A write fails only for a connection that is closing, which
 		// reports its own end; the others got the sample.
 		t.local.WriteSample(s)
 	})
+	switch {
+	case force && encoded:
+		t.lastForced = time.Now()
+	case force:
+		t.forceKey.Store(true) // for the next frame sent
+	}
 	if err != nil {
 		t.fail(err)
+	}
+	if keyframe {
+		t.keyframes.Add(1)
 	}
 }
 
@@ -163,7 +188,7 @@ func (t *outTrack[T]) fail(err error) {
 }
 
 // setTarget records what one sender's link carries (holder identifies the
-// sender); the encoder follows the lowest.
+// sender); the encoder follows them.
 func (t *outTrack[T]) setTarget(holder any, bps int) {
 	t.targetMu.Lock()
 	defer t.targetMu.Unlock()
@@ -182,15 +207,18 @@ func (t *outTrack[T]) dropTarget(holder any) {
 	t.updateTarget()
 }
 
-// updateTarget stores the lowest target, under targetMu.
+// updateTarget stores the lowest and highest targets, under targetMu.
 func (t *outTrack[T]) updateTarget() {
-	lowest := 0
+	var r linkRange
 	for _, bps := range t.targets {
-		if bps > 0 && (lowest == 0 || bps < lowest) {
-			lowest = bps
+		if bps > 0 {
+			if r.lowest == 0 || bps < r.lowest {
+				r.lowest = bps
+			}
+			r.highest = max(r.highest, bps)
 		}
 	}
-	t.target.Store(int64(lowest))
+	t.links.Store(r)
 }
 
 // connected counts a peer that is now connected and asks for a keyframe so it
@@ -207,17 +235,21 @@ func (t *outTrack[T]) connected() (disconnected func()) {
 // receiver plays frames at the pace they were captured, and a source that
 // stalls resumes without a backlog. The codec's encoder is made for the
 // first frame's size; it follows later changes of size itself, starting each
-// new size with a keyframe.
+// new size with a keyframe. Its bitrate follows the links (see
+// congestion.go), and below the floor the picture shrinks or frames are
+// skipped (degrade.go).
 type videoSampleEncoder struct {
 	codec    string // for errors: "VP8", "H264"
-	newEnc   func(width, height int, s VideoSettings) (videoEncoder, error)
+	newEnc   func(width, height, fps, bitrate int) (videoEncoder, error)
 	settings VideoSettings
 	enc      videoEncoder
 	start    time.Time
 	last     time.Time
-	buf      *image.YCbCr
-	target   int // what the links carry, 0 if unknown
-	bitrate  int // the bitrate set on enc, 0 for its default
+	buf      *image.YCbCr // a conversion to I420
+	small    *image.YCbCr // a downscaled picture
+	links    linkRange
+	degrade  degrader
+	bitrate  int // the bitrate set on enc
 }
 
 // newVP8SampleEncoder encodes frames with VP8 (libvpx).
@@ -238,56 +270,71 @@ func newH264SampleEncoder(s VideoSettings) (sampleEncoder[image.Image], error) {
 	return &videoSampleEncoder{codec: codecH264, newEnc: newH264Encoder, settings: s}, nil
 }
 
-func (e *videoSampleEncoder) encode(img image.Image, forceKeyframe bool, write func(media.Sample)) error {
+func (e *videoSampleEncoder) encode(img image.Image, forceKeyframe bool, write func(media.Sample)) (bool, bool, error) {
 	if img == nil {
-		return nil
+		return false, false, nil
 	}
 	yuv := toI420(img, e.buf)
 	if yuv != img {
 		e.buf = yuv
 	}
-	if e.enc == nil {
-		w, h := yuv.Rect.Dx(), yuv.Rect.Dy()
-		enc, err := e.newEnc(w, h, e.settings)
-		if err != nil {
-			return fmt.Errorf("rtcbot: %s encoder for %dx%d: %w", e.codec, w, h, err)
-		}
-		e.enc = enc
-	}
-	e.followTarget(yuv.Rect.Dx(), yuv.Rect.Dy())
+	w, h := yuv.Rect.Dx(), yuv.Rect.Dy()
 	now := time.Now()
+	bps, divisor, send := e.plan(w, h, now)
+	if e.enc == nil {
+		enc, err := e.newEnc(w, h, e.settings.fps(), bps)
+		if err != nil {
+			return false, false, fmt.Errorf("rtcbot: %s encoder for %dx%d: %w", e.codec, w, h, err)
+		}
+		e.enc, e.bitrate = enc, bps
+	}
+	if !send {
+		return false, false, nil
+	}
+	if bps != e.bitrate {
+		// Both codecs change their bitrate on the fly; one that fails
+		// keeps the last.
+		if r, ok := e.enc.(interface{ SetBitrate(bps int) error }); ok && r.SetBitrate(bps) == nil {
+			e.bitrate = bps
+		}
+	}
+	if divisor > 1 {
+		e.small = downscale(yuv, divisor, e.small)
+		yuv = e.small
+	}
 	if e.start.IsZero() {
 		e.start, e.last = now, now.Add(-time.Second/30)
 	}
-	data, _, err := e.enc.Encode(yuv, now.Sub(e.start), forceKeyframe)
+	data, keyframe, err := e.enc.Encode(yuv, now.Sub(e.start), forceKeyframe)
 	if err != nil {
-		return fmt.Errorf("rtcbot: %s encode: %w", e.codec, err)
+		return false, false, fmt.Errorf("rtcbot: %s encode: %w", e.codec, err)
 	}
 	duration := min(now.Sub(e.last), time.Second)
 	e.last = now
-	if data != nil {
-		write(media.Sample{Data: data, Duration: duration, Timestamp: now})
+	if data == nil {
+		return false, false, nil
 	}
-	return nil
+	write(media.Sample{Data: data, Duration: duration, Timestamp: now})
+	return true, keyframe, nil
 }
 
-func (e *videoSampleEncoder) setTarget(bps int) { e.target = bps }
+func (e *videoSampleEncoder) setLinks(links linkRange) { e.links = links }
 
-// followTarget sets the encoder's bitrate to the links' target, between
-// VideoSettings.MinBitrate and the bitrate for a good link (both codecs
-// change it on the fly).
-func (e *videoSampleEncoder) followTarget(width, height int) {
-	good := e.settings.goodLinkBitrate(width, height)
-	want := good
-	if e.target > 0 {
-		want = min(max(e.target, e.settings.minBitrate()), good)
+// plan returns the bitrate for the next frame of width by height, the
+// divisor of its size and whether to send it. The target is the slowest
+// link, but not below the floor while another link carries more (one
+// viewer on a bad link does not shrink everyone's picture); it is the start
+// bitrate while no link is measured, and never more than the maximum.
+func (e *videoSampleEncoder) plan(width, height int, now time.Time) (bps, divisor int, send bool) {
+	s := e.settings
+	top, floor := s.maxBitrate(width, height), s.minBitrate(width, height)
+	target := s.startBitrate(width, height)
+	if e.links.lowest > 0 {
+		target = max(e.links.lowest, min(floor, e.links.highest))
 	}
-	if want == e.bitrate || (e.bitrate == 0 && want == good) {
-		return
-	}
-	if r, ok := e.enc.(interface{ SetBitrate(bps int) error }); ok && r.SetBitrate(want) == nil {
-		e.bitrate = want
-	}
+	target = min(max(target, lowestBitrate), top)
+	divisor, send = e.degrade.plan(s.Degradation, target, floor, width, height, s.fps(), now)
+	return target, divisor, send
 }
 
 func (e *videoSampleEncoder) close() {
@@ -313,12 +360,12 @@ func newOpusSampleEncoder() (sampleEncoder[AudioChunk], error) {
 	return &opusSampleEncoder{}, nil
 }
 
-func (e *opusSampleEncoder) encode(chunk AudioChunk, _ bool, write func(media.Sample)) error {
+func (e *opusSampleEncoder) encode(chunk AudioChunk, _ bool, write func(media.Sample)) (bool, bool, error) {
 	if chunk.Channels < 1 || chunk.Channels > 2 {
-		return fmt.Errorf("rtcbot: audio with %d channels: Opus takes 1 or 2", chunk.Channels)
+		return false, false, fmt.Errorf("rtcbot: audio with %d channels: Opus takes 1 or 2", chunk.Channels)
 	}
 	if chunk.SampleRate != 0 && chunk.SampleRate != 48000 {
-		return fmt.Errorf("rtcbot: audio at %d Hz: connections send 48000 Hz", chunk.SampleRate)
+		return false, false, fmt.Errorf("rtcbot: audio at %d Hz: connections send 48000 Hz", chunk.SampleRate)
 	}
 	if e.enc == nil || chunk.Channels != e.channels {
 		if e.enc != nil {
@@ -327,7 +374,7 @@ func (e *opusSampleEncoder) encode(chunk AudioChunk, _ bool, write func(media.Sa
 		enc, err := newOpusEncoder(chunk.Channels)
 		if err != nil {
 			e.enc = nil
-			return fmt.Errorf("rtcbot: Opus encoder: %w", err)
+			return false, false, fmt.Errorf("rtcbot: Opus encoder: %w", err)
 		}
 		e.enc, e.channels, e.pending = enc, chunk.Channels, e.pending[:0]
 	}
@@ -336,15 +383,15 @@ func (e *opusSampleEncoder) encode(chunk AudioChunk, _ bool, write func(media.Sa
 	for len(e.pending) >= n {
 		data, err := e.enc.Encode(e.pending[:n])
 		if err != nil {
-			return fmt.Errorf("rtcbot: Opus encode: %w", err)
+			return false, false, fmt.Errorf("rtcbot: Opus encode: %w", err)
 		}
 		e.pending = e.pending[:copy(e.pending, e.pending[n:])]
 		write(media.Sample{Data: data, Duration: 20 * time.Millisecond})
 	}
-	return nil
+	return true, false, nil
 }
 
-func (e *opusSampleEncoder) setTarget(int) {}
+func (e *opusSampleEncoder) setLinks(linkRange) {}
 
 func (e *opusSampleEncoder) close() {
 	if e.enc != nil {
