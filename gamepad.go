@@ -40,10 +40,10 @@ type GamepadSettings struct {
 //
 // A Gamepad normally reads the device's evdev node (/dev/input/eventN) as
 // RTCBot does through Python's inputs package, and delivers the same events
-// with the same values: each EV_KEY and EV_ABS event (and the EV_SYN and
-// any other events the device sends, which the default filter keeps except
-// SYN_REPORT), stamped with the kernel's time, in the kernel's order, with
-// the device's raw values: buttons 1 and 0, sticks in the device's range
+// with the same values: every event the device sends (EV_KEY, EV_ABS,
+// EV_SYN and any other; the default filter drops only SYN_REPORT), stamped
+// with the kernel's time, in the kernel's order, with the device's raw
+// values: buttons 1 and 0, sticks in the device's range
 // (-32768 to 32767 on an Xbox pad), triggers 0 to 255 (or 0 to 1023, as the
 // device reports them), hats -1 to 1. It blocks on the device, so every
 // event is delivered, however short the press. Like RTCBot it passes on a
@@ -67,6 +67,9 @@ type GamepadSettings struct {
 //     be lost, events are stamped with the time of the poll, and within a
 //     poll buttons come before axes, each in index order. The state when
 //     the gamepad opens produces no events.
+//   - The joystick package reads the device in a goroutine of its own, on a
+//     file that closing cannot interrupt: after Close that goroutine ends at
+//     the device's next event or removal, not at once.
 //
 // Path says which mode a Gamepad is in. If reading fails (the gamepad was
 // unplugged), the error is reported through Err and OnError and the
