@@ -1,206 +1,192 @@
 package rtcbot
 
 import (
+	"errors"
 	"fmt"
-	"slices"
-	"strconv"
+	"io"
+	"os"
 	"sync"
 	"time"
 )
 
-// DefaultGamepadPollInterval is how often a Gamepad reads its joystick's
-// state unless told otherwise.
+// DefaultGamepadPollInterval is how often a Gamepad in joystick mode (see
+// Gamepad) reads its joystick's state unless told otherwise. A Gamepad
+// reading evdev does not poll.
 const DefaultGamepadPollInterval = 10 * time.Millisecond
 
 // GamepadSettings configures NewGamepad.
 type GamepadSettings struct {
-	// Device is the joystick number: /dev/input/js<Device>. The default, 0,
-	// is the first joystick.
-	Device int
-	// Mapping names the joystick's axes and buttons; nil means
-	// DefaultGamepadMapping, the kernel's standard gamepad layout.
-	Mapping *GamepadMapping
+	// Path is the gamepad's device: an evdev node (/dev/input/event5, or a
+	// stable /dev/input/by-id/...-event-joystick link), or a joystick node
+	// (/dev/input/js0, or a by-id ...-joystick link) to use joystick mode.
+	// Empty means the first gamepad found (see NewGamepad).
+	Path string
 	// Filter keeps the events it returns true for; nil means
-	// DefaultInputFilter.
+	// DefaultInputFilter, which drops SYN_REPORT.
 	Filter func(InputEvent) bool
-	// PollInterval is how often the joystick's state is read (default
-	// DefaultGamepadPollInterval). A button pressed and released within one
-	// interval is missed.
+	// PollInterval is used only in joystick mode: how often the joystick's
+	// state is read (default DefaultGamepadPollInterval). A button pressed
+	// and released within one interval is missed there.
 	PollInterval time.Duration
 }
 
-// GamepadMapping names a joystick's axes and buttons, which the Linux
-// joystick interface (/dev/input/jsN) reports by index, with the evdev codes
-// RTCBot's events carry.
-type GamepadMapping struct {
-	// Axes[i] is the code of axis i, such as "ABS_X".
-	Axes []string
-	// Buttons[i] is the code of button i, such as "BTN_SOUTH".
-	Buttons []string
-}
-
-// DefaultGamepadMapping returns the kernel's standard gamepad layout as the
-// joystick interface presents it for an Xbox-style pad (the xpad driver,
-// and most pads that follow the kernel's gamepad conventions): joydev
-// numbers a device's axes in increasing evdev code order, and its buttons in
-// increasing code order from BTN_MISC, so an xpad's ABS_X, ABS_Y, ABS_Z
-// (left trigger), ABS_RX, ABS_RY, ABS_RZ (right trigger), ABS_HAT0X,
-// ABS_HAT0Y become axes 0 to 7, and its BTN_SOUTH (A), BTN_EAST (B),
-// BTN_NORTH (X), BTN_WEST (Y), BTN_TL, BTN_TR, BTN_SELECT (back), BTN_START,
-// BTN_MODE (guide), BTN_THUMBL, BTN_THUMBR become buttons 0 to 10. Pads with
-// other buttons (a BTN_C or BTN_Z, trigger buttons BTN_TL2/BTN_TR2) are
-// numbered differently: pass a mapping for them. Each call returns a new
-// mapping, which the caller may change.
-func DefaultGamepadMapping() *GamepadMapping {
-	return &GamepadMapping{
-		Axes: []string{"ABS_X", "ABS_Y", "ABS_Z", "ABS_RX", "ABS_RY", "ABS_RZ", "ABS_HAT0X", "ABS_HAT0Y"},
-		Buttons: []string{"BTN_SOUTH", "BTN_EAST", "BTN_NORTH", "BTN_WEST", "BTN_TL", "BTN_TR",
-			"BTN_SELECT", "BTN_START", "BTN_MODE", "BTN_THUMBL", "BTN_THUMBR"},
-	}
-}
-
-// AxisCode returns the code of axis i: its name in the mapping, or
-// "ABS_UNMAPPED_<i>" when the mapping has none. A nil mapping is the default
-// one.
-func (m *GamepadMapping) AxisCode(i int) string {
-	if m == nil {
-		m = defaultGamepadMapping
-	}
-	if i >= 0 && i < len(m.Axes) && m.Axes[i] != "" {
-		return m.Axes[i]
-	}
-	return "ABS_UNMAPPED_" + strconv.Itoa(i)
-}
-
-// ButtonCode returns the code of button i: its name in the mapping, or
-// "BTN_UNMAPPED_<i>" when the mapping has none. A nil mapping is the
-// default one.
-func (m *GamepadMapping) ButtonCode(i int) string {
-	if m == nil {
-		m = defaultGamepadMapping
-	}
-	if i >= 0 && i < len(m.Buttons) && m.Buttons[i] != "" {
-		return m.Buttons[i]
-	}
-	return "BTN_UNMAPPED_" + strconv.Itoa(i)
-}
-
-var defaultGamepadMapping = DefaultGamepadMapping()
-
-// Gamepad is a gamepad or joystick read through the Linux joystick interface
-// (/dev/input/jsN), RTCBot's Gamepad: a producer of InputEvents, one per
-// change, such as
+// Gamepad is a gamepad or joystick, RTCBot's Gamepad: a producer of
+// InputEvents, one for every change the device reports, such as
 //
 //	{'timestamp': 1553379212.684861, 'code': 'BTN_SOUTH', 'state': 1, 'event': 'Key'}
-//	{'timestamp': 1553379216.872889, 'code': 'ABS_X', 'state': -11, 'event': 'Absolute'}
+//	{'timestamp': 1553379213.184861, 'code': 'ABS_X', 'state': -1240, 'event': 'Absolute'}
 //
-// Its subscriptions are queues. Buttons report 1 and 0; axes report the
-// joystick interface's values, -32767 to 32767 for every axis: the kernel
-// scales each axis to that range, so where RTCBot (reading evdev) reports an
-// Xbox pad's triggers as 0 to 255 and its hat as -1 to 1, a Gamepad reports
-// -32767 to 32767 for both. Axes and buttons are named by the mapping (the
-// standard gamepad layout unless told otherwise). The joystick is polled
-// (GamepadSettings.PollInterval); within one poll buttons come before axes,
-// each in index order, all with the poll's timestamp. The state when the
-// gamepad opens is the starting point and produces no events.
+// Its subscriptions are queues.
 //
-// If reading fails (the gamepad was unplugged), the error is reported
-// through Err and OnError and the gamepad closes, so readers get ErrClosed.
-// Close releases the joystick and stops the polling goroutine.
+// A Gamepad normally reads the device's evdev node (/dev/input/eventN) as
+// RTCBot does through Python's inputs package, and delivers the same events
+// with the same values: every event the device sends (EV_KEY, EV_ABS,
+// EV_SYN and any other; the default filter drops only SYN_REPORT), stamped
+// with the kernel's time, in the kernel's order, with the device's raw
+// values: buttons 1 and 0, sticks in the device's range
+// (-32768 to 32767 on an Xbox pad), triggers 0 to 255 (or 0 to 1023, as the
+// device reports them), hats -1 to 1. It blocks on the device, so every
+// event is delivered, however short the press. Like RTCBot it passes on a
+// SYN_DROPPED (the kernel's queue overflowed) without resynchronising.
+//
+// In joystick mode, used when no gamepad's evdev node can be read (reading
+// /dev/input/event* needs root or the input group; /dev/input/js* is often
+// readable by everyone) or when GamepadSettings.Path is a joystick node, a
+// Gamepad reads the Linux joystick interface (/dev/input/jsN) through the
+// joystick package instead, and its events differ from RTCBot's:
+//   - Codes are right: each axis and button is named by the evdev code the
+//     kernel's joystick map gives it (JSIOCGAXMAP, JSIOCGBTNMAP), so axis 2
+//     of an Xbox pad is ABS_Z and button 0 is BTN_SOUTH.
+//   - Axis values are not: the kernel rescales every axis to -32767..32767
+//     and zeroes its dead zone, so an Xbox pad's triggers report -32767
+//     (released) to 32767 and its hat -32767, 0 and 32767. The device's
+//     own values cannot be recovered exactly from the joystick interface
+//     (its correction drops the dead zone and saturates at the ends), so
+//     they are passed on as the kernel gives them. Buttons report 1 and 0.
+//   - The state is polled every PollInterval: a press shorter than that can
+//     be lost, events are stamped with the time of the poll, and within a
+//     poll buttons come before axes, each in index order. The state when
+//     the gamepad opens produces no events.
+//   - The joystick package reads the device in a goroutine of its own, on a
+//     file that closing cannot interrupt: after Close that goroutine ends at
+//     the device's next event or removal, not at once.
+//
+// Path says which mode a Gamepad is in. If reading fails (the gamepad was
+// unplugged), the error is reported through Err and OnError and the
+// gamepad closes, so readers get ErrClosed.
 type Gamepad struct {
 	*Producer[InputEvent]
-	name string
+	name, path string
 
-	dev       joystickReader
-	closeDev  sync.Once
+	src       gamepadSource
 	closeOnce sync.Once
 	closing   chan struct{}
 	done      chan struct{}
 }
 
-// NewGamepad opens joystick s.Device (/dev/input/js0 by default) and starts
-// polling it. A missing joystick is an error wrapping os.ErrNotExist; a
-// device the joystick interface cannot query is an error too. The joystick
-// interface is Linux's: elsewhere NewGamepad returns an error wrapping
-// errors.ErrUnsupported.
+// NewGamepad opens the gamepad at s.Path or, when it is empty, the first
+// gamepad found: the first evdev device in /dev/input (event0, event1, ...)
+// with absolute axes and gamepad or joystick buttons (BTN_SOUTH or
+// BTN_TRIGGER), or, when none can be read, the first joystick node
+// (/dev/input/js0, js1, ...) in joystick mode. Finding none is an error
+// wrapping os.ErrNotExist. Evdev and the joystick interface are Linux's:
+// elsewhere NewGamepad returns an error wrapping errors.ErrUnsupported.
 func NewGamepad(s GamepadSettings) (*Gamepad, error) { return openGamepad(s) }
 
-// newGamepad starts a Gamepad polling dev, which has the given number of
-// buttons.
-func newGamepad(dev joystickReader, name string, buttons int, s GamepadSettings) *Gamepad {
-	filter := s.Filter
+// gamepadSource is what a Gamepad reads its events from.
+type gamepadSource interface {
+	// next blocks until the next event.
+	next() (InputEvent, error)
+	// close releases the device and makes a blocked next return; it may be
+	// called more than once.
+	close()
+}
+
+// newGamepad starts a Gamepad reading src.
+func newGamepad(src gamepadSource, name, path string, filter func(InputEvent) bool) *Gamepad {
 	if filter == nil {
 		filter = DefaultInputFilter
-	}
-	interval := s.PollInterval
-	if interval <= 0 {
-		interval = DefaultGamepadPollInterval
 	}
 	g := &Gamepad{
 		Producer: NewProducer[InputEvent](nil),
 		name:     name,
-		dev:      dev,
+		path:     path,
+		src:      src,
 		closing:  make(chan struct{}),
 		done:     make(chan struct{}),
 	}
-	var mapping *GamepadMapping // a copy: the caller may change theirs
-	if s.Mapping != nil {
-		mapping = &GamepadMapping{Axes: slices.Clone(s.Mapping.Axes), Buttons: slices.Clone(s.Mapping.Buttons)}
-	}
-	diff := &gamepadDiffer{mapping: mapping, buttons: buttons}
-	go g.run(diff, filter, interval)
+	go g.run(filter)
 	return g
 }
 
-func (g *Gamepad) run(diff *gamepadDiffer, filter func(InputEvent) bool, interval time.Duration) {
+func (g *Gamepad) run(filter func(InputEvent) bool) {
 	defer close(g.done)
 	defer g.Producer.Close()
-	defer g.closeDevice()
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
+	defer g.src.close()
 	g.SetReady()
 	for {
-		// The first read waits one interval too, which gives the joystick
-		// package time to take in the device's initial state.
-		select {
-		case <-g.closing:
-			return
-		case <-tick.C:
-		}
-		state, err := g.dev.Read()
+		e, err := g.src.next()
 		if err != nil {
 			select {
-			case <-g.closing:
+			case <-g.closing: // Close closed the device under the reader
 			default:
-				g.SetError(fmt.Errorf("rtcbot: gamepad %q: %w", g.name, err))
+				g.SetError(fmt.Errorf("rtcbot: gamepad %s: %w", g.path, err))
 			}
 			return
 		}
-		ts := inputTimestamp(time.Now())
-		for _, e := range diff.next(state, ts) {
-			if filter(e) {
-				g.Publish(e)
-			}
+		if filter(e) {
+			g.Publish(e)
 		}
 	}
 }
 
-func (g *Gamepad) closeDevice() { g.closeDev.Do(g.dev.Close) }
-
-// Name returns the joystick's name as the kernel reports it.
+// Name returns the gamepad's name as the kernel reports it ("Microsoft
+// X-Box 360 pad").
 func (g *Gamepad) Name() string { return g.name }
 
-// Close stops polling, releases the joystick and closes every subscription
-// (readers get what is queued, then ErrClosed). It waits for the polling
+// Path returns the device the gamepad reads: an evdev node
+// (/dev/input/eventN), or a joystick node (/dev/input/jsN) in joystick mode.
+func (g *Gamepad) Path() string { return g.path }
+
+// Close stops reading, releases the device and closes every subscription
+// (readers get what is queued, then ErrClosed). It waits for the reading
 // goroutine to end and is idempotent.
 func (g *Gamepad) Close() error {
 	g.closeOnce.Do(func() {
 		close(g.closing)
-		g.closeDevice()
+		g.src.close()
 	})
 	<-g.done
 	return nil
 }
+
+// evdevSource reads an evdev node's struct input_event records with the
+// package's own decoder (the one Keyboard and Mouse use) rather than
+// kenshaw/evdev's Poll: Poll runs a goroutine of its own on a file it has
+// made blocking (through Fd), which Close could not wake, while a file
+// opened here stays in Go's poller, so closing it ends a blocked read at
+// once. The decoder also names codes as the inputs package does.
+type evdevSource struct {
+	f    io.ReadCloser
+	rr   *inputRecordReader
+	once sync.Once
+}
+
+// newEvdevSource reads records laid out for this platform from f (an evdev
+// node, or a pipe or file in tests), which it closes when it closes.
+func newEvdevSource(f io.ReadCloser) *evdevSource {
+	return &evdevSource{f: f, rr: newInputRecordReader(f, inputWord)}
+}
+
+func (s *evdevSource) next() (InputEvent, error) {
+	e, err := s.rr.next()
+	if errors.Is(err, io.EOF) {
+		err = fmt.Errorf("device ended: %w", err)
+	}
+	return e, err
+}
+
+func (s *evdevSource) close() { s.once.Do(func() { s.f.Close() }) }
 
 // joystickState is one reading of a joystick: each axis's value and a bit
 // per button (bit i set: button i pressed).
@@ -209,10 +195,65 @@ type joystickState struct {
 	Buttons uint32
 }
 
-// joystickReader is the joystick a Gamepad polls; tests provide fakes.
+// joystickReader is the joystick a joystick-mode Gamepad polls; tests
+// provide fakes.
 type joystickReader interface {
 	Read() (joystickState, error)
 	Close()
+}
+
+// joystickSource polls a joystick every interval and turns what changed
+// into events.
+type joystickSource struct {
+	dev     joystickReader
+	diff    *gamepadDiffer
+	tick    *time.Ticker
+	pending []InputEvent
+
+	closing chan struct{}
+	once    sync.Once
+}
+
+// newJoystickSource polls dev, naming its axes and buttons with the evdev
+// codes axes and buttons (index i: axis or button i).
+func newJoystickSource(dev joystickReader, axes, buttons []string, interval time.Duration) *joystickSource {
+	if interval <= 0 {
+		interval = DefaultGamepadPollInterval
+	}
+	return &joystickSource{
+		dev:     dev,
+		diff:    &gamepadDiffer{axes: axes, buttons: buttons},
+		tick:    time.NewTicker(interval),
+		closing: make(chan struct{}),
+	}
+}
+
+func (s *joystickSource) next() (InputEvent, error) {
+	for len(s.pending) == 0 {
+		// The first read waits one interval too, which gives the joystick
+		// package time to take in the device's initial state.
+		select {
+		case <-s.closing:
+			return InputEvent{}, os.ErrClosed
+		case <-s.tick.C:
+		}
+		state, err := s.dev.Read()
+		if err != nil {
+			return InputEvent{}, err
+		}
+		s.pending = s.diff.next(state, inputTimestamp(time.Now()))
+	}
+	e := s.pending[0]
+	s.pending = s.pending[1:]
+	return e, nil
+}
+
+func (s *joystickSource) close() {
+	s.once.Do(func() {
+		close(s.closing)
+		s.tick.Stop()
+		s.dev.Close()
+	})
 }
 
 // gamepadDiffer turns successive joystick states into events, one per
@@ -220,13 +261,21 @@ type joystickReader interface {
 // ("Absolute", the value), each in index order. The first state is the
 // starting point and yields no events.
 type gamepadDiffer struct {
-	mapping *GamepadMapping
-	// buttons is how many buttons the joystick has; only those bits are
-	// compared (all 32 if 0 or more than 32).
-	buttons int
+	// axes[i] and buttons[i] are the evdev codes of axis and button i;
+	// only the buttons named (at most 32) are compared.
+	axes, buttons []string
 
 	prev    joystickState
 	started bool
+}
+
+// axisCode returns the code of axis i, or ABS_UNKNOWN_i for one the map
+// does not name.
+func (d *gamepadDiffer) axisCode(i int) string {
+	if i < len(d.axes) && d.axes[i] != "" {
+		return d.axes[i]
+	}
+	return fmt.Sprintf("ABS_UNKNOWN_AXIS_%d", i)
 }
 
 // next returns the events from the previous state to s, stamped ts.
@@ -237,12 +286,8 @@ func (d *gamepadDiffer) next(s joystickState, ts float64) []InputEvent {
 		return nil
 	}
 	var events []InputEvent
-	nb := d.buttons
-	if nb <= 0 || nb > 32 {
-		nb = 32
-	}
 	if changed := s.Buttons ^ d.prev.Buttons; changed != 0 {
-		for i := range nb {
+		for i := range min(len(d.buttons), 32) {
 			if changed&(1<<i) == 0 {
 				continue
 			}
@@ -250,7 +295,7 @@ func (d *gamepadDiffer) next(s joystickState, ts float64) []InputEvent {
 			if s.Buttons&(1<<i) != 0 {
 				state = 1
 			}
-			events = append(events, InputEvent{Timestamp: ts, Code: d.mapping.ButtonCode(i), State: state, Event: InputKey})
+			events = append(events, InputEvent{Timestamp: ts, Code: d.buttons[i], State: state, Event: InputKey})
 		}
 	}
 	for i := range max(len(s.Axes), len(d.prev.Axes)) {
@@ -262,7 +307,7 @@ func (d *gamepadDiffer) next(s joystickState, ts float64) []InputEvent {
 			now = s.Axes[i]
 		}
 		if now != was {
-			events = append(events, InputEvent{Timestamp: ts, Code: d.mapping.AxisCode(i), State: now, Event: InputAbsolute})
+			events = append(events, InputEvent{Timestamp: ts, Code: d.axisCode(i), State: now, Event: InputAbsolute})
 		}
 	}
 	d.prev.Buttons = s.Buttons

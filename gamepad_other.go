@@ -7,7 +7,7 @@ import (
 	"fmt"
 )
 
-// openGamepad fails: the joystick interface is Linux's.
+// openGamepad fails: evdev and the joystick interface are Linux's.
 func openGamepad(GamepadSettings) (*Gamepad, error) {
-	return nil, fmt.Errorf("rtcbot: gamepad: the Linux joystick interface is not available here: %w", errors.ErrUnsupported)
+	return nil, fmt.Errorf("rtcbot: gamepad: Linux evdev and the joystick interface are not available here: %w", errors.ErrUnsupported)
 }

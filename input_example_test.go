@@ -66,7 +66,7 @@ func ExampleSimulatedGamepad() {
 // The desktop side of the offloading tutorial: send the gamepad's events to
 // the robot. Map turns them into a connection's messages.
 func ExampleNewGamepad() {
-	g, err := rtcbot.NewGamepad(rtcbot.GamepadSettings{}) // /dev/input/js0
+	g, err := rtcbot.NewGamepad(rtcbot.GamepadSettings{}) // the first gamepad
 	if err != nil {
 		log.Fatal(err) // no gamepad: an error wrapping os.ErrNotExist
 	}
@@ -75,14 +75,21 @@ func ExampleNewGamepad() {
 	_ = messages // conn.PutSubscription(messages) sends each event as RTCBot's JSON
 }
 
-// A pad that joydev numbers differently, here one whose face buttons follow
-// the generic joystick codes.
-func ExampleGamepadMapping() {
-	m := rtcbot.DefaultGamepadMapping()
-	m.Buttons = []string{"BTN_TRIGGER", "BTN_THUMB", "BTN_THUMB2", "BTN_TOP"}
-	fmt.Println(m.AxisCode(1), m.ButtonCode(2), m.ButtonCode(7))
-	// Output:
-	// ABS_Y BTN_THUMB2 BTN_UNMAPPED_7
+// Read a chosen gamepad through a stable link, keeping only its buttons
+// and axes. A joystick node (/dev/input/js0) instead selects joystick mode,
+// whose axis values differ from RTCBot's (see Gamepad).
+func ExampleGamepadSettings() {
+	g, err := rtcbot.NewGamepad(rtcbot.GamepadSettings{
+		Path:   "/dev/input/by-id/usb-Microsoft_Controller-event-joystick",
+		Filter: func(e rtcbot.InputEvent) bool { return e.Event == rtcbot.InputKey || e.Event == rtcbot.InputAbsolute },
+	})
+	if err != nil {
+		log.Fatal(err) // no such device, or no permission to read it
+	}
+	defer g.Close()
+	g.SubscribeFunc(func(e rtcbot.InputEvent) {
+		fmt.Println(e.Code, e.State) // BTN_SOUTH 1, ABS_Z 255, ABS_HAT0X -1, ...
+	})
 }
 
 // Read a keyboard's keys, dropping scan codes and LED events.

@@ -45,8 +45,8 @@ func main() {
 	flag.IntVar(&o.attempts, "attempts", 0, "give up after this many failed attempts to connect in a row (0: never)")
 	flag.StringVar(&o.display, "display", "auto", `display: "auto" (a window, else headless), "cv" or "headless"`)
 	flag.StringVar(&o.snapshot, "snapshot", "desktop-snapshot.png", "where the headless display writes the latest frame")
-	flag.StringVar(&o.gamepad, "gamepad", "auto", `gamepad: "auto" (joystick, else simulated), "joystick" or "simulated"`)
-	flag.IntVar(&o.device, "device", 0, "joystick number")
+	flag.StringVar(&o.gamepad, "gamepad", "auto", `gamepad: "auto" (a gamepad device, else simulated), "device" or "simulated"`)
+	flag.StringVar(&o.device, "device", "", "the gamepad's device: /dev/input/eventN (evdev) or /dev/input/jsN (joystick mode); empty: the first gamepad found")
 	flag.IntVar(&o.events, "events", 0, "with the simulated gamepad: send this many events, then stop (0: no limit)")
 	flag.DurationVar(&o.duration, "duration", 0, "stop after this long (0: run until Ctrl-C)")
 	flag.BoolVar(&o.loopback, "loopback", false, "use only 127.0.0.1 for the connection (robot and desktop on one machine)")
@@ -58,10 +58,10 @@ func main() {
 }
 
 type options struct {
-	robot, token, display, snapshot, gamepad string
-	device, events, attempts                 int
-	duration                                 time.Duration
-	loopback, jsonSummary                    bool
+	robot, token, display, snapshot, gamepad, device string
+	events, attempts                                 int
+	duration                                         time.Duration
+	loopback, jsonSummary                            bool
 }
 
 // Summary is what the desktop saw, printed when it stops.
@@ -209,10 +209,10 @@ func openGamepad(o options) (gamepad, error) {
 	switch o.gamepad {
 	case "simulated":
 		return simulated(), nil
-	case "joystick":
-		return rtcbot.NewGamepad(rtcbot.GamepadSettings{Device: o.device})
+	case "device":
+		return rtcbot.NewGamepad(rtcbot.GamepadSettings{Path: o.device})
 	case "auto":
-		g, err := rtcbot.NewGamepad(rtcbot.GamepadSettings{Device: o.device})
+		g, err := rtcbot.NewGamepad(rtcbot.GamepadSettings{Path: o.device})
 		if err == nil {
 			return g, nil
 		}
