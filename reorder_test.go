@@ -94,3 +94,67 @@ func TestReorderWait(t *testing.T) {
 		}
 	}
 }
+
+// Having asked for a keyframe, a receiver asks again only once a keyframe
+// has begun to arrive since (and a frame was lost after all), or after
+// keyframeWait with none: not for every frame skipped while the keyframe is
+// on its way.
+func TestKeyframeAskerSpacesRequests(t *testing.T) {
+	const rtt = 100 * time.Millisecond
+	var k keyframeAsker
+	at := time.Unix(1000, 0)
+	if !k.ask(at, rtt, 0) {
+		t.Fatal("the first request was not sent")
+	}
+	asked := 1
+	for i := 1; at.Add(time.Duration(i) * time.Second / 30).Before(time.Unix(1000, 0).Add(keyframeWait(rtt))); i++ {
+		if k.ask(at.Add(time.Duration(i)*time.Second/30), rtt, 0) {
+			asked++
+		}
+	}
+	if asked != 1 {
+		t.Errorf("%d requests within keyframeWait with no keyframe arriving, want 1", asked)
+	}
+	if !k.ask(at.Add(keyframeWait(rtt)), rtt, 0) {
+		t.Error("no request after keyframeWait without a keyframe")
+	}
+	at = at.Add(keyframeWait(rtt))
+	if !k.ask(at.Add(time.Millisecond), rtt, 1) {
+		t.Error("no request at once when the keyframe that came was lost")
+	}
+	if k.ask(at.Add(2*time.Millisecond), rtt, 1) {
+		t.Error("asked again before the new request could be answered")
+	}
+	if w := keyframeWait(0); w != 2*keyframeSpacing {
+		t.Errorf("keyframeWait(unknown) = %v, want %v", w, 2*keyframeSpacing)
+	}
+	if w := keyframeWait(10 * time.Second); w != 2*time.Second {
+		t.Errorf("keyframeWait(10 s) = %v, want the 2 s bound", w)
+	}
+}
+
+// startsKeyframe recognises the first packet of an H.264 keyframe in each
+// packetization: a parameter set alone, a STAP-A starting with one, and
+// the first fragment of an IDR slice.
+func TestStartsKeyframe(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		payload []byte
+		want    bool
+	}{
+		{"SPS", []byte{0x67, 0x42}, true},
+		{"IDR slice", []byte{0x65, 0x88}, true},
+		{"P slice", []byte{0x41, 0x9a}, false},
+		{"STAP-A with SPS", []byte{0x78, 0x00, 0x05, 0x67, 0x42}, true},
+		{"STAP-A with a P slice", []byte{0x78, 0x00, 0x05, 0x41, 0x9a}, false},
+		{"FU-A start of IDR", []byte{0x7c, 0x85}, true},
+		{"FU-A middle of IDR", []byte{0x7c, 0x05}, false},
+		{"FU-A start of P slice", []byte{0x7c, 0x81}, false},
+		{"short", []byte{0x67}, false},
+		{"short STAP-A", []byte{0x78, 0x00}, false},
+	} {
+		if got := startsKeyframe(tc.payload); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -40,3 +40,43 @@ func lastLine(s string) string {
 	s = strings.TrimSpace(s)
 	return s[strings.LastIndex(s, "\n")+1:]
 }
+
+// The resend limiter lets retransmissions take resendShare of the estimate
+// (after a burst of resendBurst of it) and drops the rest.
+func TestResendLimiterHoldsToShare(t *testing.T) {
+	const estimate = 800_000 // bits per second: 25 kB/s for resends
+	l := &resendLimiter{estimate: func() int { return estimate }}
+	at := time.Unix(1000, 0)
+	const packet = 1000
+	allowed := 0
+	for i := range 10_000 { // 10 s, a packet every ms: far more than the share
+		if l.allow(packet, at.Add(time.Duration(i)*time.Millisecond)) {
+			allowed++
+		}
+	}
+	// 10 s of the share plus the initial burst.
+	want := int((resendShare*estimate/8*10 + resendShare*estimate/8*resendBurst.Seconds()) / packet)
+	if allowed < want-2 || allowed > want+2 {
+		t.Errorf("%d resends of %d bytes allowed in 10 s, want about %d", allowed, packet, want)
+	}
+	// Unknown estimate: the start bitrate's share.
+	l = &resendLimiter{estimate: func() int { return 0 }}
+	if !l.allow(packet, at) {
+		t.Error("the first resend with no estimate yet was dropped")
+	}
+}
+
+// A rate meter reports the last full second, and 0 after a silent one.
+func TestRateMeter(t *testing.T) {
+	var m rateMeter
+	at := time.Unix(1000, 0)
+	for i := range 100 {
+		m.add(1250, at.Add(time.Duration(i)*10*time.Millisecond)) // 125 kB/s
+	}
+	if got := m.rate(at.Add(time.Second)); got < 990_000 || got > 1_010_000 {
+		t.Errorf("rate %d bit/s after a second of 1 Mbit/s", got)
+	}
+	if got := m.rate(at.Add(3500 * time.Millisecond)); got != 0 {
+		t.Errorf("rate %d bit/s after two silent seconds, want 0", got)
+	}
+}
