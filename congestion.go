@@ -219,6 +219,7 @@ func (c *Connection) queueing(now time.Time) bool {
 	if rtt <= 0 {
 		return false
 	}
+	c.rtt.Store(int64(rtt))
 	c.rttMu.Lock()
 	defer c.rttMu.Unlock()
 	if c.baseRTT == 0 || rtt < c.baseRTT || now.Sub(c.baseRTTAt) > baseRTTSpan {
@@ -236,22 +237,30 @@ func (c *Connection) peerSendsTWCC() bool {
 
 // resendShare is the most of a link's estimate that retransmissions may
 // take, and resendBurst how much of it they may spend at once. pion's NACK
-// responder would resend whatever is asked (it holds resends to the
-// estimate only when congestion control sits below it in the chain, where
-// GCC then misreads the resends); on a congested link, resends beyond the
-// estimate keep the queue full that caused the loss.
+// responder resends whatever is asked (it holds resends to the estimate
+// only when congestion control sits below it in the chain, where GCC then
+// misreads the resends); on a congested link, resends beyond the estimate
+// keep the queue full that caused the loss. What is resent is taken off the
+// encoder's target (videoTarget).
 const (
-	resendShare = 0.25
+	resendShare = 0.5
 	resendBurst = 250 * time.Millisecond
 )
 
 // resendLimiter is an interceptor that drops the retransmissions of
-// outgoing video beyond resendShare of the link's estimate (a token
-// bucket). It goes below the NACK responder, which then takes a dropped
-// resend as sent and resends it again if asked after a round trip.
+// outgoing video that repeat a packet already sent twice within the last
+// round trip, and those beyond resendShare of the link's estimate (a token
+// bucket). The receiver asks every nackInterval until the packet comes,
+// and pion's responder, which spaces resends by an RTT it takes from RTCP
+// reports, resent each lost packet some five times on a 100 ms link; one
+// copy more than needed guards against losing the resend too, which the
+// receiver could not wait a second round trip for. It goes
+// below the NACK responder, which takes a dropped resend as sent and
+// resends it again if asked later.
 type resendLimiter struct {
 	interceptor.NoOp
-	estimate func() int // the link's estimate, bits per second, 0 if unknown
+	estimate func() int           // the link's estimate, bits per second, 0 if unknown
+	rtt      func() time.Duration // the link's round trip, 0 if unknown
 
 	mu      sync.Mutex
 	tokens  float64 // bytes that may be resent now
@@ -268,14 +277,47 @@ func (l *resendLimiter) BindLocalStream(info *interceptor.StreamInfo, w intercep
 		return w
 	}
 	var resends resendDetector
+	var mu sync.Mutex
+	var last [resendLogSize]struct {
+		seq    uint16
+		at     time.Time // of the first resend within the round trip
+		copies int
+	}
 	return interceptor.RTPWriterFunc(func(header *rtp.Header, payload []byte, attrs interceptor.Attributes) (int, error) {
-		if resends.isResend(header.SequenceNumber) && !l.allow(len(payload), time.Now()) {
+		seq := header.SequenceNumber
+		if !resends.isResend(seq) {
+			return w.Write(header, payload, attrs)
+		}
+		now := time.Now()
+		rtt := l.rtt()
+		if rtt <= 0 {
+			rtt = 100 * time.Millisecond
+		}
+		mu.Lock()
+		entry := &last[seq%resendLogSize]
+		if entry.seq != seq || entry.at.IsZero() || now.Sub(entry.at) >= rtt+resendJitter {
+			entry.seq, entry.at, entry.copies = seq, now, 0
+		}
+		repeat := entry.copies >= 2
+		mu.Unlock()
+		if repeat || !l.allow(len(payload), now) {
 			l.dropped.Add(1)
 			return header.MarshalSize() + len(payload), nil
 		}
+		mu.Lock()
+		entry.copies++
+		mu.Unlock()
 		return w.Write(header, payload, attrs)
 	})
 }
+
+// resendLogSize is how many recent resends a stream remembers, by sequence
+// number: more than a round trip's worth. resendJitter is added to the
+// round trip before a request counts as asking again.
+const (
+	resendLogSize = 1024
+	resendJitter  = 10 * time.Millisecond
+)
 
 // allow takes n bytes from the bucket at now, if it holds them.
 func (l *resendLimiter) allow(n int, now time.Time) bool {

@@ -125,7 +125,8 @@ type Connection struct {
 	rttMu         sync.Mutex
 	baseRTT       time.Duration // the least round trip seen since baseRTTAt
 	baseRTTAt     time.Time
-	targetAt      time.Time // when refreshVideoTarget last ran
+	targetAt      time.Time    // when refreshVideoTarget last ran
+	rtt           atomic.Int64 // the last round trip measured, for resendLimiter
 	closing       bool
 	wg            sync.WaitGroup // goroutines reading tracks and RTCP
 
@@ -155,12 +156,20 @@ func NewConnection(settings ConnectionSettings) (*Connection, error) {
 	settings = settings.withDefaults()
 	var made atomic.Pointer[Connection] // for the estimator, which starts with the peer connection
 	counter := &linkCounter{}
-	limiter := &resendLimiter{estimate: func() int {
-		if c := made.Load(); c != nil {
-			return c.estimate.target()
-		}
-		return 0
-	}}
+	limiter := &resendLimiter{
+		estimate: func() int {
+			if c := made.Load(); c != nil {
+				return c.estimate.target()
+			}
+			return 0
+		},
+		rtt: func() time.Duration {
+			if c := made.Load(); c != nil {
+				return time.Duration(c.rtt.Load())
+			}
+			return 0
+		},
+	}
 	api, err := newAPI(settings, counter, limiter, func(bps int) {
 		if c := made.Load(); c != nil {
 			c.setEstimate(&c.estimate.gcc, bps)

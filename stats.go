@@ -40,8 +40,8 @@ type LinkStats struct {
 	// NACKsReceived and KeyframeRequestsReceived count the peer's requests
 	// for lost packets and for keyframes (PLI and FIR).
 	NACKsReceived, KeyframeRequestsReceived uint64
-	// ResendsDropped counts the retransmissions not sent, as they would
-	// have taken more than a quarter of the link's estimate.
+	// ResendsDropped counts the retransmissions not sent: a third copy of
+	// a packet within a round trip, or beyond half of the link's estimate.
 	ResendsDropped uint64
 	// KeyframesSent counts the keyframes of the video sent to the peer
 	// since it connected: the first, those it or another viewer of the

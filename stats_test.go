@@ -2,9 +2,13 @@ package rtcbot
 
 import (
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
 )
 
 // With StatsInterval, a connection logs its LinkStats until it closes.
@@ -78,5 +82,35 @@ func TestRateMeter(t *testing.T) {
 	}
 	if got := m.rate(at.Add(3500 * time.Millisecond)); got != 0 {
 		t.Errorf("rate %d bit/s after two silent seconds, want 0", got)
+	}
+}
+
+// The resend limiter passes new packets, and at most two copies of a
+// resent packet within a round trip; a request after the round trip gets
+// a resend again.
+func TestResendLimiterDropsRepeats(t *testing.T) {
+	l := &resendLimiter{estimate: func() int { return 10_000_000 }, rtt: func() time.Duration { return 50 * time.Millisecond }}
+	var written []uint16
+	w := l.BindLocalStream(&interceptor.StreamInfo{MimeType: "video/VP8"}, interceptor.RTPWriterFunc(
+		func(h *rtp.Header, _ []byte, _ interceptor.Attributes) (int, error) {
+			written = append(written, h.SequenceNumber)
+			return 0, nil
+		}))
+	send := func(seq uint16) {
+		if _, err := w.Write(&rtp.Header{SequenceNumber: seq}, make([]byte, 100), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for seq := range uint16(10) {
+		send(seq)
+	}
+	for range 5 { // the receiver asks five times within the round trip
+		send(3)
+	}
+	if want := []uint16{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 3, 3}; !slices.Equal(written, want) {
+		t.Errorf("written %v, want %v", written, want)
+	}
+	if l.dropped.Load() != 3 {
+		t.Errorf("%d resends dropped, want 3", l.dropped.Load())
 	}
 }
