@@ -40,10 +40,11 @@ func reorderWait(rtt time.Duration) time.Duration {
 // reorderBuffer puts one track's packets back in sequence order.
 type reorderBuffer struct {
 	slots   [reorderSlots]*rtp.Packet // held packets, by sequence number modulo reorderSlots
+	arrived [reorderSlots]time.Time   // when each held packet came
 	next    uint16                    // sequence number of the next packet to release
 	started bool
 	held    int       // packets in slots
-	holeAt  time.Time // when the packet at next was found missing (when held > 0)
+	holeAt  time.Time // when the packet at next was found missing: a later one came (when held > 0)
 	lateRun int       // late packets in a row
 
 	repaired uint64 // holes filled late: by a retransmission or a reordered packet
@@ -84,6 +85,7 @@ func (b *reorderBuffer) push(p *rtp.Packet, now time.Time, out func(*rtp.Packet)
 			b.holeAt = now
 		}
 		*slot = p
+		b.arrived[seq%reorderSlots] = now
 		b.held++
 		return
 	}
@@ -98,7 +100,10 @@ func (b *reorderBuffer) release(now time.Time, out func(*rtp.Packet)) {
 	for b.held > 0 {
 		slot := &b.slots[b.next%reorderSlots]
 		if *slot == nil {
-			b.holeAt = now // a new hole: its wait starts now
+			// A further hole: it has waited since the first packet after
+			// it came, not since the hole before it closed, or holes in a
+			// row would wait one after the other.
+			b.holeAt = b.firstArrivalAfterNext()
 			return
 		}
 		p := *slot
@@ -107,6 +112,16 @@ func (b *reorderBuffer) release(now time.Time, out func(*rtp.Packet)) {
 		out(p)
 		b.next++
 	}
+}
+
+// firstArrivalAfterNext returns when the first held packet after next came.
+func (b *reorderBuffer) firstArrivalAfterNext() time.Time {
+	for i := uint16(1); i < reorderSlots; i++ {
+		if at := (b.next + i) % reorderSlots; b.slots[at] != nil {
+			return b.arrived[at]
+		}
+	}
+	return time.Time{} // not reached while held > 0
 }
 
 // skipTo gives up waiting for what is missing before seq: the held packets

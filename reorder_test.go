@@ -46,7 +46,12 @@ func TestReorderBuffer(t *testing.T) {
 		{"a reordered packet is put back", []int{1, 3, 2, 4}, seqs(1, 4), 1, 0, 0},
 		{"a hole filled by a retransmission", []int{1, 2, 4, 5, 6, -20, 3, 7}, seqs(1, 7), 1, 0, 0},
 		{"a hole given up after the wait", []int{1, 2, 4, 5, -60, 6, 3}, []uint16{1, 2, 4, 5, 6}, 0, 1, 1},
-		{"two holes, each with its own wait", []int{1, 3, 5, -60, -60}, []uint16{1, 3, 5}, 0, 2, 0},
+		{"two holes, each with its own wait", []int{1, 3, -30, 5, -30, -30}, []uint16{1, 3, 5}, 0, 2, 0},
+		{"the second hole's wait ran meanwhile", []int{1, 3, -30, 5, -30}, []uint16{1, 3}, 0, 1, 0},
+		// Holes found together wait together, not one after the other:
+		// on a link losing many packets, waiting in series held frames
+		// for seconds.
+		{"holes found together expire together", []int{1, 3, 5, -60}, []uint16{1, 3, 5}, 0, 2, 0},
 		{"the wait has not run out", []int{1, 3, -20}, []uint16{1}, 0, 0, 0},
 		{"a duplicate is dropped", []int{1, 2, 2, 4, 4, 3}, seqs(1, 4), 1, 0, 2},
 		{"wrap-around", []int{65534, 65535, 1, 0, 2}, []uint16{65534, 65535, 0, 1, 2}, 1, 0, 0},

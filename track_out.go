@@ -239,17 +239,19 @@ func (t *outTrack[T]) connected() (disconnected func()) {
 // congestion.go), and below the floor the picture shrinks or frames are
 // skipped (degrade.go).
 type videoSampleEncoder struct {
-	codec    string // for errors: "VP8", "H264"
-	newEnc   func(width, height, fps, bitrate int) (videoEncoder, error)
-	settings VideoSettings
-	enc      videoEncoder
-	start    time.Time
-	last     time.Time
-	buf      *image.YCbCr // a conversion to I420
-	small    *image.YCbCr // a downscaled picture
-	links    linkRange
-	degrade  degrader
-	bitrate  int // the bitrate set on enc
+	codec     string // for errors: "VP8", "H264"
+	newEnc    func(width, height, fps, bitrate int) (videoEncoder, error)
+	settings  VideoSettings
+	enc       videoEncoder
+	start     time.Time
+	last      time.Time
+	buf       *image.YCbCr // a conversion to I420
+	small     *image.YCbCr // a downscaled picture
+	links     linkRange
+	degrade   degrader
+	bitrate   int       // the bitrate set on enc
+	bitrateAt time.Time // when it was set
+	debt      frameDebt
 }
 
 // newVP8SampleEncoder encodes frames with VP8 (libvpx).
@@ -286,16 +288,17 @@ func (e *videoSampleEncoder) encode(img image.Image, forceKeyframe bool, write f
 		if err != nil {
 			return false, false, fmt.Errorf("rtcbot: %s encoder for %dx%d: %w", e.codec, w, h, err)
 		}
-		e.enc, e.bitrate = enc, bps
+		e.enc, e.bitrate, e.bitrateAt = enc, bps, now
 	}
-	if !send {
+	e.debt.leak(bps, now)
+	if !send || e.debt.over(bps) {
 		return false, false, nil
 	}
-	if bps != e.bitrate {
+	if e.retarget(bps, now) {
 		// Both codecs change their bitrate on the fly; one that fails
 		// keeps the last.
 		if r, ok := e.enc.(interface{ SetBitrate(bps int) error }); ok && r.SetBitrate(bps) == nil {
-			e.bitrate = bps
+			e.bitrate, e.bitrateAt = bps, now
 		}
 	}
 	if divisor > 1 {
@@ -314,11 +317,63 @@ func (e *videoSampleEncoder) encode(img image.Image, forceKeyframe bool, write f
 	if data == nil {
 		return false, false, nil
 	}
+	e.debt.bits += 8 * len(data)
 	write(media.Sample{Data: data, Duration: duration, Timestamp: now})
 	return true, keyframe, nil
 }
 
 func (e *videoSampleEncoder) setLinks(links linkRange) { e.links = links }
+
+// retarget reports whether to give the encoder bps now: a fall of a tenth
+// or more at once, a rise of a tenth or more after retargetHold, and a
+// smaller change after a few holds. Congestion control moves its estimate
+// a little on every report, and x264 restarts its rate control's buffer
+// at each change, which lets it overshoot: a change a frame made x264 send
+// up to four times its target.
+func (e *videoSampleEncoder) retarget(bps int, now time.Time) bool {
+	since := now.Sub(e.bitrateAt)
+	switch {
+	case bps == e.bitrate:
+		return false
+	case bps*10 <= e.bitrate*9:
+		return true
+	case bps*10 >= e.bitrate*11:
+		return since >= retargetHold
+	}
+	return since >= 4*retargetHold
+}
+
+// retargetHold is the least time between two rises of an encoder's bitrate.
+const retargetHold = 500 * time.Millisecond
+
+// frameDebt is a frame dropper, as libwebrtc's: it counts the bits encoded
+// beyond the target, leaking at the target rate, and frames are skipped
+// while they exceed maxDebt of it. Encoders' rate control overshoots for
+// seconds at a time (x264's, through mediadevices, sent up to twice its
+// target for a second on a moving picture, and took four seconds to come
+// down after a cut); the link would queue the excess, and latency with it.
+type frameDebt struct {
+	bits int       // encoded and not yet paid for by the target's rate
+	at   time.Time // when it last leaked
+}
+
+// maxDebt is how much of the target's rate frames may run ahead: a
+// keyframe's worth (VP8 keyframes are up to 9 frames' worth) and some.
+const maxDebt = 500 * time.Millisecond
+
+// leak pays off what the target rate of bps carried since the last call.
+func (d *frameDebt) leak(bps int, now time.Time) {
+	if !d.at.IsZero() {
+		d.bits = max(d.bits-int(float64(bps)*now.Sub(d.at).Seconds()), 0)
+	}
+	d.at = now
+}
+
+// over reports whether the encoder is too far ahead of a target of bps to
+// send the next frame.
+func (d *frameDebt) over(bps int) bool {
+	return float64(d.bits) > float64(bps)*maxDebt.Seconds()
+}
 
 // plan returns the bitrate for the next frame of width by height, the
 // divisor of its size and whether to send it. The target is the slowest
