@@ -137,6 +137,7 @@ func runLinkScenario(tb testing.TB, sc linkScenario) linkResult {
 		stamp, err := timecode.Read(img)
 		if err != nil {
 			res.bad++
+			tb.Logf("bad frame at %v, %v: time code unreadable: %v", now.Sub(start).Round(time.Millisecond), img.Rect.Size(), err)
 			continue
 		}
 		// A frame decoded against a lost reference is far off (the bars
@@ -150,6 +151,7 @@ func runLinkScenario(tb testing.TB, sc linkScenario) linkResult {
 		switch psnr := lumaPSNR(drawn, img); {
 		case psnr < 15:
 			res.bad++
+			tb.Logf("bad frame at %v, %v: frame %d, luma PSNR %.1f dB", now.Sub(start).Round(time.Millisecond), img.Rect.Size(), stamp.Seq, psnr)
 			continue
 		case psnr < 25:
 			res.coarse++

@@ -54,7 +54,7 @@ func newVNetLink(t testing.TB, l link) vnetLink {
 	const robotIP, desktopIP = "10.0.0.1", "10.0.0.2"
 	// The router delays every packet itself: a vnet.DelayFilter can leave
 	// the router's goroutine blocked when both stop.
-	wan, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.0.0.0/24", MinDelay: l.delay, LoggerFactory: logging.NewDefaultLoggerFactory()})
+	wan, err := newRouter(&vnet.RouterConfig{CIDR: "10.0.0.0/24", MinDelay: l.delay, LoggerFactory: logging.NewDefaultLoggerFactory()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func newVNetLink(t testing.TB, l link) vnetLink {
 		wan.AddChunkFilter(vl.bursts.filter)
 	}
 	add := func(ip string, lossPercent, rate int) *vnet.Net {
-		n, err := vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{ip}})
+		n, err := newNet(&vnet.NetConfig{StaticIPs: []string{ip}})
 		if err != nil {
 			t.Fatal(err)
 		}

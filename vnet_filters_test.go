@@ -25,6 +25,26 @@ import (
 // exports: burstLoss is a vnet.ChunkFilter for the router, and reorderNet
 // wraps the desktop's vnet.Net, reordering what its UDP sockets read.
 
+// vnetMu makes the tests build their virtual networks one at a time:
+// vnet.NewRouter and vnet.NewNet number their MAC addresses with an
+// unguarded global counter (pion/transport v5.1.4), a data race when
+// parallel tests build networks at once.
+var vnetMu sync.Mutex
+
+// newRouter is vnet.NewRouter under vnetMu.
+func newRouter(c *vnet.RouterConfig) (*vnet.Router, error) {
+	vnetMu.Lock()
+	defer vnetMu.Unlock()
+	return vnet.NewRouter(c)
+}
+
+// newNet is vnet.NewNet under vnetMu.
+func newNet(c *vnet.NetConfig) (*vnet.Net, error) {
+	vnetMu.Lock()
+	defer vnetMu.Unlock()
+	return vnet.NewNet(c)
+}
+
 // burstLoss drops runs of consecutive packets on their way to one address,
 // as a Wi-Fi link does while it roams or a mobile one at a handover: each
 // packet to that address that is not already in a run starts one with
@@ -188,7 +208,7 @@ func (c *reorderConn) ReadFromUDP(p []byte) (int, *net.UDPAddr, error) {
 // stopped at the test's end.
 func newTestVNet(t *testing.T, filter vnet.ChunkFilter, ips ...string) []*vnet.Net {
 	t.Helper()
-	r, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.0.1.0/24", LoggerFactory: logging.NewDefaultLoggerFactory()})
+	r, err := newRouter(&vnet.RouterConfig{CIDR: "10.0.1.0/24", LoggerFactory: logging.NewDefaultLoggerFactory()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +217,7 @@ func newTestVNet(t *testing.T, filter vnet.ChunkFilter, ips ...string) []*vnet.N
 	}
 	var nets []*vnet.Net
 	for _, ip := range ips {
-		n, err := vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{ip}})
+		n, err := newNet(&vnet.NetConfig{StaticIPs: []string{ip}})
 		if err != nil {
 			t.Fatal(err)
 		}
