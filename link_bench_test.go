@@ -12,7 +12,8 @@ import (
 )
 
 // linkScenario is a robot streaming its test pattern to a desktop over a
-// virtual link for a while, optionally changing the link's rate midway.
+// virtual link for a while, optionally changing the link's rate midway,
+// and optionally changing it back.
 type linkScenario struct {
 	name          string
 	link          link
@@ -20,6 +21,7 @@ type linkScenario struct {
 	duration      time.Duration
 	rateChange    int           // new bottleneck rate, bits per second, 0 for none
 	changeAt      time.Duration // when the rate changes
+	recoverAt     time.Duration // when it goes back to link.rate, 0 for never
 }
 
 // linkResult is what the desktop saw.
@@ -35,20 +37,26 @@ type linkResult struct {
 	unreadable int           // coarse frames whose time code did not read (like a picture drawn after the last read)
 	settle     time.Duration // after the rate change, until latency stayed under the link delay + 100 ms for a second
 	sentKbps   float64       // over the last quarter of the run
+	lowKbps    float64       // with a recovery, over the second before it
+	tailWorst  time.Duration // the worst latency over the last second
 	stats      LinkStats     // the desktop's
 	keyframes  uint64        // requests the robot received
+	bursts     uint64        // runs of packets the link lost in a row
+	reordered  uint64        // packets the link delivered after later ones
 }
 
 func (r linkResult) String() string {
-	return fmt.Sprintf("%.1f fps, %d freezes > 200 ms (longest gap %v), latency p50 %v p99 %v, %d bad frames, %d coarse, %d smaller, settle %v, sent %.0f kbit/s at the end, %d keyframe requests",
-		r.fps, r.freezes, r.longestGap.Round(time.Millisecond), r.p50, r.p99, r.bad, r.coarse, r.smaller, r.settle.Round(100*time.Millisecond), r.sentKbps, r.keyframes)
+	return fmt.Sprintf("%.1f fps, %d freezes > 200 ms (longest gap %v), latency p50 %v p99 %v, %d bad frames, %d coarse, %d smaller, settle %v, sent %.0f kbit/s at the end, %d keyframe requests, %d bursts lost, %d packets reordered, worst latency in the last second %v, sent %.0f kbit/s before the recovery",
+		r.fps, r.freezes, r.longestGap.Round(time.Millisecond), r.p50, r.p99, r.bad, r.coarse, r.smaller, r.settle.Round(100*time.Millisecond), r.sentKbps, r.keyframes, r.bursts, r.reordered,
+		r.tailWorst, r.lowKbps)
 }
 
 // runLinkScenario runs sc with real connections, codecs and the test
 // pattern on pion's virtual network.
 func runLinkScenario(tb testing.TB, sc linkScenario) linkResult {
 	tb.Helper()
-	robotSettings, desktopSettings, bottleneck := newVNetLink(tb, sc.link)
+	vl := newVNetLink(tb, sc.link)
+	robotSettings, desktopSettings, bottleneck := vl.robot, vl.desktop, vl.bottleneck
 	cam := NewTestPatternCamera(CameraSettings{Width: sc.width, Height: sc.height, FPS: 30})
 	defer cam.Close()
 	robot, err := NewConnection(robotSettings)
@@ -79,9 +87,13 @@ func runLinkScenario(tb testing.TB, sc linkScenario) linkResult {
 	if sc.rateChange > 0 && bottleneck != nil {
 		timer := time.AfterFunc(sc.changeAt, func() { bottleneck.SetRate(sc.rateChange) })
 		defer timer.Stop()
+		if sc.recoverAt > 0 {
+			timer := time.AfterFunc(sc.recoverAt, func() { bottleneck.SetRate(sc.link.rate) })
+			defer timer.Stop()
+		}
 	}
-	var sentAt time.Time
-	var sentBefore uint64
+	var sentAt, lowAt, lowEnd time.Time
+	var sentBefore, lowBefore, lowAfter uint64
 	last := start
 	var lastStamp timecode.Stamp // of the last frame read
 	// With -v, a line a second: what the robot aims at and sends, and the
@@ -108,6 +120,12 @@ func runLinkScenario(tb testing.TB, sc linkScenario) linkResult {
 		if sentAt.IsZero() && time.Since(start) >= sc.duration*3/4 {
 			sentAt, sentBefore = time.Now(), robot.LinkStats().VideoBytesSent
 		}
+		if sc.recoverAt > 0 && lowAt.IsZero() && time.Since(start) >= sc.recoverAt-time.Second {
+			lowAt, lowBefore = time.Now(), robot.LinkStats().VideoBytesSent
+		}
+		if sc.recoverAt > 0 && lowEnd.IsZero() && time.Since(start) >= sc.recoverAt {
+			lowEnd, lowAfter = time.Now(), robot.LinkStats().VideoBytesSent
+		}
 		frame, err := frames.Get(ctx)
 		trace(time.Now())
 		if ctx.Err() != nil {
@@ -129,9 +147,7 @@ func runLinkScenario(tb testing.TB, sc linkScenario) linkResult {
 				continue
 			}
 			res.bad++
-			if testing.Verbose() {
-				tb.Logf("bad frame at %v: %dx%d, no readable time code (%v)", time.Since(start).Round(time.Millisecond), img.Rect.Dx(), img.Rect.Dy(), err)
-			}
+			tb.Logf("bad frame at %v, %v: time code unreadable: %v", now.Sub(start).Round(time.Millisecond), img.Rect.Size(), err)
 			continue
 		}
 		lastStamp = stamp
@@ -146,9 +162,7 @@ func runLinkScenario(tb testing.TB, sc linkScenario) linkResult {
 		switch psnr := lumaPSNR(drawn, img); {
 		case psnr < 15:
 			res.bad++
-			if testing.Verbose() {
-				tb.Logf("bad frame at %v: %dx%d, frame %d, luma PSNR %.1f dB", time.Since(start).Round(time.Millisecond), img.Rect.Dx(), img.Rect.Dy(), stamp.Seq, psnr)
-			}
+			tb.Logf("bad frame at %v, %v: frame %d, luma PSNR %.1f dB", now.Sub(start).Round(time.Millisecond), img.Rect.Size(), stamp.Seq, psnr)
 			continue
 		case psnr < 25:
 			res.coarse++
@@ -175,6 +189,14 @@ func runLinkScenario(tb testing.TB, sc linkScenario) linkResult {
 	}
 	if !sentAt.IsZero() {
 		res.sentKbps = float64(robot.LinkStats().VideoBytesSent-sentBefore) * 8 / time.Since(sentAt).Seconds() / 1000
+	}
+	if !lowEnd.IsZero() {
+		res.lowKbps = float64(lowAfter-lowBefore) * 8 / lowEnd.Sub(lowAt).Seconds() / 1000
+	}
+	for _, s := range samples {
+		if s.at >= elapsed-time.Second {
+			res.tailWorst = max(res.tailWorst, s.latency)
+		}
 	}
 	if n := len(latencies); n > 0 {
 		slices.Sort(latencies)
@@ -204,6 +226,12 @@ func runLinkScenario(tb testing.TB, sc linkScenario) linkResult {
 	}
 	res.stats = desktop.LinkStats()
 	res.keyframes = robot.LinkStats().KeyframeRequestsReceived
+	if vl.bursts != nil {
+		res.bursts = vl.bursts.runs.Load()
+	}
+	if vl.reorder != nil {
+		res.reordered = vl.reorder.overtaken.Load()
+	}
 	return res
 }
 
@@ -236,6 +264,11 @@ func linkScenarios(codec string) []linkScenario {
 		{name: "300 kbit/s", link: at(link{delay: 50 * time.Millisecond, rate: 300_000})},
 		{name: "3 Mbit/s then 500 kbit/s", link: at(link{delay: 50 * time.Millisecond, rate: 3_000_000}),
 			rateChange: 500_000, changeAt: 10 * time.Second},
+		{name: "3 Mbit/s, 500 kbit/s and back", link: at(link{delay: 50 * time.Millisecond, rate: 3_000_000}),
+			rateChange: 500_000, changeAt: 7 * time.Second, recoverAt: 13 * time.Second},
+		// About a burst every 3 s at 1.5 Mbit/s (150 packets a second).
+		{name: "bursts of 10 lost", link: at(link{delay: 50 * time.Millisecond, burstLen: 10, burstChance: 0.002})},
+		{name: "reordering", link: at(link{delay: 50 * time.Millisecond, reorder: 0.05})},
 	}
 }
 
