@@ -262,8 +262,6 @@ func linkScenarios(codec string) []linkScenario {
 		{name: "10% loss", link: at(link{delay: 50 * time.Millisecond, lossPercent: 10})},
 		{name: "1 Mbit/s", link: at(link{delay: 50 * time.Millisecond, rate: 1_000_000})},
 		{name: "300 kbit/s", link: at(link{delay: 50 * time.Millisecond, rate: 300_000})},
-		{name: "3 Mbit/s then 500 kbit/s", link: at(link{delay: 50 * time.Millisecond, rate: 3_000_000}),
-			rateChange: 500_000, changeAt: 10 * time.Second},
 		{name: "3 Mbit/s, 500 kbit/s and back", link: at(link{delay: 50 * time.Millisecond, rate: 3_000_000}),
 			rateChange: 500_000, changeAt: 7 * time.Second, recoverAt: 13 * time.Second},
 		// About a burst every 3 s at 1.5 Mbit/s (150 packets a second).

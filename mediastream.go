@@ -393,7 +393,7 @@ func (m *MediaStream[T]) readRTCP(slot *sendSlot[T]) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				m.mu.Lock()
 				if slot.track != nil {
-					slot.track.forceKey.Store(true)
+					slot.track.requestKeyframe(m.conn.estimate.target())
 				}
 				m.mu.Unlock()
 			case *rtcp.ReceiverEstimatedMaximumBitrate:

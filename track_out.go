@@ -23,6 +23,7 @@ type outTrack[T any] struct {
 	key      any // registry key, nil for a private track
 
 	forceKey atomic.Bool  // a peer asked for a keyframe
+	slowKey  atomic.Bool  // a peer the encoder sends more than its link carries asked for one
 	active   atomic.Int32 // connections connected to the track
 	refs     int          // connections holding the track (under outTracks.mu)
 
@@ -37,6 +38,7 @@ type outTrack[T any] struct {
 
 	keyframes  atomic.Uint64 // keyframes sent
 	lastForced time.Time     // when a keyframe was last sent on request (the consumer's goroutine only)
+	sending    atomic.Int64  // the encoder's bitrate, bits per second, 0 before the first frame
 }
 
 // linkRange is the lowest and the highest estimate of the links of a
@@ -46,8 +48,25 @@ type linkRange struct{ lowest, highest int }
 // keyframeSpacing is the least time between two keyframes sent on request
 // (libwebrtc's too): requests in between wait for it. A keyframe costs
 // several frames' worth of bits, and a receiver on a bad link may ask
-// again before the last one reached it.
-const keyframeSpacing = 300 * time.Millisecond
+// again before the last one reached it. A viewer whose link carries less
+// than the encoder sends (one below the floor, sharing the source with
+// faster ones) loses frames all the time; its requests wait for
+// slowKeyframeSpacing, so that its keyframes do not cost the others
+// their frame rate.
+const (
+	keyframeSpacing     = 300 * time.Millisecond
+	slowKeyframeSpacing = 2 * time.Second
+)
+
+// requestKeyframe asks for a keyframe on behalf of a peer whose link is
+// estimated to carry linkBps (0 if unknown).
+func (t *outTrack[T]) requestKeyframe(linkBps int) {
+	if sending := t.sending.Load(); linkBps > 0 && int64(linkBps)*5 < sending*4 {
+		t.slowKey.Store(true)
+		return
+	}
+	t.forceKey.Store(true)
+}
 
 // sampleEncoder turns items into media samples for an outTrack.
 type sampleEncoder[T any] interface {
@@ -58,6 +77,8 @@ type sampleEncoder[T any] interface {
 	// setLinks gives the bitrates the links of the track's connections
 	// carry.
 	setLinks(links linkRange)
+	// sendingBitrate returns the bitrate it encodes at, 0 if none.
+	sendingBitrate() int
 	close()
 }
 
@@ -137,7 +158,13 @@ func (t *outTrack[T]) handle(item T) {
 		t.applied = links
 		t.enc.setLinks(links)
 	}
-	force := time.Since(t.lastForced) >= keyframeSpacing && t.forceKey.Swap(false)
+	since := time.Since(t.lastForced)
+	pending := &t.forceKey
+	force := since >= keyframeSpacing && pending.Swap(false)
+	if !force {
+		pending = &t.slowKey
+		force = since >= slowKeyframeSpacing && pending.Swap(false)
+	}
 	encoded, keyframe, err := t.enc.encode(item, force, func(s media.Sample) {
 		// A write fails only for a connection that is closing, which
 		// reports its own end; the others got the sample.
@@ -147,8 +174,9 @@ func (t *outTrack[T]) handle(item T) {
 	case force && encoded:
 		t.lastForced = time.Now()
 	case force:
-		t.forceKey.Store(true) // for the next frame sent
+		pending.Store(true) // for the next frame sent
 	}
+	t.sending.Store(int64(t.enc.sendingBitrate()))
 	if err != nil {
 		t.fail(err)
 	}
@@ -324,6 +352,8 @@ func (e *videoSampleEncoder) encode(img image.Image, forceKeyframe bool, write f
 
 func (e *videoSampleEncoder) setLinks(links linkRange) { e.links = links }
 
+func (e *videoSampleEncoder) sendingBitrate() int { return e.bitrate }
+
 // retarget reports whether to give the encoder bps now: a fall of a tenth
 // or more at once, a rise of a tenth or more after retargetHold, and a
 // smaller change after a few holds. Congestion control moves its estimate
@@ -361,13 +391,18 @@ type frameDebt struct {
 // keyframe's worth (VP8 keyframes are up to 9 frames' worth) and some.
 const maxDebt = 500 * time.Millisecond
 
-// leak pays off what the target rate of bps carried since the last call.
+// leak pays off what the target rate of bps, and a tolerance of debtSlack
+// over it, carried since the last call.
 func (d *frameDebt) leak(bps int, now time.Time) {
 	if !d.at.IsZero() {
-		d.bits = max(d.bits-int(float64(bps)*now.Sub(d.at).Seconds()), 0)
+		d.bits = max(d.bits-int(debtSlack*float64(bps)*now.Sub(d.at).Seconds()), 0)
 	}
 	d.at = now
 }
+
+// debtSlack is the overshoot a frameDebt lets pass for good: libvpx keeps
+// within a few percent of its target, and keyframes come on top.
+const debtSlack = 1.15
 
 // over reports whether the encoder is too far ahead of a target of bps to
 // send the next frame.
@@ -447,6 +482,8 @@ func (e *opusSampleEncoder) encode(chunk AudioChunk, _ bool, write func(media.Sa
 }
 
 func (e *opusSampleEncoder) setLinks(linkRange) {}
+
+func (e *opusSampleEncoder) sendingBitrate() int { return 0 }
 
 func (e *opusSampleEncoder) close() {
 	if e.enc != nil {
