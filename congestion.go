@@ -161,20 +161,31 @@ func (c *Connection) setEstimate(which *atomic.Int64, bps int) {
 // packets' headers and the retransmissions sent lately take (the latter
 // held to a share of the estimate by resendLimiter), at least half the
 // estimate; and three quarters of that while the round trip shows a queue
-// (queueDelay over the least round trip seen lately), so that the queue
-// drains in seconds. GCC's estimate after a drop in bandwidth is about
+// (queueDelay over the least round trip seen lately), half beyond three
+// times that, so that the queue drains in seconds. GCC's estimate after a drop in bandwidth is about
 // what the link carries, which would leave the queue full for as long.
-func (c *Connection) videoTarget() int {
+func (c *Connection) videoTarget() linkTarget {
 	t := c.estimate.target()
 	if t == 0 {
-		return 0
+		return linkTarget{}
 	}
 	now := time.Now()
-	target := max(t*headerShare/100-c.counter.resent.rate(now), t/2)
-	if c.queueing(now) {
-		target = target * 3 / 4
+	queue := c.queueDelay(now)
+	target := linkTarget{bps: max(t*headerShare/100-c.counter.resent.rate(now), t/2), queueing: queue > queueDelay}
+	switch {
+	case queue > 3*queueDelay:
+		target.bps /= 2
+	case queue > queueDelay:
+		target.bps = target.bps * 3 / 4
 	}
 	return target
+}
+
+// linkTarget is what a connection's link carries for its video: the
+// bitrate, and whether the link holds a queue now.
+type linkTarget struct {
+	bps      int // 0 while the link is not measured
+	queueing bool
 }
 
 // refreshVideoTarget hands the outgoing video a new videoTarget if the last
@@ -208,16 +219,16 @@ const (
 	baseRTTSpan = 30 * time.Second
 )
 
-// queueing reports whether the link to the peer holds a queue: the last
-// round trip ICE measured is queueDelay over the least seen lately.
-func (c *Connection) queueing(now time.Time) bool {
+// queueDelay returns how long packets queue on the link to the peer: how
+// far the last round trip ICE measured is over the least seen lately.
+func (c *Connection) queueDelay(now time.Time) time.Duration {
 	sctp := c.pc.SCTP()
 	if sctp == nil {
-		return false
+		return 0
 	}
 	rtt := roundTrip(sctp.Transport())
 	if rtt <= 0 {
-		return false
+		return 0
 	}
 	c.rtt.Store(int64(rtt))
 	c.rttMu.Lock()
@@ -225,7 +236,7 @@ func (c *Connection) queueing(now time.Time) bool {
 	if c.baseRTT == 0 || rtt < c.baseRTT || now.Sub(c.baseRTTAt) > baseRTTSpan {
 		c.baseRTT, c.baseRTTAt = rtt, now
 	}
-	return rtt > c.baseRTT+queueDelay
+	return rtt - c.baseRTT
 }
 
 // peerSendsTWCC reports whether the negotiated session has transport-wide

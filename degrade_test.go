@@ -152,12 +152,12 @@ func TestEncoderFollowsSlowestAboveFloor(t *testing.T) {
 		links       linkRange
 		bps, divide int
 	}{
-		{linkRange{}, 500_000, 1},                       // not measured: the start
-		{linkRange{300_000, 2_000_000}, 300_000, 1},     // the slowest
-		{linkRange{2_000_000, 3_000_000}, 1_000_000, 1}, // never above the max
-		{linkRange{100_000, 2_000_000}, 200_000, 1},     // one slow viewer: the floor
-		{linkRange{100_000, 150_000}, 150_000, 2},       // all below the floor: the faster, smaller
-		{linkRange{10_000, 10_000}, lowestBitrate, 4},   // never below lowestBitrate
+		{linkRange{}, 500_000, 1},                                        // not measured: the start
+		{linkRange{lowest: 300_000, highest: 2_000_000}, 300_000, 1},     // the slowest
+		{linkRange{lowest: 2_000_000, highest: 3_000_000}, 1_000_000, 1}, // never above the max
+		{linkRange{lowest: 100_000, highest: 2_000_000}, 200_000, 1},     // one slow viewer: the floor
+		{linkRange{lowest: 100_000, highest: 150_000}, 150_000, 2},       // all below the floor: the faster, smaller
+		{linkRange{lowest: 10_000, highest: 10_000}, lowestBitrate, 4},   // never below lowestBitrate
 	} {
 		e := &videoSampleEncoder{settings: s, links: tc.links}
 		bps, divisor, send := e.plan(640, 480, time.Unix(0, 0))

@@ -50,7 +50,7 @@ type MediaStream[T any] struct {
 	direct    Subscription[T]
 	toReceive int
 	tracks    int
-	target    int // what the connection's link carries, bits per second, 0 if unknown
+	target    linkTarget // what the connection's link carries
 	onTrack   []func(id string, media Source[T])
 	closed    bool
 }
@@ -184,7 +184,7 @@ func (m *MediaStream[T]) AddTrack(src Getter[T]) error {
 // swapTrack makes t the slot's track, releasing the old one; t's encoding
 // errors go to report, and t follows target (what the connection's link
 // carries, 0 if unknown).
-func (s *sendSlot[T]) swapTrack(t *outTrack[T], report func(error), target int) {
+func (s *sendSlot[T]) swapTrack(t *outTrack[T], report func(error), target linkTarget) {
 	old, unactive := s.track, s.unactive
 	if s.unreport != nil {
 		s.unreport()
@@ -192,7 +192,7 @@ func (s *sendSlot[T]) swapTrack(t *outTrack[T], report func(error), target int) 
 	if old != nil {
 		old.dropTarget(s)
 	}
-	if target > 0 {
+	if target.bps > 0 {
 		t.setTarget(s, target)
 	}
 	s.keyframesBanked = s.keyframesSent()
@@ -331,13 +331,13 @@ func (m *MediaStream[T]) prepare(offering bool) error {
 
 // setTarget makes the stream's outgoing tracks follow what the connection's
 // link carries, in bits per second.
-func (m *MediaStream[T]) setTarget(bps int) {
+func (m *MediaStream[T]) setTarget(target linkTarget) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.target = bps
+	m.target = target
 	for _, slot := range m.slots {
 		if slot.track != nil {
-			slot.track.setTarget(slot, bps)
+			slot.track.setTarget(slot, target)
 		}
 	}
 }

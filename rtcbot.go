@@ -72,8 +72,11 @@
 // Video is made for lossy links: missing packets are asked for again
 // (NACK) and waited for briefly, a frame is never decoded without the
 // frames it refers to, and the encoder follows what each link carries
-// (congestion control on transport-wide feedback, or the peer's REMB).
-// Connection.LinkStats shows what a link does.
+// (congestion control on transport-wide feedback, or the peer's REMB),
+// between VideoSettings' MinBitrate, StartBitrate and MaxBitrate; below the
+// floor it sends a smaller picture or fewer frames, as
+// VideoSettings.Degradation says. Connection.LinkStats shows what a link
+// does.
 //
 // # Devices
 //

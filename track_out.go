@@ -32,9 +32,9 @@ type outTrack[T any] struct {
 	nextReport int
 
 	targetMu sync.Mutex
-	targets  map[any]int  // each sender's estimate of its link, bits per second
-	links    atomic.Value // linkRange: the lowest and highest of targets
-	applied  linkRange    // what the encoder was given (the consumer's goroutine only)
+	targets  map[any]linkTarget // what each sender's link carries
+	links    atomic.Value       // linkRange: the lowest and highest of targets
+	applied  linkRange          // what the encoder was given (the consumer's goroutine only)
 
 	keyframes  atomic.Uint64 // keyframes sent
 	lastForced time.Time     // when a keyframe was last sent on request (the consumer's goroutine only)
@@ -43,7 +43,10 @@ type outTrack[T any] struct {
 
 // linkRange is the lowest and the highest estimate of the links of a
 // track's connections, in bits per second, 0 when none is known.
-type linkRange struct{ lowest, highest int }
+type linkRange struct {
+	lowest, highest int
+	queueing        bool // a link holds a queue
+}
 
 // keyframeSpacing is the least time between two keyframes sent on request
 // (libwebrtc's too): requests in between wait for it. A keyframe costs
@@ -217,13 +220,13 @@ func (t *outTrack[T]) fail(err error) {
 
 // setTarget records what one sender's link carries (holder identifies the
 // sender); the encoder follows them.
-func (t *outTrack[T]) setTarget(holder any, bps int) {
+func (t *outTrack[T]) setTarget(holder any, target linkTarget) {
 	t.targetMu.Lock()
 	defer t.targetMu.Unlock()
 	if t.targets == nil {
-		t.targets = make(map[any]int)
+		t.targets = make(map[any]linkTarget)
 	}
-	t.targets[holder] = bps
+	t.targets[holder] = target
 	t.updateTarget()
 }
 
@@ -238,8 +241,9 @@ func (t *outTrack[T]) dropTarget(holder any) {
 // updateTarget stores the lowest and highest targets, under targetMu.
 func (t *outTrack[T]) updateTarget() {
 	var r linkRange
-	for _, bps := range t.targets {
-		if bps > 0 {
+	for _, target := range t.targets {
+		r.queueing = r.queueing || target.queueing
+		if bps := target.bps; bps > 0 {
 			if r.lowest == 0 || bps < r.lowest {
 				r.lowest = bps
 			}
@@ -318,7 +322,7 @@ func (e *videoSampleEncoder) encode(img image.Image, forceKeyframe bool, write f
 		}
 		e.enc, e.bitrate, e.bitrateAt = enc, bps, now
 	}
-	e.debt.leak(bps, now)
+	e.debt.leak(bps, now, e.links.queueing)
 	if !send || e.debt.over(bps) {
 		return false, false, nil
 	}
@@ -392,10 +396,15 @@ type frameDebt struct {
 const maxDebt = 500 * time.Millisecond
 
 // leak pays off what the target rate of bps, and a tolerance of debtSlack
-// over it, carried since the last call.
-func (d *frameDebt) leak(bps int, now time.Time) {
+// over it, carried since the last call. While no link holds a queue, the
+// overshoot did no harm: the debt is forgiven down to the threshold, so
+// that frames are dropped only while the excess queues on a link.
+func (d *frameDebt) leak(bps int, now time.Time, queueing bool) {
 	if !d.at.IsZero() {
 		d.bits = max(d.bits-int(debtSlack*float64(bps)*now.Sub(d.at).Seconds()), 0)
+	}
+	if !queueing {
+		d.bits = min(d.bits, int(float64(bps)*maxDebt.Seconds()))
 	}
 	d.at = now
 }
