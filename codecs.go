@@ -12,8 +12,8 @@ import (
 // VideoSettings configures the encoding of a connection's outgoing video.
 type VideoSettings struct {
 	// Codec is the video codec to send: "VP8" (the default) or "H264"
-	// (x264, Constrained Baseline, offered as profile-level-id 42e01f, the
-	// H.264 that aiortc and browsers accept; case does not matter). Another
+	// (Constrained Baseline, offered as profile-level-id 42e01f, the H.264
+	// that aiortc and browsers accept; case does not matter). Another
 	// value, or H264 with a peer that does not accept it, makes adding the
 	// track or negotiating the connection fail.
 	//

@@ -248,3 +248,15 @@ func TestH264NotRegistered(t *testing.T) {
 		}
 	})
 }
+
+// TestInteropWithoutH264: a Go peer without H.264, as a program that does
+// not import codec/h264 is, works with aiortc (which offers H.264 and VP8)
+// both ways round: the Go answer takes VP8 from Python's offer, and Python
+// answers the Go offer, which lists VP8 alone, with VP8.
+func TestInteropWithoutH264(t *testing.T) {
+	requireAiortc(t)
+	requireVideoCodec(t, codecVP8)
+	withRegistry(t, videoCodecSet{codecVP8: registeredVideoCodecs()[codecVP8]})
+	t.Run("Python offers", TestInteropPythonOfferer)
+	t.Run("Python answers", TestInteropPythonAnswerer)
+}
