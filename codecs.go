@@ -3,10 +3,8 @@ package rtcbot
 import (
 	"errors"
 	"fmt"
-	"image"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/pion/webrtc/v4"
 )
@@ -14,11 +12,18 @@ import (
 // VideoSettings configures the encoding of a connection's outgoing video.
 type VideoSettings struct {
 	// Codec is the video codec to send: "VP8" (the default) or "H264"
-	// (x264, Constrained Baseline, offered as profile-level-id 42e01f, the
-	// H.264 that aiortc and browsers accept; case does not matter). Another
+	// (Constrained Baseline, offered as profile-level-id 42e01f, the H.264
+	// that aiortc and browsers accept; case does not matter). Another
 	// value, or H264 with a peer that does not accept it, makes adding the
-	// track or negotiating the connection fail. Receiving decodes both
-	// (H.264 with FFmpeg's libavcodec, codec/avcodec).
+	// track or negotiating the connection fail.
+	//
+	// H.264 is off unless the program imports package
+	// github.com/rtcbot-go/rtcbot/codec/h264 (x264 and FFmpeg's libavcodec,
+	// both GPL-2.0+ as Debian builds them), or registers an encoder with
+	// RegisterVideoEncoder: without one, "H264" fails with an error
+	// matching ErrCodecNotSupported. Receiving decodes VP8, and H.264 when
+	// an H.264 decoder is registered (codec/h264 registers libavcodec); a
+	// connection without one does not offer to receive H.264.
 	Codec string
 	// MaxBitrate is what the encoder sends on a good link, in bits per
 	// second, and never exceeds; default 0.1 bits per pixel per frame and at
@@ -64,20 +69,6 @@ const (
 	MaintainResolution
 )
 
-// videoEncoder encodes pictures for one outgoing track. Given a picture of
-// another size, it re-initialises itself and starts the new size with a
-// keyframe.
-type videoEncoder interface {
-	Encode(img *image.YCbCr, pts time.Duration, forceKeyframe bool) ([]byte, bool, error)
-	Close() error
-}
-
-// videoDecoder decodes the frames of one incoming track.
-type videoDecoder interface {
-	Decode(frame []byte) (*image.YCbCr, error)
-	Close() error
-}
-
 // audioEncoder encodes 20 ms of interleaved 48 kHz audio at a time.
 type audioEncoder interface {
 	Encode(pcm []float32) ([]byte, error)
@@ -91,17 +82,14 @@ type audioDecoder interface {
 	Close() error
 }
 
-// The codec constructors; codecs_cgo.go sets them when cgo is available.
+// The Opus constructors; codecs_cgo.go sets them when cgo is available.
+// Video codecs are registered (videocodec.go).
 var (
-	newVP8Encoder  func(width, height, fps, bitrate int) (videoEncoder, error)
-	newH264Encoder func(width, height, fps, bitrate int) (videoEncoder, error)
-	newVP8Decoder  func() (videoDecoder, error)
-	newH264Decoder func() (videoDecoder, error)
 	newOpusEncoder func(channels int) (audioEncoder, error)
 	newOpusDecoder func(channels int) (audioDecoder, error)
 )
 
-var errNoCgo = fmt.Errorf("rtcbot: media needs the cgo codecs (libvpx, libx264, libopus): build with CGO_ENABLED=1")
+var errNoCgo = fmt.Errorf("rtcbot: audio needs the cgo codec (libopus): build with CGO_ENABLED=1: %w", ErrCodecNotSupported)
 
 // Video codec names for VideoSettings.Codec.
 const (
@@ -123,7 +111,7 @@ func videoCodec(s VideoSettings) (string, webrtc.RTPCodecCapability, error) {
 	case codecH264:
 		return codecH264, webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: h264Fmtp}, nil
 	}
-	return "", webrtc.RTPCodecCapability{}, fmt.Errorf("rtcbot: video codec %q is not supported; use %q or %q", s.Codec, codecVP8, codecH264)
+	return "", webrtc.RTPCodecCapability{}, fmt.Errorf("rtcbot: video codec %q is not supported; use %q or %q: %w", s.Codec, codecVP8, codecH264, ErrCodecNotSupported)
 }
 
 // RTP payload types and feedback RTCBot's peers understand.
@@ -134,14 +122,19 @@ const (
 )
 
 // registerCodecs registers what aiortc and browsers offer and rtcbot can
-// use: VP8 and H.264 baseline (packetization-mode 1) with NACK, PLI, FIR and
-// REMB feedback, and Opus 48 kHz stereo.
-func registerCodecs(m *webrtc.MediaEngine) error {
+// use: VP8, and with h264 H.264 baseline (packetization-mode 1), each with
+// NACK, PLI, FIR and REMB feedback, and Opus 48 kHz stereo. A connection
+// registers H.264 only if it can decode it or sends it, so that it offers
+// to receive what it can decode, and a peer that could send either
+// (aiortc, browsers) sends it VP8.
+func registerCodecs(m *webrtc.MediaEngine, h264 bool) error {
 	feedback := []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}}
 	video := []webrtc.RTPCodecParameters{
 		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: feedback}, PayloadType: payloadVP8},
-		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-			SDPFmtpLine: h264Fmtp, RTCPFeedback: feedback}, PayloadType: payloadH264},
+	}
+	if h264 {
+		video = append(video, webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+			SDPFmtpLine: h264Fmtp, RTCPFeedback: feedback}, PayloadType: payloadH264})
 	}
 	for _, c := range video {
 		if err := m.RegisterCodec(c, webrtc.RTPCodecTypeVideo); err != nil {

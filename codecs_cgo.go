@@ -3,21 +3,17 @@
 package rtcbot
 
 import (
-	"github.com/rtcbot-go/rtcbot/codec/avcodec"
 	"github.com/rtcbot-go/rtcbot/codec/opus"
 	"github.com/rtcbot-go/rtcbot/codec/vp8"
-	"github.com/rtcbot-go/rtcbot/codec/x264"
 )
 
+// The codecs on by default in cgo builds, all under BSD licences: VP8
+// (libvpx) and Opus (libopus). H.264 is registered by package codec/h264.
 func init() {
-	newVP8Encoder = func(width, height, fps, bitrate int) (videoEncoder, error) {
-		return vp8.NewEncoder(vp8.EncoderSettings{Width: width, Height: height, FPS: fps, Bitrate: bitrate})
-	}
-	newH264Encoder = func(width, height, fps, bitrate int) (videoEncoder, error) {
-		return x264.NewEncoder(x264.EncoderSettings{Width: width, Height: height, FPS: fps, Bitrate: bitrate})
-	}
-	newVP8Decoder = func() (videoDecoder, error) { return vp8.NewDecoder() }
-	newH264Decoder = func() (videoDecoder, error) { return avcodec.NewH264Decoder() }
+	RegisterVideoEncoder(codecVP8, func(s VideoEncoderSettings) (VideoEncoder, error) {
+		return vp8.NewEncoder(vp8.EncoderSettings{Width: s.Width, Height: s.Height, FPS: s.FPS, Bitrate: s.Bitrate})
+	})
+	RegisterVideoDecoder(codecVP8, func() (VideoDecoder, error) { return vp8.NewDecoder() })
 	newOpusEncoder = func(channels int) (audioEncoder, error) {
 		return opus.NewEncoder(opus.EncoderSettings{Channels: channels})
 	}

@@ -106,6 +106,7 @@ type Connection struct {
 	*DataChannel // the default channel
 
 	settings ConnectionSettings
+	codecs   videoCodecSet // the video codecs registered when it was made
 	log      *slog.Logger
 	events   *Events
 	pc       *webrtc.PeerConnection
@@ -170,7 +171,8 @@ func NewConnection(settings ConnectionSettings) (*Connection, error) {
 			return 0
 		},
 	}
-	api, err := newAPI(settings, counter, limiter, func(bps int) {
+	codecs := registeredVideoCodecs()
+	api, err := newAPI(settings, codecs, counter, limiter, func(bps int) {
 		if c := made.Load(); c != nil {
 			c.setEstimate(&c.estimate.gcc, bps)
 		}
@@ -185,6 +187,7 @@ func NewConnection(settings ConnectionSettings) (*Connection, error) {
 	c := &Connection{
 		DataChannel: newDataChannel(DefaultChannelLabel, settings.MessageQueueCapacity, false, settings.Logger),
 		settings:    settings,
+		codecs:      codecs,
 		log:         settings.Logger,
 		events:      NewEvents(),
 		pc:          pc,
@@ -220,11 +223,15 @@ func NewConnection(settings ConnectionSettings) (*Connection, error) {
 	return c, nil
 }
 
-// newAPI builds the pion API: RTCBot's codecs (VP8, H.264 baseline, Opus),
-// the default interceptors (NACK, RTCP reports), and the ICE settings.
-func newAPI(s ConnectionSettings, counter *linkCounter, limiter *resendLimiter, onEstimate func(bps int)) (*webrtc.API, error) {
+// newAPI builds the pion API: RTCBot's codecs (VP8, H.264 baseline if the
+// connection can decode it or sends it, Opus), the default interceptors
+// (NACK, RTCP reports), and the ICE settings.
+func newAPI(s ConnectionSettings, codecs videoCodecSet, counter *linkCounter, limiter *resendLimiter, onEstimate func(bps int)) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
-	if err := registerCodecs(m); err != nil {
+	name, _, _ := videoCodec(s.Video)
+	_, noEncoder := codecs.encoder(codecH264)
+	h264 := codecs.canDecode(codecH264) || (name == codecH264 && noEncoder == nil)
+	if err := registerCodecs(m, h264); err != nil {
 		return nil, err
 	}
 	ir := &interceptor.Registry{}

@@ -8,6 +8,14 @@ var (
 	// by the methods of a closed object.
 	ErrClosed = errors.New("rtcbot: closed")
 
+	// ErrCodecNotSupported is wrapped by the errors of media this build
+	// cannot encode or decode: a VideoSettings.Codec other than "VP8" and
+	// "H264", H.264 without an H.264 encoder registered (import package
+	// github.com/rtcbot-go/rtcbot/codec/h264, or see RegisterVideoEncoder),
+	// any media in a build without cgo, and an incoming track in a codec
+	// without a decoder (logged, as the track is then not decoded).
+	ErrCodecNotSupported = errors.New("rtcbot: codec not supported")
+
 	// ErrConnectionUsed is returned when a Connection's description is asked
 	// for a second time: a connection serves one peer, once. Handler answers
 	// it with 409 Conflict and leaves the connection as it is.

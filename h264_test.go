@@ -15,15 +15,13 @@ import (
 	"github.com/rtcbot-go/rtcbot/timecode"
 )
 
-// H.264 is selectable for outgoing video (VideoSettings.Codec "H264"); Go
-// does not decode incoming H.264.
+// H.264 is selectable for outgoing video (VideoSettings.Codec "H264") and
+// decoded when it comes in, with the codecs codecs_cgo_test.go registers.
 
 // requireH264 skips the test in builds without the cgo codecs.
 func requireH264(t *testing.T) {
 	t.Helper()
-	if newH264Encoder == nil {
-		t.Skip("built without cgo: no H.264 encoder")
-	}
+	requireVideoCodec(t, codecH264)
 }
 
 // h264Settings are loopback settings that send H.264 video.

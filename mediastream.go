@@ -96,9 +96,9 @@ func newVideoStream(c *Connection) *MediaStream[image.Image] {
 	s := c.settings.Video
 	codec, capability, codecErr := videoCodec(s)
 	s.Codec = codec // one spelling, so tracks are shared whatever the case
-	newEncoder := newVP8SampleEncoder
-	if codec == codecH264 {
-		newEncoder = newH264SampleEncoder
+	var newEnc func(VideoEncoderSettings) (VideoEncoder, error)
+	if codecErr == nil {
+		newEnc, codecErr = c.codecs.encoder(codec)
 	}
 	return &MediaStream[image.Image]{
 		conn:     c,
@@ -108,9 +108,13 @@ func newVideoStream(c *Connection) *MediaStream[image.Image] {
 			if codecErr != nil {
 				return nil, codecErr
 			}
-			return acquireOutTrack(src, s, capability, func() (sampleEncoder[image.Image], error) { return newEncoder(s) })
+			return acquireOutTrack(src, s, capability, func() (sampleEncoder[image.Image], error) {
+				return &videoSampleEncoder{codec: codec, newEnc: newEnc, settings: s}, nil
+			})
 		},
-		newDecoder: newVideoDecoder,
+		newDecoder: func(track *webrtc.TrackRemote) (trackDecoder[image.Image], error) {
+			return newVideoDecoder(c.codecs, track)
+		},
 	}
 }
 

@@ -44,7 +44,8 @@
 // round trip (Handler serves RTCBot's POST /connect, Connect posts an offer to
 // one), messages are JSON on the "default" data channel (conn.Put sends,
 // conn.Subscribe receives), and conn.Video() and conn.Audio() carry frames
-// (image.Image, VP8 or H.264) and AudioChunks (Opus). A source sent by many
+// (image.Image, VP8 or H.264; see Codecs and licences) and AudioChunks
+// (Opus). A source sent by many
 // connections is encoded once.
 //
 //	http.Handle("/connect", rtcbot.NewHandler(rtcbot.HandlerSettings{Token: token},
@@ -57,6 +58,20 @@
 //			conn.SubscribeFunc(func(msg any) { fmt.Println("Control message:", msg) })
 //			return conn, nil
 //		}))
+//
+// # Codecs and licences
+//
+// In a cgo build the package sends and receives VP8 (libvpx) and Opus
+// (libopus), both under BSD licences, and links no other codec. H.264 is
+// turned on by importing package github.com/rtcbot-go/rtcbot/codec/h264,
+// which registers x264 and FFmpeg's libavcodec, both GPL-2.0+ as Debian
+// builds them: a program that imports it is under the GPL when
+// distributed. Without it, VideoSettings.Codec "H264" fails with
+// ErrCodecNotSupported and connections offer to receive VP8 only. Another
+// encoder or decoder (a hardware one, OpenH264) plugs in through the
+// VideoEncoder and VideoDecoder interfaces with RegisterVideoEncoder and
+// RegisterVideoDecoder. Without cgo the package carries data channels
+// only: media fails with ErrCodecNotSupported.
 //
 // # On a network
 //

@@ -26,29 +26,32 @@ type frameCounts struct {
 // dropped returns the frames dropped, for any reason.
 func (c frameCounts) dropped() uint64 { return c.incomplete + c.skipped + c.refused }
 
-func newVideoDecoder(track *webrtc.TrackRemote) (trackDecoder[image.Image], error) {
+// newVideoDecoder returns the decoder of an incoming video track with the
+// codecs of its connection. A codec without a decoder is an error matching
+// ErrCodecNotSupported, which names what to import or register.
+func newVideoDecoder(codecs videoCodecSet, track *webrtc.TrackRemote) (trackDecoder[image.Image], error) {
 	mime := track.Codec().MimeType
+	var codec string
 	switch {
 	case strings.EqualFold(mime, webrtc.MimeTypeVP8):
-		if newVP8Decoder == nil {
-			return nil, errNoCgo
-		}
-		dec, err := newVP8Decoder()
-		if err != nil {
-			return nil, err
-		}
-		return newVP8Assembler(dec, maxVP8FrameBytes), nil
+		codec = codecVP8
 	case strings.EqualFold(mime, webrtc.MimeTypeH264):
-		if newH264Decoder == nil {
-			return nil, errNoCgo
-		}
-		dec, err := newH264Decoder()
-		if err != nil {
-			return nil, err
-		}
+		codec = codecH264
+	default:
+		return nil, fmt.Errorf("rtcbot: receiving %s video is not supported; offer VP8 or H.264: %w", mime, ErrCodecNotSupported)
+	}
+	newDec, err := codecs.decoder(codec)
+	if err != nil {
+		return nil, err
+	}
+	dec, err := newDec()
+	if err != nil {
+		return nil, fmt.Errorf("rtcbot: %s decoder: %w", codec, err)
+	}
+	if codec == codecH264 {
 		return &h264Assembler{dec: dec, maxAU: maxVP8FrameBytes, needKey: true}, nil
 	}
-	return nil, fmt.Errorf("rtcbot: receiving %s video is not supported; offer VP8 or H.264", mime)
+	return newVP8Assembler(dec, maxVP8FrameBytes), nil
 }
 
 // Limits on what a peer may send as VP8 video, so that a hostile sender
@@ -79,7 +82,7 @@ const (
 // frame that decodes to a picture of another size than its keyframe
 // declared.
 type vp8Assembler struct {
-	dec      videoDecoder
+	dec      VideoDecoder
 	depack   codecs.VP8Packet
 	maxFrame int // bound on len(frame)
 	frame    []byte
@@ -94,7 +97,7 @@ type vp8Assembler struct {
 	count    frameCounts
 }
 
-func newVP8Assembler(dec videoDecoder, maxFrame int) *vp8Assembler {
+func newVP8Assembler(dec VideoDecoder, maxFrame int) *vp8Assembler {
 	return &vp8Assembler{dec: dec, maxFrame: maxFrame, needKey: true}
 }
 
@@ -205,7 +208,7 @@ func (a *vp8Assembler) close() { a.dec.Close() }
 // for; the decoder (codec/avcodec) hands out only pictures it decoded
 // cleanly. Access units are bounded at maxAU bytes.
 type h264Assembler struct {
-	dec     videoDecoder
+	dec     VideoDecoder
 	depack  codecs.H264Packet
 	maxAU   int
 	au      []byte
@@ -324,7 +327,7 @@ func (a *h264Assembler) close() { a.dec.Close() }
 
 func newAudioDecoder(track *webrtc.TrackRemote) (trackDecoder[AudioChunk], error) {
 	if !strings.EqualFold(track.Codec().MimeType, webrtc.MimeTypeOpus) {
-		return nil, fmt.Errorf("rtcbot: receiving %s audio is not supported; offer Opus", track.Codec().MimeType)
+		return nil, fmt.Errorf("rtcbot: receiving %s audio is not supported; offer Opus: %w", track.Codec().MimeType, ErrCodecNotSupported)
 	}
 	if newOpusDecoder == nil {
 		return nil, errNoCgo

@@ -14,9 +14,7 @@ import (
 // requireVP8 skips the test in builds without the cgo codecs.
 func requireVP8(t testing.TB) {
 	t.Helper()
-	if newVP8Encoder == nil || newVP8Decoder == nil {
-		t.Skip("built without cgo: no VP8 codec")
-	}
+	requireVideoCodec(t, codecVP8)
 }
 
 // encodeVP8 encodes n frames of the test pattern at w x h with the real
@@ -65,13 +63,13 @@ func (s *rtpSender) packets(frame []byte, mtu uint16) []packet {
 
 // countingDecoder counts the frames handed to the real decoder.
 type countingDecoder struct {
-	videoDecoder
+	VideoDecoder
 	calls int
 }
 
 func (d *countingDecoder) Decode(frame []byte) (*image.YCbCr, error) {
 	d.calls++
-	return d.videoDecoder.Decode(frame)
+	return d.VideoDecoder.Decode(frame)
 }
 
 // newTestAssembler returns an assembler around a real VP8 decoder that
@@ -82,7 +80,7 @@ func newTestAssembler(t testing.TB, maxFrame int) (*vp8Assembler, *countingDecod
 	if err != nil {
 		t.Fatal(err)
 	}
-	cd := &countingDecoder{videoDecoder: dec}
+	cd := &countingDecoder{VideoDecoder: dec}
 	a := newVP8Assembler(cd, maxFrame)
 	t.Cleanup(a.close)
 	return a, cd

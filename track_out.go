@@ -271,10 +271,13 @@ func (t *outTrack[T]) connected() (disconnected func()) {
 // congestion.go), and below the floor the picture shrinks or frames are
 // skipped (degrade.go).
 type videoSampleEncoder struct {
-	codec     string // for errors: "VP8", "H264"
-	newEnc    func(width, height, fps, bitrate int) (videoEncoder, error)
+	// codec is "VP8" or "H264". An H.264 sample is an access unit in
+	// Annex-B form, which pion's payloader splits into NAL units (SPS and
+	// PPS go out together in a STAP-A).
+	codec     string
+	newEnc    func(VideoEncoderSettings) (VideoEncoder, error)
 	settings  VideoSettings
-	enc       videoEncoder
+	enc       VideoEncoder
 	start     time.Time
 	last      time.Time
 	buf       *image.YCbCr // a conversion to I420
@@ -284,24 +287,6 @@ type videoSampleEncoder struct {
 	bitrate   int       // the bitrate set on enc
 	bitrateAt time.Time // when it was set
 	debt      frameDebt
-}
-
-// newVP8SampleEncoder encodes frames with VP8 (libvpx).
-func newVP8SampleEncoder(s VideoSettings) (sampleEncoder[image.Image], error) {
-	if newVP8Encoder == nil {
-		return nil, errNoCgo
-	}
-	return &videoSampleEncoder{codec: codecVP8, newEnc: newVP8Encoder, settings: s}, nil
-}
-
-// newH264SampleEncoder encodes frames with H.264 (x264, Constrained
-// Baseline); each sample is one frame in Annex-B form, which pion's H.264
-// payloader splits into NAL units (SPS and PPS go out together in a STAP-A).
-func newH264SampleEncoder(s VideoSettings) (sampleEncoder[image.Image], error) {
-	if newH264Encoder == nil {
-		return nil, errNoCgo
-	}
-	return &videoSampleEncoder{codec: codecH264, newEnc: newH264Encoder, settings: s}, nil
 }
 
 func (e *videoSampleEncoder) encode(img image.Image, forceKeyframe bool, write func(media.Sample)) (bool, bool, error) {
@@ -316,7 +301,7 @@ func (e *videoSampleEncoder) encode(img image.Image, forceKeyframe bool, write f
 	now := time.Now()
 	bps, divisor, send := e.plan(w, h, now)
 	if e.enc == nil {
-		enc, err := e.newEnc(w, h, e.settings.fps(), bps)
+		enc, err := e.newEnc(VideoEncoderSettings{Width: w, Height: h, FPS: e.settings.fps(), Bitrate: bps})
 		if err != nil {
 			return false, false, fmt.Errorf("rtcbot: %s encoder for %dx%d: %w", e.codec, w, h, err)
 		}
@@ -327,9 +312,9 @@ func (e *videoSampleEncoder) encode(img image.Image, forceKeyframe bool, write f
 		return false, false, nil
 	}
 	if e.retarget(bps, now) {
-		// Both codecs change their bitrate on the fly; one that fails
-		// keeps the last.
-		if r, ok := e.enc.(interface{ SetBitrate(bps int) error }); ok && r.SetBitrate(bps) == nil {
+		// libvpx and x264 change their bitrate on the fly; an encoder
+		// that cannot, or fails to, keeps the last.
+		if r, ok := e.enc.(BitrateSetter); ok && r.SetBitrate(bps) == nil {
 			e.bitrate, e.bitrateAt = bps, now
 		}
 	}

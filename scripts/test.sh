@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a Debian 12 machine (see setup.sh) and runs every check CI runs:
 # gofmt, go vet, staticcheck, the race-enabled tests, and a build without cgo
-# proving that data-channel users need neither C libraries nor OpenCV.
+# proving that data-channel users need neither C libraries nor OpenCV, and
+# that package rtcbot does not depend on the GPL codecs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -24,6 +25,10 @@ echo "== build without cgo"
 CGO_ENABLED=0 go build . ./timecode/... ./v4l2/...
 if go list -deps . | grep -q '^gocv.io/'; then
 	echo "the rtcbot package must not depend on gocv" >&2
+	exit 1
+fi
+if go list -deps . | grep -Eq '/codec/(x264|avcodec|h264)$'; then
+	echo "the rtcbot package must not depend on the GPL codecs (x264, avcodec): codec/h264 turns them on" >&2
 	exit 1
 fi
 

@@ -44,6 +44,13 @@
 // call to return and releases the libavcodec context. Any later call
 // returns [ErrClosed].
 //
+// FFmpeg's libraries are under the GNU LGPL, version 2.1 or later, as
+// FFmpeg ships them, but Debian builds them with --enable-gpl and links
+// libavcodec59 against libx264 and libx265: on Debian 12 a program that links
+// libavcodec links GPL code (ldd lists libx264). Package rtcbot does not
+// import this package: a program gets it, as rtcbot's H.264 decoder, by
+// importing github.com/rtcbot-go/rtcbot/codec/h264.
+//
 // The package needs cgo and libavcodec with libavutil (pkg-config packages
 // "libavcodec" and "libavutil"; on Debian install libavcodec-dev, which
 // pulls in libavutil-dev). It is written against FFmpeg 5.1 (Debian 12).

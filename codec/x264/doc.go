@@ -32,6 +32,11 @@
 // log level at "info"): each encoder prints a few lines when it opens and
 // closes.
 //
+// libx264 is under the GNU GPL, version 2 or later, and so is a program
+// that links it, when distributed. Package rtcbot does not import this
+// package: a program gets it, as rtcbot's H.264 encoder, by importing
+// github.com/rtcbot-go/rtcbot/codec/h264.
+//
 // The package needs cgo and libx264 (pkg-config package "x264"; on Debian
 // install libx264-dev). libx264 and OpenH264 cannot be linked into one
 // program. Without cgo the package contains only this documentation and

@@ -13,7 +13,8 @@
 //
 // Without a gamepad it drives the robot with a simulated one, and without a
 // screen it shows the video on a headless display (an fps line every few
-// seconds and a snapshot file), saying so in one line each. With -duration it
+// seconds and a snapshot file), saying so in one line each. It decodes VP8
+// and, through package codec/h264 (GPL-2.0+), H.264. With -duration it
 // stops by itself and prints a summary; -summary prints it as JSON.
 package main
 
@@ -34,6 +35,7 @@ import (
 	"time"
 
 	"github.com/rtcbot-go/rtcbot"
+	_ "github.com/rtcbot-go/rtcbot/codec/h264" // decodes a robot's -codec h264 (libavcodec, GPL-2.0+ as Debian builds it)
 	"github.com/rtcbot-go/rtcbot/cv"
 	"github.com/rtcbot-go/rtcbot/timecode"
 )

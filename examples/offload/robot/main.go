@@ -18,6 +18,10 @@
 //
 // With no camera it says so and streams the synthetic test pattern, whose
 // frames carry their capture time so the desktop can measure latency.
+//
+// It streams VP8 (libvpx, BSD) unless run with -codec h264, for which it
+// imports package codec/h264: that links libx264 and libavcodec, under the
+// GPL. A robot that sends VP8 only can drop the import and the GPL with it.
 package main
 
 import (
@@ -34,6 +38,7 @@ import (
 	"time"
 
 	"github.com/rtcbot-go/rtcbot"
+	_ "github.com/rtcbot-go/rtcbot/codec/h264" // for -codec h264: x264, GPL-2.0+ (see package codec/h264)
 	"github.com/rtcbot-go/rtcbot/cv"
 )
 
@@ -53,7 +58,7 @@ func main() {
 	flag.IntVar(&o.cam.Height, "height", 240, "frame height")
 	flag.IntVar(&o.cam.FPS, "fps", 30, "frames per second")
 	flag.StringVar(&o.token, "token", os.Getenv("RTCBOT_TOKEN"), "token a desktop must present (default $RTCBOT_TOKEN; if empty, a random one is made and printed)")
-	flag.StringVar(&o.codec, "codec", "vp8", `video codec: "vp8" or "h264" (x264; a Go or Python desktop and browsers decode both)`)
+	flag.StringVar(&o.codec, "codec", "vp8", `video codec: "vp8" or "h264" (x264, through package codec/h264; a Go or Python desktop and browsers decode both)`)
 	flag.DurationVar(&o.watchdog, "watchdog", rtcbot.DefaultWatchdogTimeout, "report the controls lost after this long without a control message")
 	flag.BoolVar(&o.loopback, "loopback", false, "use only 127.0.0.1 for the connection (robot and desktop on one machine)")
 	flag.Parse()
