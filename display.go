@@ -60,7 +60,7 @@ type DisplayStats struct {
 //
 // The display becomes ready with its first frame.
 type HeadlessDisplay struct {
-	*Consumer[image.Image]
+	sink[image.Image]
 	settings HeadlessDisplaySettings
 
 	mu     sync.Mutex
@@ -83,7 +83,7 @@ func NewHeadlessDisplay(s HeadlessDisplaySettings) *HeadlessDisplay {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	d := &HeadlessDisplay{settings: s, stop: stop, stopped: make(chan struct{})}
-	d.Consumer = NewConsumer(d.show, func() Subscription[image.Image] { return NewLatest[image.Image]() })
+	d.sink = newSink(NewConsumer(d.show, func() Subscription[image.Image] { return NewLatest[image.Image]() }))
 	go d.stats(ctx)
 	return d
 }
@@ -94,7 +94,7 @@ func (d *HeadlessDisplay) show(frame image.Image) {
 	d.frames++
 	d.last = frame
 	d.mu.Unlock()
-	d.SetReady()
+	d.cons.SetReady()
 }
 
 // stats is the statistics goroutine: it measures the frame rate, reports it
@@ -133,7 +133,7 @@ func (d *HeadlessDisplay) stats(ctx context.Context) {
 			if frames := d.Frames(); frames != snapFrames {
 				snapFrames = frames
 				if err := d.Snapshot(d.settings.SnapshotPath); err != nil {
-					d.SetError(err)
+					d.cons.SetError(err)
 				}
 			}
 		}
@@ -216,7 +216,7 @@ func (d *HeadlessDisplay) Snapshot(path string) error {
 func (d *HeadlessDisplay) Close() error {
 	d.stop()
 	<-d.stopped
-	d.Consumer.Close()
+	d.cons.Close()
 	if d.settings.SnapshotPath != "" && d.LastFrame() != nil {
 		return d.Snapshot(d.settings.SnapshotPath)
 	}
