@@ -563,3 +563,74 @@ func TestConnectionLatestChannel(t *testing.T) {
 		t.Fatalf("%d of %d commands put before the channel opened were sent, want the newest (and at most the first)", sent, n)
 	}
 }
+
+// An OnTrack callback may close its connection: Close does not wait for
+// the callback that called it, and the track is not read after.
+func TestOnTrackCallbackMayClose(t *testing.T) {
+	robot, desktop := newConn(t), newConn(t)
+	cam := NewTestPatternCamera(CameraSettings{Width: 64, Height: 48})
+	defer cam.Close()
+	robot.Video().PutSubscription(cam)
+	closed := make(chan error, 1)
+	desktop.Video().OnTrack(func(string, Source[image.Image]) { closed <- desktop.Close() })
+	frames := desktop.Video().Subscribe() // implies a receive slot in the offer
+	ctx := mediaCtx(t)
+	offer, err := desktop.GetLocalDescription(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, err := robot.GetLocalDescription(ctx, &offer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := desktop.SetRemoteDescription(answer); err != nil {
+		t.Fatal(err)
+	}
+	if err := recv(t, closed); err != nil {
+		t.Fatalf("Close from OnTrack: %v", err)
+	}
+	closedWithin(t, desktop.Done(), "desktop Done")
+	wantClosed(t, frames)
+	closedWithin(t, robot.Done(), "robot Done after the desktop closed")
+}
+
+// A first PutSubscription or Put after the description has no track to
+// feed: the stream's error event says so with ErrNegotiated.
+func TestPutSubscriptionAfterNegotiation(t *testing.T) {
+	robot, desktop := newConn(t), newConn(t)
+	connectPair(t, desktop, robot)
+	cam := NewTestPatternCamera(CameraSettings{Width: 64, Height: 48})
+	defer cam.Close()
+	robot.Video().PutSubscription(cam)
+	if err := robot.Video().Err(); !errors.Is(err, ErrNegotiated) {
+		t.Fatalf("video Err after a late PutSubscription: %v, want ErrNegotiated", err)
+	}
+	reported := make(chan error, 1)
+	robot.Audio().OnError(func(err error) { reported <- err })
+	robot.Audio().Put(AudioChunk{Samples: make([]float32, 960), Channels: 1, SampleRate: 48000})
+	if err := recv(t, reported); !errors.Is(err, ErrNegotiated) {
+		t.Fatalf("audio error after a late Put: %v, want ErrNegotiated", err)
+	}
+}
+
+// A label in use is refused with ErrChannelExists; a closed connection
+// refuses with ErrClosed.
+func TestAddDataChannelErrors(t *testing.T) {
+	c := newConn(t)
+	if _, err := c.AddDataChannel(DefaultChannelLabel, true); !errors.Is(err, ErrChannelExists) {
+		t.Errorf("AddDataChannel(default): %v, want ErrChannelExists", err)
+	}
+	if _, err := c.AddDataChannel("x", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AddLatestChannel("x"); !errors.Is(err, ErrChannelExists) {
+		t.Errorf("second channel x: %v, want ErrChannelExists", err)
+	}
+	c.Close()
+	if _, err := c.AddDataChannel("y", true); !errors.Is(err, ErrClosed) {
+		t.Errorf("AddDataChannel after Close: %v, want ErrClosed", err)
+	}
+	if err := c.SetRemoteDescription(SessionDescription{Type: "answer"}); !errors.Is(err, ErrClosed) {
+		t.Errorf("SetRemoteDescription after Close: %v, want ErrClosed", err)
+	}
+}

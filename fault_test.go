@@ -658,8 +658,8 @@ func TestPeerProcessKilledMidStream(t *testing.T) {
 		t.Fatalf("the killed peer was not noticed within %v", settings.PeerLossTimeout+margin)
 	}
 	t.Logf("peer loss noticed after %v (PeerLossTimeout %v)", time.Since(killed).Round(time.Millisecond), settings.PeerLossTimeout)
-	if err := robot.conn.Err(); err == nil {
-		t.Error("connection closed without an error for the lost peer")
+	if err := robot.conn.Err(); !errors.Is(err, ErrPeerLost) {
+		t.Errorf("connection closed with error %v for the lost peer, want ErrPeerLost", err)
 	} else {
 		t.Logf("error: %v", err)
 	}
