@@ -72,7 +72,7 @@ type FrameReader interface {
 // error is reported through OnError and the camera closes, so every reader
 // gets ErrClosed; a reader that ends with io.EOF closes it without an error.
 type Camera struct {
-	source[image.Image]
+	frameSource
 	reader   FrameReader
 	settings CameraSettings
 
@@ -92,11 +92,11 @@ type Camera struct {
 func NewCameraFromReader(r FrameReader, s CameraSettings) *Camera {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Camera{
-		source:   newSource(NewProducer(func() Subscription[image.Image] { return NewLatest[image.Image]() })),
-		reader:   r,
-		settings: s.WithDefaults(),
-		cancel:   cancel,
-		exited:   make(chan struct{}),
+		frameSource: newFrameSource(NewProducer(func() Subscription[image.Image] { return NewLatest[image.Image]() })),
+		reader:      r,
+		settings:    s.WithDefaults(),
+		cancel:      cancel,
+		exited:      make(chan struct{}),
 	}
 	go c.capture(ctx)
 	return c

@@ -60,7 +60,7 @@ type DisplayStats struct {
 //
 // The display becomes ready with its first frame.
 type HeadlessDisplay struct {
-	sink[image.Image]
+	frameSink
 	settings HeadlessDisplaySettings
 
 	mu     sync.Mutex
@@ -83,7 +83,7 @@ func NewHeadlessDisplay(s HeadlessDisplaySettings) *HeadlessDisplay {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	d := &HeadlessDisplay{settings: s, stop: stop, stopped: make(chan struct{})}
-	d.sink = newSink(NewConsumer(d.show, func() Subscription[image.Image] { return NewLatest[image.Image]() }))
+	d.frameSink = newFrameSink(NewConsumer(d.show, func() Subscription[image.Image] { return NewLatest[image.Image]() }))
 	go d.stats(ctx)
 	return d
 }

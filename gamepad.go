@@ -75,7 +75,7 @@ type GamepadSettings struct {
 // unplugged), the error is reported through Err and OnError and the
 // gamepad closes, so readers get ErrClosed.
 type Gamepad struct {
-	source[InputEvent]
+	inputSource
 	name, path string
 
 	src       gamepadSource
@@ -108,12 +108,12 @@ func newGamepad(src gamepadSource, name, path string, filter func(InputEvent) bo
 		filter = DefaultInputFilter
 	}
 	g := &Gamepad{
-		source:  newSource(NewProducer[InputEvent](nil)),
-		name:    name,
-		path:    path,
-		src:     src,
-		closing: make(chan struct{}),
-		done:    make(chan struct{}),
+		inputSource: newInputSource(NewProducer[InputEvent](nil)),
+		name:        name,
+		path:        path,
+		src:         src,
+		closing:     make(chan struct{}),
+		done:        make(chan struct{}),
 	}
 	go g.run(filter)
 	return g

@@ -72,7 +72,7 @@ func simulatedEvent(i int) InputEvent {
 // itself after producing that many events: readers get every event, then
 // ErrClosed. Close stops it early.
 type SimulatedGamepad struct {
-	source[InputEvent]
+	inputSource
 
 	closeOnce sync.Once
 	closing   chan struct{}
@@ -86,9 +86,9 @@ func NewSimulatedGamepad(s SimulatedGamepadSettings) *SimulatedGamepad {
 		interval = DefaultSimulatedGamepadInterval
 	}
 	g := &SimulatedGamepad{
-		source:  newSource(NewProducer[InputEvent](nil)),
-		closing: make(chan struct{}),
-		done:    make(chan struct{}),
+		inputSource: newInputSource(NewProducer[InputEvent](nil)),
+		closing:     make(chan struct{}),
+		done:        make(chan struct{}),
 	}
 	go g.run(interval, s.Count)
 	return g

@@ -104,7 +104,7 @@ type InputDeviceSettings struct {
 // through Err and OnError and the device closes, so readers get ErrClosed.
 // Close releases the device and stops its goroutine.
 type InputDevice struct {
-	source[InputEvent]
+	inputSource
 	name, path string
 
 	src       io.ReadCloser
@@ -148,12 +148,12 @@ func newInputDevice(src io.ReadCloser, name, path string, filter func(InputEvent
 		filter = DefaultInputFilter
 	}
 	d := &InputDevice{
-		source:  newSource(NewProducer[InputEvent](nil)),
-		name:    name,
-		path:    path,
-		src:     src,
-		closing: make(chan struct{}),
-		done:    make(chan struct{}),
+		inputSource: newInputSource(NewProducer[InputEvent](nil)),
+		name:        name,
+		path:        path,
+		src:         src,
+		closing:     make(chan struct{}),
+		done:        make(chan struct{}),
 	}
 	go d.run(filter)
 	return d

@@ -37,7 +37,7 @@ type MicrophoneSettings struct {
 // the error is reported through OnError and the microphone closes. Close
 // releases the device; readers then get ErrClosed.
 type Microphone struct {
-	source[AudioChunk]
+	audioSource
 	settings MicrophoneSettings
 
 	mu      sync.Mutex
@@ -71,9 +71,9 @@ func newMicrophone(ctx context.Context, s MicrophoneSettings, backend audioBacke
 		s.BlockFrames = 1024
 	}
 	m := &Microphone{
-		source:   newSource(NewProducer[AudioChunk](nil)),
-		settings: s,
-		pending:  make([]float32, 0, s.BlockFrames*s.Channels),
+		audioSource: newAudioSource(NewProducer[AudioChunk](nil)),
+		settings:    s,
+		pending:     make([]float32, 0, s.BlockFrames*s.Channels),
 	}
 	dev, err := openAudioDevice(ctx, backend, audioDeviceConfig{
 		direction:    audioCapture,

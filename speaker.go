@@ -47,7 +47,7 @@ type SpeakerSettings struct {
 // ErrNoAudioDevice. If the device fails while playing, the error is reported
 // through OnError and the speaker closes. Close releases the device.
 type Speaker struct {
-	sink[AudioChunk]
+	audioSink
 	settings SpeakerSettings
 
 	mu        sync.Mutex
@@ -99,7 +99,7 @@ func newSpeaker(ctx context.Context, s SpeakerSettings, backend audioBackend) (*
 		buffering: true,
 		resume:    2 * s.BlockFrames,
 	}
-	sp.sink = newSink(NewConsumer(sp.write, nil))
+	sp.audioSink = newAudioSink(NewConsumer(sp.write, nil))
 	dev, err := openAudioDevice(ctx, backend, audioDeviceConfig{
 		direction:    audioPlayback,
 		device:       s.Device,

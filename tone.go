@@ -37,7 +37,7 @@ type ToneSettings struct {
 // Subscriptions are queues: every subscriber hears every chunk, in order.
 // The source is ready when the first chunk is published. Close stops it.
 type ToneSource struct {
-	source[AudioChunk]
+	audioSource
 	settings ToneSettings
 	stop     chan struct{}
 	done     chan struct{}
@@ -75,10 +75,10 @@ func NewToneSource(settings ToneSettings) (*ToneSource, error) {
 		return nil, fmt.Errorf("rtcbot: tone: %d frames per chunk is negative", s.ChunkFrames)
 	}
 	t := &ToneSource{
-		source:   newSource(NewProducer[AudioChunk](nil)),
-		settings: s,
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
+		audioSource: newAudioSource(NewProducer[AudioChunk](nil)),
+		settings:    s,
+		stop:        make(chan struct{}),
+		done:        make(chan struct{}),
 	}
 	go t.run()
 	return t, nil
