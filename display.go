@@ -173,16 +173,14 @@ func (d *HeadlessDisplay) Stats() DisplayStats {
 	return st
 }
 
-// errNoFrame is returned by Snapshot before the first frame.
-var errNoFrame = errors.New("rtcbot: no frame received yet")
-
 // Snapshot writes the last frame to path as a PNG file. The file is replaced
 // atomically (written beside it, then renamed), so a reader never sees half
-// a picture. It fails if no frame has been received yet.
+// a picture. Before the first frame it fails with an error wrapping
+// ErrNoFrame.
 func (d *HeadlessDisplay) Snapshot(path string) error {
 	frame := d.LastFrame()
 	if frame == nil {
-		return fmt.Errorf("snapshot %s: %w", path, errNoFrame)
+		return fmt.Errorf("snapshot %s: %w", path, ErrNoFrame)
 	}
 	// PNG encodes RGBA pictures directly; other kinds (camera frames are
 	// YCbCr) would be read pixel by pixel through their colour model.

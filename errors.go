@@ -53,4 +53,8 @@ var (
 	// be opened in time, or the program was built without cgo. Check it
 	// with errors.Is to fall back to something else, such as a ToneSource.
 	ErrNoAudioDevice = errors.New("rtcbot: no audio device")
+
+	// ErrNoFrame is wrapped by the error of HeadlessDisplay.Snapshot before
+	// the display has received a frame.
+	ErrNoFrame = errors.New("rtcbot: no frame received yet")
 )
