@@ -1,17 +1,10 @@
 package rtcbot
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"time"
 )
-
-// ErrNoAudioDevice is wrapped by the error NewMicrophone and NewSpeaker
-// return when there is no usable sound device: the machine has no sound card
-// (or sound server), the named device does not exist, it could not be
-// opened, or the program was built without cgo. Check it with errors.Is to
-// fall back to something else, such as a ToneSource.
-var ErrNoAudioDevice = errors.New("rtcbot: no audio device")
 
 // audioDirection tells a capture device from a playback device.
 type audioDirection int
@@ -72,14 +65,18 @@ type audioDevice interface {
 // by audio_malgo.go or audio_nocgo.go.
 var defaultAudioBackend audioBackend
 
-// audioOpenTimeout bounds how long opening a device may take: a sound
-// server that never answers makes the constructor fail instead of hang.
+// audioOpenTimeout bounds how long opening a device may take, whatever the
+// context: a sound server that never answers makes the constructor fail
+// instead of hang.
 var audioOpenTimeout = 10 * time.Second
 
 // openAudioDevice opens a device through b, turning a backend panic into an
-// error and giving up after audioOpenTimeout (a device that opens later is
-// closed at once).
-func openAudioDevice(b audioBackend, cfg audioDeviceConfig, cb audioCallbacks) (audioDevice, error) {
+// error and giving up when ctx ends or after audioOpenTimeout (a device that
+// opens later is closed at once).
+func openAudioDevice(ctx context.Context, b audioBackend, cfg audioDeviceConfig, cb audioCallbacks) (audioDevice, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%w: opening the %s device %q: %w", ErrNoAudioDevice, cfg.direction, cfg.device, err)
+	}
 	if b == nil {
 		return nil, fmt.Errorf("%w: no audio backend in this build", ErrNoAudioDevice)
 	}
@@ -100,17 +97,21 @@ func openAudioDevice(b audioBackend, cfg audioDeviceConfig, cb audioCallbacks) (
 	}()
 	timer := time.NewTimer(audioOpenTimeout)
 	defer timer.Stop()
+	var err error
 	select {
 	case r := <-done:
 		return r.dev, r.err
 	case <-timer.C:
-		go func() {
-			if r := <-done; r.dev != nil {
-				r.dev.close()
-			}
-		}()
-		return nil, fmt.Errorf("%w: opening the %s device %q took longer than %v", ErrNoAudioDevice, cfg.direction, cfg.device, audioOpenTimeout)
+		err = fmt.Errorf("%w: opening the %s device %q took longer than %v", ErrNoAudioDevice, cfg.direction, cfg.device, audioOpenTimeout)
+	case <-ctx.Done():
+		err = fmt.Errorf("%w: opening the %s device %q: %w", ErrNoAudioDevice, cfg.direction, cfg.device, ctx.Err())
 	}
+	go func() {
+		if r := <-done; r.dev != nil {
+			r.dev.close()
+		}
+	}()
+	return nil, err
 }
 
 // checkAudioFormat validates a device's sample rate and channel count.

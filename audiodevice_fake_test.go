@@ -13,6 +13,7 @@ type fakeAudio struct {
 	opened  chan *fakeAudioDevice // every device opened
 	openErr error                 // returned by open if set
 	release chan struct{}         // if set, open waits for it to close
+	opening chan struct{}         // if set, open closes it as it starts
 }
 
 func newFakeAudio() *fakeAudio {
@@ -20,6 +21,9 @@ func newFakeAudio() *fakeAudio {
 }
 
 func (f *fakeAudio) open(cfg audioDeviceConfig, cb audioCallbacks) (audioDevice, error) {
+	if f.opening != nil {
+		close(f.opening)
+	}
 	if f.release != nil {
 		<-f.release
 	}

@@ -2,25 +2,24 @@ package rtcbot
 
 import "context"
 
-// Callback is a subscription that calls a function with every item,
-// RTCBot's CallbackSubscription. The function runs on a goroutine of the
-// callback's own, in order, so a slow function delays only itself: items
-// wait in a buffer subscription (a Queue or a Latest, as given) meanwhile.
+// Callback is a function subscribed to a source, RTCBot's
+// CallbackSubscription: SubscribeFunc returns one. The function runs on a
+// goroutine of the callback's own, in order, so a slow function delays only
+// itself: items wait in a subscription of the source's default kind
+// meanwhile (a Queue, or a Latest that keeps only the newest).
 //
-// Close stops the callback once the items already buffered are handled;
-// Done tells when its goroutine has ended.
+// A Callback is not a Subscription: its items go to its function, so there
+// is nothing to Get. Close unsubscribes it; Done tells when its goroutine
+// has ended.
 type Callback[T any] struct {
 	buf  Subscription[T]
 	f    func(T)
 	done chan struct{}
 }
 
-// NewCallback starts a callback that calls f with every item put, buffering
-// items in buf (nil means a NewQueue of the default capacity).
-func NewCallback[T any](f func(T), buf Subscription[T]) *Callback[T] {
-	if buf == nil {
-		buf = NewQueue[T](0)
-	}
+// newCallback starts a callback that calls f with every item put, buffering
+// items in buf.
+func newCallback[T any](f func(T), buf Subscription[T]) *Callback[T] {
 	c := &Callback[T]{buf: buf, f: f, done: make(chan struct{})}
 	go c.run()
 	return c
@@ -38,26 +37,30 @@ func (c *Callback[T]) run() {
 	}
 }
 
-// Put queues item for the function without blocking.
-func (c *Callback[T]) Put(item T) { c.buf.Put(item) }
-
-// Get is not supported: a callback's items go to its function. It returns
-// ErrClosed at once, so a consumer reading it does not wait.
-func (c *Callback[T]) Get(context.Context) (T, error) {
-	var zero T
-	return zero, ErrClosed
-}
-
-// Close stops the callback after the items already buffered. It does not
-// wait for the goroutine (so a function may close its own callback); see
-// Done.
+// Close unsubscribes the callback: the function is called with the items
+// already buffered, then its goroutine ends. Close does not wait for it (so
+// a function may close its own callback); see Done. It is idempotent.
 func (c *Callback[T]) Close() error { return c.buf.Close() }
 
 // Done returns a channel closed when the callback's goroutine has ended.
 func (c *Callback[T]) Done() <-chan struct{} { return c.done }
 
-func (c *Callback[T]) addOnClose(f func()) {
-	if n, ok := c.buf.(onCloser); ok {
+// callbackSubscription is how a producer delivers to a Callback: the
+// producing half of a subscription (Put, Close). It is never handed to a
+// reader, so its Get is never used.
+type callbackSubscription[T any] struct{ c *Callback[T] }
+
+func (s callbackSubscription[T]) Put(item T) { s.c.buf.Put(item) }
+
+func (s callbackSubscription[T]) Get(context.Context) (T, error) {
+	var zero T
+	return zero, ErrClosed
+}
+
+func (s callbackSubscription[T]) Close() error { return s.c.Close() }
+
+func (s callbackSubscription[T]) addOnClose(f func()) {
+	if n, ok := s.c.buf.(onCloser); ok {
 		n.addOnClose(f)
 	}
 }

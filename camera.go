@@ -23,7 +23,8 @@ type CameraSettings struct {
 	// Preprocess, if set, is applied to every frame on the capture
 	// goroutine before it is published, like RTCBot's preprocessframe. It
 	// may modify the frame in place or return a new one; returning nil
-	// drops the frame.
+	// drops the frame. It may close the camera (Close then does not wait
+	// for it to return).
 	Preprocess func(image.Image) image.Image
 }
 
@@ -71,7 +72,7 @@ type FrameReader interface {
 // error is reported through OnError and the camera closes, so every reader
 // gets ErrClosed; a reader that ends with io.EOF closes it without an error.
 type Camera struct {
-	*Producer[image.Image]
+	frameSource
 	reader   FrameReader
 	settings CameraSettings
 
@@ -79,6 +80,10 @@ type Camera struct {
 	exited    chan struct{} // closed when the capture goroutine returns
 	closeOnce sync.Once
 	closeErr  error
+
+	mu            sync.Mutex
+	stopping      bool // Close was called: no ReadFrame after this
+	preprocessing bool // the capture goroutine is in Preprocess, not reading
 }
 
 // NewCameraFromReader returns a camera that captures from r with the given
@@ -87,11 +92,11 @@ type Camera struct {
 func NewCameraFromReader(r FrameReader, s CameraSettings) *Camera {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Camera{
-		Producer: NewProducer(func() Subscription[image.Image] { return NewLatest[image.Image]() }),
-		reader:   r,
-		settings: s.WithDefaults(),
-		cancel:   cancel,
-		exited:   make(chan struct{}),
+		frameSource: newFrameSource(NewProducer(func() Subscription[image.Image] { return NewLatest[image.Image]() })),
+		reader:      r,
+		settings:    s.WithDefaults(),
+		cancel:      cancel,
+		exited:      make(chan struct{}),
 	}
 	go c.capture(ctx)
 	return c
@@ -105,25 +110,35 @@ func (c *Camera) Settings() CameraSettings { return c.settings }
 func (c *Camera) capture(ctx context.Context) {
 	defer close(c.exited)
 	for {
+		c.mu.Lock()
+		c.preprocessing = false
+		stopping := c.stopping
+		c.mu.Unlock()
+		if stopping {
+			return
+		}
 		frame, err := c.reader.ReadFrame(ctx)
 		if ctx.Err() != nil {
 			return // Close is stopping the camera
 		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
-				c.SetError(err)
+				c.prod.SetError(err)
 			}
 			c.shutdown()
 			return
 		}
 		if c.settings.Preprocess != nil {
+			c.mu.Lock()
+			c.preprocessing = true
+			c.mu.Unlock()
 			frame = c.settings.Preprocess(frame)
 		}
 		if frame == nil {
 			continue
 		}
-		c.Publish(frame)
-		c.SetReady()
+		c.prod.Publish(frame)
+		c.prod.SetReady()
 	}
 }
 
@@ -132,7 +147,7 @@ func (c *Camera) capture(ctx context.Context) {
 func (c *Camera) shutdown() error {
 	c.closeOnce.Do(func() {
 		c.closeErr = c.reader.Close()
-		c.Producer.Close()
+		c.prod.Close()
 	})
 	return c.closeErr
 }
@@ -141,8 +156,18 @@ func (c *Camera) shutdown() error {
 // progress), closes the reader and then the producer: every subscription
 // ends with ErrClosed and the close event fires. It returns the reader's
 // Close error and is idempotent.
+//
+// Called while Preprocess runs (by Preprocess itself, say), Close does not
+// wait for Preprocess to return: no read is in progress then, and the
+// capture goroutine ends once Preprocess returns, publishing nothing more.
 func (c *Camera) Close() error {
+	c.mu.Lock()
+	c.stopping = true
+	inPreprocess := c.preprocessing
+	c.mu.Unlock()
 	c.cancel()
-	<-c.exited
+	if !inPreprocess {
+		<-c.exited
+	}
 	return c.shutdown()
 }

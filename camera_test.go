@@ -266,3 +266,48 @@ func TestCameraSettingsDefaults(t *testing.T) {
 		t.Fatalf("WithDefaults changed set values: %+v", kept)
 	}
 }
+
+// A Preprocess function may close its own camera: Close returns without
+// waiting for Preprocess (which would deadlock), the reader is closed once
+// and not during a read, and nothing is published after Close.
+func TestCameraPreprocessMayClose(t *testing.T) {
+	r := &fakeReader{t: t, n: 100}
+	var cam *Camera
+	closed := make(chan error, 1)
+	var calls atomic.Int32
+	cam = NewCameraFromReader(r, CameraSettings{Preprocess: func(img image.Image) image.Image {
+		if calls.Add(1) == 3 {
+			closed <- cam.Close()
+		}
+		return img
+	}})
+	sub := cam.Subscribe()
+	defer sub.Close()
+	if err := recv(t, closed); err != nil {
+		t.Fatalf("Close from Preprocess: %v", err)
+	}
+	closedWithin(t, cam.Done(), "camera Done")
+	// The frames preprocessed before Close may be held; the third, whose
+	// Preprocess closed the camera, is not published.
+	for {
+		frame, err := sub.Get(testCtx(t))
+		if errors.Is(err, ErrClosed) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := frame.Bounds().Dx(); w >= 3 {
+			t.Fatalf("frame %d published after Close", w)
+		}
+	}
+	if n := r.closes.Load(); n != 1 {
+		t.Fatalf("reader closed %d times, want 1", n)
+	}
+	if n := calls.Load(); n != 3 {
+		t.Fatalf("Preprocess ran %d times, want 3: reading went on after Close", n)
+	}
+	if err := cam.Close(); err != nil { // again, from outside: a no-op
+		t.Fatalf("second Close: %v", err)
+	}
+}

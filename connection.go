@@ -95,15 +95,16 @@ type SessionDescription struct {
 // as RTCBot's tutorials do. A Connection is used once: every track, receive
 // slot and data channel exists before the description is made.
 //
-// Messages travel on the "default" data channel, which the offerer creates;
-// Connection embeds it, so conn.Put(msg) sends and conn.Subscribe() yields
-// received messages. Video() and Audio() carry media.
+// Messages travel on the "default" data channel, which the offerer creates:
+// conn.Put(msg) sends on it and conn.Subscribe() yields its messages (the
+// channel itself is DataChannelByName(DefaultChannelLabel)). Video() and
+// Audio() carry media.
 //
 // The connection is ready when the default channel opens, and closes when
 // Close is called, the peer closes, or the peer is lost (PeerLossTimeout).
 // Closing frees every goroutine and subscription it made.
 type Connection struct {
-	*DataChannel // the default channel
+	channel *DataChannel // the default channel
 
 	settings ConnectionSettings
 	codecs   videoCodecSet // the video codecs registered when it was made
@@ -185,16 +186,16 @@ func NewConnection(settings ConnectionSettings) (*Connection, error) {
 		return nil, fmt.Errorf("rtcbot: create peer connection: %w", err)
 	}
 	c := &Connection{
-		DataChannel: newDataChannel(DefaultChannelLabel, settings.MessageQueueCapacity, false, settings.Logger),
-		settings:    settings,
-		codecs:      codecs,
-		log:         settings.Logger,
-		events:      NewEvents(),
-		pc:          pc,
-		channels:    make(map[string]*DataChannel),
-		pcClosed:    make(chan struct{}),
-		counter:     counter,
-		limiter:     limiter,
+		channel:  newDataChannel(DefaultChannelLabel, settings.MessageQueueCapacity, false, settings.Logger),
+		settings: settings,
+		codecs:   codecs,
+		log:      settings.Logger,
+		events:   NewEvents(),
+		pc:       pc,
+		channels: make(map[string]*DataChannel),
+		pcClosed: make(chan struct{}),
+		counter:  counter,
+		limiter:  limiter,
 	}
 	c.video = newVideoStream(c)
 	c.audio = newAudioStream(c)
@@ -202,8 +203,8 @@ func NewConnection(settings ConnectionSettings) (*Connection, error) {
 	if settings.StatsInterval > 0 {
 		c.goTracked(func() { c.logStats(settings.StatsInterval) })
 	}
-	c.DataChannel.OnReady(c.events.SetReady)
-	c.DataChannel.OnError(c.events.SetError)
+	c.channel.OnReady(c.events.SetReady)
+	c.channel.OnError(c.events.SetError)
 	pc.OnDataChannel(c.adoptDataChannel)
 	pc.OnTrack(c.onTrack)
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
@@ -213,7 +214,7 @@ func NewConnection(settings ConnectionSettings) (*Connection, error) {
 			c.video.peerConnected()
 			c.audio.peerConnected()
 		case webrtc.PeerConnectionStateFailed:
-			c.events.SetError(errors.New("rtcbot: connection to the peer failed or was lost"))
+			c.events.SetError(ErrPeerLost)
 			go c.Close()
 		case webrtc.PeerConnectionStateClosed:
 			c.pcClosedOnce.Do(func() { close(c.pcClosed) })
@@ -269,6 +270,53 @@ func newAPI(s ConnectionSettings, codecs videoCodecSet, counter *linkCounter, li
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }
 
+// Put sends msg on the default data channel without blocking (RTCBot's
+// conn.put_nowait): JSON-encoded as one text message, or binary if it is a
+// []byte. See DataChannel.Put.
+func (c *Connection) Put(msg any) { c.channel.Put(msg) }
+
+// Send is Put, under the name RTCBot also uses.
+func (c *Connection) Send(msg any) { c.channel.Put(msg) }
+
+// PutSubscription sends every item src yields on the default data channel,
+// replacing the previous input (RTCBot's conn.putSubscription).
+func (c *Connection) PutSubscription(src Getter[any]) { c.channel.PutSubscription(src) }
+
+// StopSubscription stops sending from the active PutSubscription.
+func (c *Connection) StopSubscription() { c.channel.StopSubscription() }
+
+// Subscribe returns a new queue of the messages received on the default
+// data channel.
+func (c *Connection) Subscribe() Subscription[any] { return c.channel.Subscribe() }
+
+// SubscribeWith registers s to receive every message of the default data
+// channel and returns it.
+func (c *Connection) SubscribeWith(s Subscription[any]) Subscription[any] {
+	return c.channel.SubscribeWith(s)
+}
+
+// SubscribeFunc calls f with every message received on the default data
+// channel, in order, on a goroutine of its own (RTCBot's @conn.subscribe).
+func (c *Connection) SubscribeFunc(f func(msg any)) *Callback[any] {
+	return c.channel.SubscribeFunc(f)
+}
+
+// Unsubscribe removes and closes s; it reports whether s was subscribed.
+func (c *Connection) Unsubscribe(s Subscription[any]) bool { return c.channel.Unsubscribe(s) }
+
+// UnsubscribeAll removes and closes every subscription to received
+// messages.
+func (c *Connection) UnsubscribeAll() { c.channel.UnsubscribeAll() }
+
+// Get returns the next message received on the default data channel,
+// through a default subscription.
+func (c *Connection) Get(ctx context.Context) (any, error) { return c.channel.Get(ctx) }
+
+// Flush waits until every message put on the default data channel so far
+// has been sent and acknowledged, or ctx ends, or the connection closes
+// (see DataChannel.Flush).
+func (c *Connection) Flush(ctx context.Context) error { return c.channel.Flush(ctx) }
+
 // Video returns the connection's video: put a source of frames into it to
 // send (conn.Video().PutSubscription(camera)), subscribe to it to receive
 // the peer's first video track.
@@ -309,7 +357,7 @@ func (c *Connection) GetLocalDescription(ctx context.Context, offer *SessionDesc
 		if err != nil {
 			return SessionDescription{}, fmt.Errorf("rtcbot: create default data channel: %w", err)
 		}
-		c.DataChannel.bind(dc)
+		c.channel.bind(dc)
 		if desc, err = c.pc.CreateOffer(nil); err != nil {
 			return SessionDescription{}, fmt.Errorf("rtcbot: create offer: %w", err)
 		}
@@ -344,10 +392,18 @@ func (c *Connection) GetLocalDescription(ctx context.Context, offer *SessionDesc
 }
 
 // SetRemoteDescription applies the peer's answer to this side's offer (or,
-// unusually, the peer's offer; GetLocalDescription does that for you).
-func (c *Connection) SetRemoteDescription(ctx context.Context, desc SessionDescription) error {
-	if err := ctx.Err(); err != nil {
-		return err
+// unusually, the peer's offer; GetLocalDescription does that for you). It
+// does not wait for the network, so it takes no context: the connection
+// then reaches the peer in the background, and is ready when its default
+// channel opens (Ready, OnReady). A description the connection cannot use
+// is an error wrapping ErrInvalidDescription, or a codec error; on a closed
+// connection it is ErrClosed.
+func (c *Connection) SetRemoteDescription(desc SessionDescription) error {
+	c.mu.Lock()
+	closing := c.closing
+	c.mu.Unlock()
+	if closing {
+		return ErrClosed
 	}
 	return c.setRemote(desc)
 }
@@ -430,12 +486,16 @@ func (c *Connection) AddLatestChannel(name string) (*DataChannel, error) {
 
 func (c *Connection) addDataChannel(name string, init *webrtc.DataChannelInit, latest bool) (*DataChannel, error) {
 	if name == DefaultChannelLabel {
-		return nil, fmt.Errorf("rtcbot: the %q channel is the connection's own", name)
+		return nil, fmt.Errorf("%w: %q is the connection's own", ErrChannelExists, name)
 	}
 	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return nil, ErrClosed
+	}
 	if _, ok := c.channels[name]; ok {
 		c.mu.Unlock()
-		return nil, fmt.Errorf("rtcbot: data channel %q exists already", name)
+		return nil, fmt.Errorf("%w: %q", ErrChannelExists, name)
 	}
 	d := newDataChannel(name, c.settings.MessageQueueCapacity, latest, c.log)
 	c.channels[name] = d
@@ -457,7 +517,7 @@ func (c *Connection) addDataChannel(name string, init *webrtc.DataChannelInit, l
 // side, or nil (RTCBot's getDataChannel).
 func (c *Connection) DataChannelByName(name string) *DataChannel {
 	if name == DefaultChannelLabel {
-		return c.DataChannel
+		return c.channel
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -495,7 +555,7 @@ func (c *Connection) adoptDataChannel(dc *webrtc.DataChannel) {
 	var d *DataChannel
 	if reason == "" {
 		if label == DefaultChannelLabel {
-			d = c.DataChannel
+			d = c.channel
 			if !d.bind(dc) {
 				d, reason = nil, "a channel with this label is open already"
 			}
@@ -514,7 +574,7 @@ func (c *Connection) adoptDataChannel(dc *webrtc.DataChannel) {
 	c.peerChannels++
 	fs := c.onDataChannel
 	c.mu.Unlock()
-	if d == c.DataChannel {
+	if d == c.channel {
 		return
 	}
 	d.OnClose(func() { c.forgetChannel(d) }) // outside c.mu: it may run at once
@@ -540,16 +600,16 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
-// onTrack routes an incoming track to the video or audio stream.
+// onTrack routes an incoming track to the video or audio stream. It runs on
+// a goroutine of pion's; the stream counts it as one Close waits for only
+// once the OnTrack callbacks have returned (see MediaStream.receive).
 func (c *Connection) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 	c.mu.Lock()
-	if c.closing {
-		c.mu.Unlock()
+	closing := c.closing
+	c.mu.Unlock()
+	if closing {
 		return
 	}
-	c.wg.Add(1)
-	c.mu.Unlock()
-	defer c.wg.Done()
 	switch track.Kind() {
 	case webrtc.RTPCodecTypeVideo:
 		c.video.receive(track, receiver)
@@ -578,16 +638,26 @@ func (c *Connection) requestKeyframe(ssrc uint32) {
 // goTracked runs f on a goroutine that Close waits for; it reports false
 // (and does not run f) once the connection is closing.
 func (c *Connection) goTracked(f func()) bool {
+	if !c.enter() {
+		return false
+	}
+	go func() {
+		defer c.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// enter counts the calling goroutine as one Close waits for, until it calls
+// c.wg.Done; it reports false, counting nothing, once the connection is
+// closing.
+func (c *Connection) enter() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closing {
 		return false
 	}
 	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		f()
-	}()
 	return true
 }
 
@@ -633,7 +703,7 @@ func (c *Connection) Close() error {
 	c.channels = map[string]*DataChannel{}
 	c.mu.Unlock()
 
-	c.DataChannel.Close()
+	c.channel.Close()
 	for _, d := range channels {
 		d.Close()
 	}

@@ -60,7 +60,7 @@ func connectPair(t testing.TB, offerer, answerer *Connection) {
 	if answer.Type != "answer" {
 		t.Fatalf("answer type %q", answer.Type)
 	}
-	if err := offerer.SetRemoteDescription(ctx, answer); err != nil {
+	if err := offerer.SetRemoteDescription(answer); err != nil {
 		t.Fatalf("SetRemoteDescription: %v", err)
 	}
 	for _, c := range []*Connection{offerer, answerer} {
@@ -118,8 +118,8 @@ func TestConnectionMessageKinds(t *testing.T) {
 
 	// Raw text that is not JSON arrives as the string itself; Python's
 	// non-finite numbers decode; binary arrives as bytes.
-	a.DataChannel.dc.SendText("hello, not json")
-	a.DataChannel.dc.SendText(`{"x": NaN, "y": [Infinity, -Infinity], "s": "NaN"}`)
+	a.channel.dc.SendText("hello, not json")
+	a.channel.dc.SendText(`{"x": NaN, "y": [Infinity, -Infinity], "s": "NaN"}`)
 	a.Put([]byte{0, 1, 2, 255})
 	a.Put("a string")
 	a.Put(map[string]any{"code": "BTN_SOUTH", "state": 1})
@@ -223,9 +223,7 @@ func TestConnectionVideoArrivesIntact(t *testing.T) {
 	pattern := timecode.NewPattern(w, h)
 	frames := NewProducer(func() Subscription[image.Image] { return NewLatest[image.Image]() })
 	defer frames.Close()
-	if err := robot.Video().PutSubscription(frames); err != nil {
-		t.Fatal(err)
-	}
+	robot.Video().PutSubscription(frames)
 	got := desktop.Video().Subscribe()
 	connectPair(t, desktop, robot)
 
@@ -273,9 +271,7 @@ func TestConnectionAudioTone(t *testing.T) {
 	robot, desktop := newConn(t), newConn(t)
 	tone := NewProducer[AudioChunk](nil)
 	defer tone.Close()
-	if err := robot.Audio().PutSubscription(tone); err != nil {
-		t.Fatal(err)
-	}
+	robot.Audio().PutSubscription(tone)
 	got := desktop.Audio().Subscribe()
 	connectPair(t, desktop, robot)
 
@@ -404,9 +400,7 @@ func TestConnectionsShareOneEncoderPerSource(t *testing.T) {
 	var viewers []Subscription[image.Image]
 	for range 2 {
 		robot, desktop := newConn(t), newConn(t)
-		if err := robot.Video().PutSubscription(frames); err != nil {
-			t.Fatal(err)
-		}
+		robot.Video().PutSubscription(frames)
 		viewers = append(viewers, desktop.Video().Subscribe())
 		connectPair(t, desktop, robot)
 		defer robot.Close()
@@ -442,9 +436,7 @@ func TestConnectionSeveralVideoTracks(t *testing.T) {
 	main, extra := NewTestPatternCamera(CameraSettings{Width: 160, Height: 120}), NewTestPatternCamera(CameraSettings{Width: 320, Height: 240})
 	defer main.Close()
 	defer extra.Close()
-	if err := robot.Video().PutSubscription(main); err != nil {
-		t.Fatal(err)
-	}
+	robot.Video().PutSubscription(main)
 	if err := robot.Video().AddTrack(extra); err != nil {
 		t.Fatal(err)
 	}
@@ -452,8 +444,8 @@ func TestConnectionSeveralVideoTracks(t *testing.T) {
 	desktop.Video().OnTrack(func(_ string, media Source[image.Image]) { tracks <- media })
 	desktop.Video().OfferToReceive(2)
 	connectPair(t, desktop, robot)
-	if err := robot.Video().AddTrack(extra); err == nil {
-		t.Error("AddTrack after the description: no error")
+	if err := robot.Video().AddTrack(extra); !errors.Is(err, ErrNegotiated) {
+		t.Errorf("AddTrack after the description: %v, want ErrNegotiated", err)
 	}
 
 	// Each incoming track carries one camera's frames, at its size.
@@ -506,9 +498,7 @@ func TestConnectionVideoSizeChange(t *testing.T) {
 	robot, desktop := newConn(t), newConn(t)
 	frames := NewProducer(func() Subscription[image.Image] { return NewLatest[image.Image]() })
 	defer frames.Close()
-	if err := robot.Video().PutSubscription(frames); err != nil {
-		t.Fatal(err)
-	}
+	robot.Video().PutSubscription(frames)
 	got := desktop.Video().Subscribe().(*Latest[image.Image])
 	connectPair(t, desktop, robot)
 
@@ -571,5 +561,76 @@ func TestConnectionLatestChannel(t *testing.T) {
 	}
 	if sent := drive.Stats().MessagesSent; sent > 2 {
 		t.Fatalf("%d of %d commands put before the channel opened were sent, want the newest (and at most the first)", sent, n)
+	}
+}
+
+// An OnTrack callback may close its connection: Close does not wait for
+// the callback that called it, and the track is not read after.
+func TestOnTrackCallbackMayClose(t *testing.T) {
+	robot, desktop := newConn(t), newConn(t)
+	cam := NewTestPatternCamera(CameraSettings{Width: 64, Height: 48})
+	defer cam.Close()
+	robot.Video().PutSubscription(cam)
+	closed := make(chan error, 1)
+	desktop.Video().OnTrack(func(string, Source[image.Image]) { closed <- desktop.Close() })
+	frames := desktop.Video().Subscribe() // implies a receive slot in the offer
+	ctx := mediaCtx(t)
+	offer, err := desktop.GetLocalDescription(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, err := robot.GetLocalDescription(ctx, &offer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := desktop.SetRemoteDescription(answer); err != nil {
+		t.Fatal(err)
+	}
+	if err := recv(t, closed); err != nil {
+		t.Fatalf("Close from OnTrack: %v", err)
+	}
+	closedWithin(t, desktop.Done(), "desktop Done")
+	wantClosed(t, frames)
+	closedWithin(t, robot.Done(), "robot Done after the desktop closed")
+}
+
+// A first PutSubscription or Put after the description has no track to
+// feed: the stream's error event says so with ErrNegotiated.
+func TestPutSubscriptionAfterNegotiation(t *testing.T) {
+	robot, desktop := newConn(t), newConn(t)
+	connectPair(t, desktop, robot)
+	cam := NewTestPatternCamera(CameraSettings{Width: 64, Height: 48})
+	defer cam.Close()
+	robot.Video().PutSubscription(cam)
+	if err := robot.Video().Err(); !errors.Is(err, ErrNegotiated) {
+		t.Fatalf("video Err after a late PutSubscription: %v, want ErrNegotiated", err)
+	}
+	reported := make(chan error, 1)
+	robot.Audio().OnError(func(err error) { reported <- err })
+	robot.Audio().Put(AudioChunk{Samples: make([]float32, 960), Channels: 1, SampleRate: 48000})
+	if err := recv(t, reported); !errors.Is(err, ErrNegotiated) {
+		t.Fatalf("audio error after a late Put: %v, want ErrNegotiated", err)
+	}
+}
+
+// A label in use is refused with ErrChannelExists; a closed connection
+// refuses with ErrClosed.
+func TestAddDataChannelErrors(t *testing.T) {
+	c := newConn(t)
+	if _, err := c.AddDataChannel(DefaultChannelLabel, true); !errors.Is(err, ErrChannelExists) {
+		t.Errorf("AddDataChannel(default): %v, want ErrChannelExists", err)
+	}
+	if _, err := c.AddDataChannel("x", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AddLatestChannel("x"); !errors.Is(err, ErrChannelExists) {
+		t.Errorf("second channel x: %v, want ErrChannelExists", err)
+	}
+	c.Close()
+	if _, err := c.AddDataChannel("y", true); !errors.Is(err, ErrClosed) {
+		t.Errorf("AddDataChannel after Close: %v, want ErrClosed", err)
+	}
+	if err := c.SetRemoteDescription(SessionDescription{Type: "answer"}); !errors.Is(err, ErrClosed) {
+		t.Errorf("SetRemoteDescription after Close: %v, want ErrClosed", err)
 	}
 }

@@ -20,9 +20,14 @@ import (
 //     rather than dying; an input that fails with another error is dropped
 //     and the error is reported through OnError.
 //
-// Devices embed a *Consumer; Close stops its goroutine and waits for it.
+// Consumer is the building block of a sink: a program makes one with
+// NewConsumer and a handler, and the handler may call SetReady (the first
+// item was used) and SetError (an item could not be used). rtcbot's own
+// devices hold their Consumer in an unexported field, so only the consuming
+// verbs and the events show on them. Close stops its goroutine and waits
+// for it; the close event fires only through Close.
 type Consumer[T any] struct {
-	*Events
+	lifecycle
 	handle    func(T)
 	newDirect func() Subscription[T]
 
@@ -47,7 +52,7 @@ func NewConsumer[T any](handle func(T), newDirect func() Subscription[T]) *Consu
 		newDirect = func() Subscription[T] { return NewQueue[T](0) }
 	}
 	return &Consumer[T]{
-		Events:    NewEvents(),
+		lifecycle: lifecycle{NewEvents()},
 		handle:    handle,
 		newDirect: newDirect,
 		wake:      make(chan struct{}, 1),
@@ -226,6 +231,15 @@ func (c *Consumer[T]) Close() error {
 	if started {
 		<-c.exited
 	}
-	c.SetClosed()
+	c.ev.SetClosed()
 	return nil
 }
+
+// SetReady fires the consumer's ready event; later calls, and calls after
+// Close, do nothing. It is for the consumer's handler.
+func (c *Consumer[T]) SetReady() { c.ev.SetReady() }
+
+// SetError reports err through the consumer's error event (Err, OnError).
+// Only the first error is kept; nil is ignored. It is for the consumer's
+// handler.
+func (c *Consumer[T]) SetError(err error) { c.ev.SetError(err) }

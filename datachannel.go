@@ -40,8 +40,9 @@ const (
 // opens unordered with no retransmissions) keeps only the newest message in
 // its queues, for commands where only the newest one matters.
 //
-// The connection's default channel is embedded in Connection; others come
-// from Connection.AddDataChannel, AddLatestChannel and OnDataChannel.
+// The connection's default channel carries Connection's own Put and
+// Subscribe (DataChannelByName(DefaultChannelLabel) returns it); others
+// come from Connection.AddDataChannel, AddLatestChannel and OnDataChannel.
 type DataChannel struct {
 	label    string
 	latest   bool

@@ -60,7 +60,7 @@ type DisplayStats struct {
 //
 // The display becomes ready with its first frame.
 type HeadlessDisplay struct {
-	*Consumer[image.Image]
+	frameSink
 	settings HeadlessDisplaySettings
 
 	mu     sync.Mutex
@@ -83,7 +83,7 @@ func NewHeadlessDisplay(s HeadlessDisplaySettings) *HeadlessDisplay {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	d := &HeadlessDisplay{settings: s, stop: stop, stopped: make(chan struct{})}
-	d.Consumer = NewConsumer(d.show, func() Subscription[image.Image] { return NewLatest[image.Image]() })
+	d.frameSink = newFrameSink(NewConsumer(d.show, func() Subscription[image.Image] { return NewLatest[image.Image]() }))
 	go d.stats(ctx)
 	return d
 }
@@ -94,7 +94,7 @@ func (d *HeadlessDisplay) show(frame image.Image) {
 	d.frames++
 	d.last = frame
 	d.mu.Unlock()
-	d.SetReady()
+	d.cons.SetReady()
 }
 
 // stats is the statistics goroutine: it measures the frame rate, reports it
@@ -133,7 +133,7 @@ func (d *HeadlessDisplay) stats(ctx context.Context) {
 			if frames := d.Frames(); frames != snapFrames {
 				snapFrames = frames
 				if err := d.Snapshot(d.settings.SnapshotPath); err != nil {
-					d.SetError(err)
+					d.cons.SetError(err)
 				}
 			}
 		}
@@ -173,16 +173,14 @@ func (d *HeadlessDisplay) Stats() DisplayStats {
 	return st
 }
 
-// errNoFrame is returned by Snapshot before the first frame.
-var errNoFrame = errors.New("rtcbot: no frame received yet")
-
 // Snapshot writes the last frame to path as a PNG file. The file is replaced
 // atomically (written beside it, then renamed), so a reader never sees half
-// a picture. It fails if no frame has been received yet.
+// a picture. Before the first frame it fails with an error wrapping
+// ErrNoFrame.
 func (d *HeadlessDisplay) Snapshot(path string) error {
 	frame := d.LastFrame()
 	if frame == nil {
-		return fmt.Errorf("snapshot %s: %w", path, errNoFrame)
+		return fmt.Errorf("snapshot %s: %w", path, ErrNoFrame)
 	}
 	// PNG encodes RGBA pictures directly; other kinds (camera frames are
 	// YCbCr) would be read pixel by pixel through their colour model.
@@ -216,7 +214,7 @@ func (d *HeadlessDisplay) Snapshot(path string) error {
 func (d *HeadlessDisplay) Close() error {
 	d.stop()
 	<-d.stopped
-	d.Consumer.Close()
+	d.cons.Close()
 	if d.settings.SnapshotPath != "" && d.LastFrame() != nil {
 		return d.Snapshot(d.settings.SnapshotPath)
 	}

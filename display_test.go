@@ -117,8 +117,8 @@ func TestHeadlessDisplaySnapshot(t *testing.T) {
 	path := filepath.Join(dir, "frame.png")
 	d := NewHeadlessDisplay(HeadlessDisplaySettings{})
 	defer d.Close()
-	if err := d.Snapshot(path); !errors.Is(err, errNoFrame) {
-		t.Fatalf("Snapshot before any frame = %v, want errNoFrame", err)
+	if err := d.Snapshot(path); !errors.Is(err, ErrNoFrame) {
+		t.Fatalf("Snapshot before any frame = %v, want ErrNoFrame", err)
 	}
 	frames := stampedFrames(2, 320, 240)
 	for i, f := range frames {

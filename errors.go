@@ -29,4 +29,32 @@ var (
 	// ErrUnauthorized is the error of a request to Handler without the
 	// bearer token HandlerSettings.Token asks for.
 	ErrUnauthorized = errors.New("rtcbot: missing or wrong token")
+
+	// ErrNegotiated is the error of a change that needs a new negotiation
+	// on a connection whose description was made already: a connection is
+	// never renegotiated, so every track exists before the description.
+	// AddTrack returns it, and a stream's error event reports a first
+	// PutSubscription or Put that comes too late.
+	ErrNegotiated = errors.New("rtcbot: the session is already negotiated: add tracks before making the description")
+
+	// ErrChannelExists is returned by AddDataChannel and AddLatestChannel
+	// for a label in use: the "default" channel's, or another open
+	// channel's.
+	ErrChannelExists = errors.New("rtcbot: a data channel with this label exists already")
+
+	// ErrPeerLost is the error of a connection whose peer stopped
+	// answering (ICE failed, or nothing heard for PeerLossTimeout): the
+	// connection reports it through Err and OnError, and closes.
+	ErrPeerLost = errors.New("rtcbot: connection to the peer failed or was lost")
+
+	// ErrNoAudioDevice is wrapped by the error NewMicrophone and NewSpeaker
+	// return when there is no usable sound device: the machine has no sound
+	// card (or sound server), the named device does not exist, it could not
+	// be opened in time, or the program was built without cgo. Check it
+	// with errors.Is to fall back to something else, such as a ToneSource.
+	ErrNoAudioDevice = errors.New("rtcbot: no audio device")
+
+	// ErrNoFrame is wrapped by the error of HeadlessDisplay.Snapshot before
+	// the display has received a frame.
+	ErrNoFrame = errors.New("rtcbot: no frame received yet")
 )

@@ -27,11 +27,11 @@ func TestSendFailuresAreVisible(t *testing.T) {
 	}
 	// The count of sent messages goes up once the send returns, which may
 	// be after the peer has the message.
-	eventually(t, "one message counted sent", func() bool { return a.Stats().MessagesSent == 1 })
-	if s := a.Stats(); s.MessagesNotSent != 2 || s.MessagesSent != 1 {
+	eventually(t, "one message counted sent", func() bool { return a.DataChannelByName(DefaultChannelLabel).Stats().MessagesSent == 1 })
+	if s := a.DataChannelByName(DefaultChannelLabel).Stats(); s.MessagesNotSent != 2 || s.MessagesSent != 1 {
 		t.Fatalf("stats %+v, want 2 not sent and 1 sent", s)
 	}
-	if a.Err() == nil || a.DataChannel.Err() == nil {
+	if a.Err() == nil || a.DataChannelByName(DefaultChannelLabel).Err() == nil {
 		t.Fatal("Err() is nil after a failed send")
 	}
 	notClosed(t, a.Done(), "connection after a failed send")
@@ -41,9 +41,7 @@ func TestSendFailuresAreVisible(t *testing.T) {
 func TestMediaEncodeFailureIsVisible(t *testing.T) {
 	a, b := newConn(t), newConn(t)
 	chunks := NewQueue[AudioChunk](16)
-	if err := a.Audio().PutSubscription(chunks); err != nil {
-		t.Fatal(err)
-	}
+	a.Audio().PutSubscription(chunks)
 	failed := make(chan error, 1)
 	a.Audio().OnError(func(err error) { failed <- err })
 	connectPair(t, a, b)

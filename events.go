@@ -14,8 +14,12 @@ import (
 // Callbacks run on the goroutine that fires the event (or, when added late,
 // on the goroutine that adds them); they must not block for long.
 //
-// The zero value is not usable; objects embed the *Events that NewEvents
-// returns.
+// Events is a building block for objects of your own: the object holds the
+// *Events that NewEvents returns and fires the events with SetReady,
+// SetError and SetClosed, which are its implementation's side. rtcbot's own
+// objects keep their Events unexported and show only the observing side
+// (Ready, Err, Wait, OnReady, OnClose, OnError, ...). The zero value is not
+// usable.
 type Events struct {
 	mu      sync.Mutex
 	ready   chan struct{}
@@ -119,8 +123,8 @@ func (e *Events) OnError(f func(error)) {
 }
 
 // SetReady fires the ready event. Later calls, and calls after close, do
-// nothing. It is meant for the object's implementation (a producer calls it
-// when its data starts flowing).
+// nothing. It is the object's implementation's side (a source calls it when
+// its data starts flowing).
 func (e *Events) SetReady() {
 	e.mu.Lock()
 	if e.IsReady() || e.IsClosed() {
@@ -157,7 +161,7 @@ func (e *Events) SetError(err error) {
 }
 
 // SetClosed fires the close event; it reports whether this call fired it
-// (false when it had fired before). It is meant for the object's Close.
+// (false when it had fired before). It is for the object's Close.
 func (e *Events) SetClosed() bool {
 	e.mu.Lock()
 	if e.IsClosed() {

@@ -45,7 +45,7 @@ func ExampleRegisterVideoEncoder() {
 
 	offer, _ := desktop.GetLocalDescription(ctx, nil)
 	answer, _ := robot.GetLocalDescription(ctx, &offer)
-	desktop.SetRemoteDescription(ctx, answer)
+	desktop.SetRemoteDescription(answer)
 	frame, err := frames.Get(ctx)
 	if err != nil {
 		fmt.Println(err)

@@ -75,7 +75,7 @@ type GamepadSettings struct {
 // unplugged), the error is reported through Err and OnError and the
 // gamepad closes, so readers get ErrClosed.
 type Gamepad struct {
-	*Producer[InputEvent]
+	inputSource
 	name, path string
 
 	src       gamepadSource
@@ -108,12 +108,12 @@ func newGamepad(src gamepadSource, name, path string, filter func(InputEvent) bo
 		filter = DefaultInputFilter
 	}
 	g := &Gamepad{
-		Producer: NewProducer[InputEvent](nil),
-		name:     name,
-		path:     path,
-		src:      src,
-		closing:  make(chan struct{}),
-		done:     make(chan struct{}),
+		inputSource: newInputSource(NewProducer[InputEvent](nil)),
+		name:        name,
+		path:        path,
+		src:         src,
+		closing:     make(chan struct{}),
+		done:        make(chan struct{}),
 	}
 	go g.run(filter)
 	return g
@@ -121,21 +121,21 @@ func newGamepad(src gamepadSource, name, path string, filter func(InputEvent) bo
 
 func (g *Gamepad) run(filter func(InputEvent) bool) {
 	defer close(g.done)
-	defer g.Producer.Close()
+	defer g.prod.Close()
 	defer g.src.close()
-	g.SetReady()
+	g.prod.SetReady()
 	for {
 		e, err := g.src.next()
 		if err != nil {
 			select {
 			case <-g.closing: // Close closed the device under the reader
 			default:
-				g.SetError(fmt.Errorf("rtcbot: gamepad %s: %w", g.path, err))
+				g.prod.SetError(fmt.Errorf("rtcbot: gamepad %s: %w", g.path, err))
 			}
 			return
 		}
 		if filter(e) {
-			g.Publish(e)
+			g.prod.Publish(e)
 		}
 	}
 }

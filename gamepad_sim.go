@@ -72,7 +72,7 @@ func simulatedEvent(i int) InputEvent {
 // itself after producing that many events: readers get every event, then
 // ErrClosed. Close stops it early.
 type SimulatedGamepad struct {
-	*Producer[InputEvent]
+	inputSource
 
 	closeOnce sync.Once
 	closing   chan struct{}
@@ -86,9 +86,9 @@ func NewSimulatedGamepad(s SimulatedGamepadSettings) *SimulatedGamepad {
 		interval = DefaultSimulatedGamepadInterval
 	}
 	g := &SimulatedGamepad{
-		Producer: NewProducer[InputEvent](nil),
-		closing:  make(chan struct{}),
-		done:     make(chan struct{}),
+		inputSource: newInputSource(NewProducer[InputEvent](nil)),
+		closing:     make(chan struct{}),
+		done:        make(chan struct{}),
 	}
 	go g.run(interval, s.Count)
 	return g
@@ -96,22 +96,22 @@ func NewSimulatedGamepad(s SimulatedGamepadSettings) *SimulatedGamepad {
 
 func (g *SimulatedGamepad) run(interval time.Duration, count int) {
 	defer close(g.done)
-	defer g.Producer.Close()
+	defer g.prod.Close()
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	g.SetReady()
+	g.prod.SetReady()
 	for i := 0; count <= 0 || i < count; {
 		select {
 		case <-g.closing:
 			return
 		case <-tick.C:
 		}
-		if g.Subscribers() == 0 {
+		if g.prod.Subscribers() == 0 {
 			continue
 		}
 		e := simulatedEvent(i)
 		e.Timestamp = inputTimestamp(time.Now())
-		g.Publish(e)
+		g.prod.Publish(e)
 		i++
 	}
 }

@@ -93,9 +93,7 @@ func TestConnectionH264ToGoDecoded(t *testing.T) {
 
 	cam := NewTestPatternCamera(CameraSettings{Width: w, Height: h, FPS: 30})
 	defer cam.Close()
-	if err := robot.Video().PutSubscription(cam); err != nil {
-		t.Fatal(err)
-	}
+	robot.Video().PutSubscription(cam)
 	got := desktop.Video().SubscribeWith(NewQueue[image.Image](100))
 	connectPair(t, desktop, robot)
 	if c := sentTrackCodec(t, robot); c.MimeType != webrtc.MimeTypeH264 || c.SDPFmtpLine != h264Fmtp {
@@ -181,9 +179,7 @@ func TestConnectionH264PeerWithoutH264(t *testing.T) {
 		robot, desktop = newConnWith(t, h264Settings()), newConn(t)
 		frames := NewProducer(func() Subscription[image.Image] { return NewLatest[image.Image]() })
 		t.Cleanup(func() { frames.Close() })
-		if err := robot.Video().PutSubscription(frames); err != nil {
-			t.Fatal(err)
-		}
+		robot.Video().PutSubscription(frames)
 		desktop.Video().Subscribe()
 		return robot, desktop
 	}
@@ -217,7 +213,7 @@ func TestConnectionH264PeerWithoutH264(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		check(t, robot.SetRemoteDescription(ctx, answer))
+		check(t, robot.SetRemoteDescription(answer))
 	})
 }
 
@@ -240,9 +236,7 @@ func TestConnectionVideoCodecSetting(t *testing.T) {
 			c := newConnWith(t, s)
 			frames := NewProducer(func() Subscription[image.Image] { return NewLatest[image.Image]() })
 			defer frames.Close()
-			if err := c.Video().PutSubscription(frames); err != nil {
-				t.Fatal(err)
-			}
+			c.Video().PutSubscription(frames)
 			_, err := c.GetLocalDescription(mediaCtx(t), nil)
 			if tt.mime == "" {
 				if err == nil || !strings.Contains(err.Error(), "is not supported; use \"VP8\" or \"H264\"") {
@@ -288,9 +282,7 @@ func TestInteropH264ToPython(t *testing.T) {
 		conn := newConnWith(t, h264Settings())
 		received, all := conn.Subscribe(), conn.Subscribe()
 		src := NewProducer(func() Subscription[image.Image] { return NewLatest[image.Image]() })
-		if err := conn.Video().PutSubscription(src); err != nil {
-			t.Fatal(err)
-		}
+		conn.Video().PutSubscription(src)
 		publishPattern(t, src)
 		srv := servePythonOffer(t, conn, func(_ *http.Request, offer SessionDescription) {
 			if !strings.Contains(offer.SDP, "profile-level-id=42e01f") {
@@ -313,9 +305,7 @@ func TestInteropH264ToPython(t *testing.T) {
 		conn := newConnWith(t, h264Settings())
 		received, all := conn.Subscribe(), conn.Subscribe()
 		src := NewProducer(func() Subscription[image.Image] { return NewLatest[image.Image]() })
-		if err := conn.Video().PutSubscription(src); err != nil {
-			t.Fatal(err)
-		}
+		conn.Video().PutSubscription(src)
 		publishPattern(t, src)
 		frames := conn.Video().Subscribe()
 		offer, err := conn.GetLocalDescription(py.ctx, nil)

@@ -104,7 +104,7 @@ type InputDeviceSettings struct {
 // through Err and OnError and the device closes, so readers get ErrClosed.
 // Close releases the device and stops its goroutine.
 type InputDevice struct {
-	*Producer[InputEvent]
+	inputSource
 	name, path string
 
 	src       io.ReadCloser
@@ -148,12 +148,12 @@ func newInputDevice(src io.ReadCloser, name, path string, filter func(InputEvent
 		filter = DefaultInputFilter
 	}
 	d := &InputDevice{
-		Producer: NewProducer[InputEvent](nil),
-		name:     name,
-		path:     path,
-		src:      src,
-		closing:  make(chan struct{}),
-		done:     make(chan struct{}),
+		inputSource: newInputSource(NewProducer[InputEvent](nil)),
+		name:        name,
+		path:        path,
+		src:         src,
+		closing:     make(chan struct{}),
+		done:        make(chan struct{}),
 	}
 	go d.run(filter)
 	return d
@@ -161,10 +161,10 @@ func newInputDevice(src io.ReadCloser, name, path string, filter func(InputEvent
 
 func (d *InputDevice) run(filter func(InputEvent) bool) {
 	defer close(d.done)
-	defer d.Producer.Close()
+	defer d.prod.Close()
 	defer d.closeSource()
 	rr := newInputRecordReader(d.src, inputWord)
-	d.SetReady()
+	d.prod.SetReady()
 	for {
 		e, err := rr.next()
 		if err != nil {
@@ -174,12 +174,12 @@ func (d *InputDevice) run(filter func(InputEvent) bool) {
 				if errors.Is(err, io.EOF) {
 					err = fmt.Errorf("device ended: %w", err)
 				}
-				d.SetError(fmt.Errorf("rtcbot: input device %s: %w", d.path, err))
+				d.prod.SetError(fmt.Errorf("rtcbot: input device %s: %w", d.path, err))
 			}
 			return
 		}
 		if filter(e) {
-			d.Publish(e)
+			d.prod.Publish(e)
 		}
 	}
 }

@@ -280,7 +280,7 @@ func TestInputDeviceEndIsAnError(t *testing.T) {
 func TestInputDeviceCloseWhileReading(t *testing.T) {
 	d, w := pipeDevice(t, nil)
 	sub := d.Subscribe()
-	readyOrFail(t, d.Events)
+	readyOrFail(t, d)
 	d.Close() // the reader is blocked in Read: Close must wake it
 	wantClosed(t, sub)
 	if err := d.Err(); err != nil {
@@ -298,7 +298,7 @@ func TestInputDeviceCloseWhileReading(t *testing.T) {
 }
 
 // readyOrFail waits for e's ready event.
-func readyOrFail(t *testing.T, e *Events) {
+func readyOrFail(t *testing.T, e interface{ Ready() <-chan struct{} }) {
 	t.Helper()
 	closedWithin(t, e.Ready(), "ready")
 }

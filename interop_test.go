@@ -393,9 +393,7 @@ func TestInteropPythonOfferer(t *testing.T) {
 	received := conn.Subscribe()
 	frames := conn.Video().Subscribe()
 	src := NewProducer(func() Subscription[image.Image] { return NewLatest[image.Image]() })
-	if err := conn.Video().PutSubscription(src); err != nil {
-		t.Fatal(err)
-	}
+	conn.Video().PutSubscription(src)
 	publishPattern(t, src)
 
 	contentType := make(chan string, 1)
@@ -460,7 +458,7 @@ func sendOfferToPython(t *testing.T, py *pythonPeer, conn *Connection, offer Ses
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := conn.SetRemoteDescription(py.ctx, answer); err != nil {
+	if err := conn.SetRemoteDescription(answer); err != nil {
 		t.Fatalf("applying Python's answer: %v\n%s", err, answer.SDP)
 	}
 }

@@ -136,15 +136,27 @@ func newAudioStream(c *Connection) *MediaStream[AudioChunk] {
 // is subscribed to and encoded once for every connection sending it. Before
 // the description is made, this adds the track; afterwards it switches the
 // existing track's input (a connection is never renegotiated).
-func (m *MediaStream[T]) PutSubscription(src Getter[T]) error {
+//
+// Like every PutSubscription and Put in rtcbot it returns nothing: what goes
+// wrong is reported through the stream's error event (Err, OnError) and its
+// log. A first PutSubscription after the description was made has no track
+// to feed (ErrNegotiated); a codec the stream cannot encode with fails the
+// description itself. On a closed stream it does nothing.
+func (m *MediaStream[T]) PutSubscription(src Getter[T]) {
+	if err := m.putSubscription(src); err != nil {
+		m.fail(err)
+	}
+}
+
+func (m *MediaStream[T]) putSubscription(src Getter[T]) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return ErrClosed
+		return nil
 	}
 	if len(m.slots) == 0 || m.slots[0].sender == nil {
 		if m.conn.isDescribed() {
-			return errors.New("rtcbot: the session is already negotiated without an outgoing track; put the subscription before making the description")
+			return fmt.Errorf("%w: the connection has no outgoing %s track; put the subscription before making the description", ErrNegotiated, m.kind)
 		}
 		if len(m.slots) == 0 {
 			m.slots = append(m.slots, &sendSlot[T]{})
@@ -176,7 +188,7 @@ func (m *MediaStream[T]) AddTrack(src Getter[T]) error {
 		return ErrClosed
 	}
 	if m.conn.isDescribed() {
-		return errors.New("rtcbot: the session is already negotiated: add tracks before making the description")
+		return ErrNegotiated
 	}
 	if len(m.slots) == 0 {
 		m.slots = append(m.slots, &sendSlot[T]{}) // the PutSubscription slot stays first
@@ -213,9 +225,15 @@ func (s *sendSlot[T]) swapTrack(t *outTrack[T], report func(error), target linkT
 
 // Put sends one item (a frame, an audio chunk) on the outgoing track,
 // stopping any other input, like RTCBot's put_nowait. The first Put must come
-// before the description is made, as it adds the track.
-func (m *MediaStream[T]) Put(item T) error {
+// before the description is made, as it adds the track; otherwise the
+// stream's error event reports ErrNegotiated, as for PutSubscription. On a
+// closed stream it does nothing.
+func (m *MediaStream[T]) Put(item T) {
 	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return
+	}
 	direct := m.direct
 	if direct == nil {
 		if m.kind == webrtc.RTPCodecTypeVideo {
@@ -232,10 +250,9 @@ func (m *MediaStream[T]) Put(item T) error {
 	}
 	m.mu.Unlock()
 	direct.Put(item)
-	if feeding {
-		return nil
+	if !feeding {
+		m.PutSubscription(direct)
 	}
-	return m.PutSubscription(direct)
 }
 
 // OfferToReceive asks for n incoming tracks of this kind when this side
@@ -281,8 +298,9 @@ func (m *MediaStream[T]) Ready() <-chan struct{} { return m.received.Ready() }
 
 // OnError runs f with the stream's first error, at once if it had one: what
 // it sends could not be encoded (audio at a rate other than 48 kHz, a
-// frame the encoder refuses). Each such item is dropped; the first failure
-// is also logged.
+// frame the encoder refuses; each such item is dropped), or a
+// PutSubscription or Put could not be carried out. The first failure is also
+// logged.
 func (m *MediaStream[T]) OnError(f func(error)) { m.received.OnError(f) }
 
 // Err returns the stream's first error, nil if it had none.
@@ -412,9 +430,15 @@ func (m *MediaStream[T]) readRTCP(slot *sendSlot[T]) {
 
 // receive reads an incoming track until it ends, decoding it into the
 // stream (first track) or a Source of its own (announced through OnTrack).
+// The OnTrack callbacks run before the goroutine counts as one the
+// connection's Close waits for, so a callback may close the connection.
 func (m *MediaStream[T]) receive(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 	dec, err := m.newDecoder(track)
 	if err != nil {
+		if !m.conn.enter() {
+			return
+		}
+		defer m.conn.wg.Done()
 		m.conn.log.Warn("rtcbot: incoming track not decoded", "kind", m.kind, "codec", track.Codec().MimeType, "err", err)
 		for {
 			if _, _, err := track.ReadRTP(); err != nil {
@@ -435,6 +459,10 @@ func (m *MediaStream[T]) receive(track *webrtc.TrackRemote, receiver *webrtc.RTP
 	for _, f := range fs {
 		f(track.ID(), out)
 	}
+	if !m.conn.enter() {
+		return // closed, maybe by a callback
+	}
+	defer m.conn.wg.Done()
 	emit := func(item T) {
 		out.Publish(item)
 		out.SetReady()

@@ -1,6 +1,7 @@
 package rtcbot
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -36,7 +37,7 @@ type MicrophoneSettings struct {
 // the error is reported through OnError and the microphone closes. Close
 // releases the device; readers then get ErrClosed.
 type Microphone struct {
-	*Producer[AudioChunk]
+	audioSource
 	settings MicrophoneSettings
 
 	mu      sync.Mutex
@@ -48,12 +49,15 @@ type Microphone struct {
 	closeOnce sync.Once
 }
 
-// NewMicrophone opens a sound input device and starts recording.
-func NewMicrophone(settings MicrophoneSettings) (*Microphone, error) {
-	return newMicrophone(settings, defaultAudioBackend)
+// NewMicrophone opens a sound input device and starts recording. Opening
+// waits for the sound system until ctx ends, and at most 10 s; giving up is
+// an error wrapping ErrNoAudioDevice (and ctx's error, if it ended). ctx
+// bounds only the opening: Close stops the recording.
+func NewMicrophone(ctx context.Context, settings MicrophoneSettings) (*Microphone, error) {
+	return newMicrophone(ctx, settings, defaultAudioBackend)
 }
 
-func newMicrophone(s MicrophoneSettings, backend audioBackend) (*Microphone, error) {
+func newMicrophone(ctx context.Context, s MicrophoneSettings, backend audioBackend) (*Microphone, error) {
 	if err := checkAudioFormat("microphone", s.SampleRate, s.Channels, s.BlockFrames); err != nil {
 		return nil, err
 	}
@@ -67,11 +71,11 @@ func newMicrophone(s MicrophoneSettings, backend audioBackend) (*Microphone, err
 		s.BlockFrames = 1024
 	}
 	m := &Microphone{
-		Producer: NewProducer[AudioChunk](nil),
-		settings: s,
-		pending:  make([]float32, 0, s.BlockFrames*s.Channels),
+		audioSource: newAudioSource(NewProducer[AudioChunk](nil)),
+		settings:    s,
+		pending:     make([]float32, 0, s.BlockFrames*s.Channels),
 	}
-	dev, err := openAudioDevice(backend, audioDeviceConfig{
+	dev, err := openAudioDevice(ctx, backend, audioDeviceConfig{
 		direction:    audioCapture,
 		device:       s.Device,
 		sampleRate:   s.SampleRate,
@@ -79,7 +83,7 @@ func newMicrophone(s MicrophoneSettings, backend audioBackend) (*Microphone, err
 		periodFrames: s.BlockFrames,
 	}, audioCallbacks{capture: m.capture, stopped: m.failAsync})
 	if err != nil {
-		m.Producer.Close()
+		m.prod.Close()
 		return nil, err
 	}
 	m.mu.Lock()
@@ -89,7 +93,7 @@ func newMicrophone(s MicrophoneSettings, backend audioBackend) (*Microphone, err
 		if err := m.Err(); err != nil {
 			return nil, err
 		}
-		return nil, fmt.Errorf("rtcbot: microphone: the device stopped as it opened")
+		return nil, fmt.Errorf("%w: microphone: the device stopped as it opened", ErrNoAudioDevice)
 	}
 	m.dev = dev
 	m.mu.Unlock()
@@ -119,14 +123,14 @@ func (m *Microphone) capture(samples []float32) {
 		m.pending = append(m.pending, samples[:n]...)
 		samples = samples[n:]
 		if len(m.pending) == block {
-			m.Publish(AudioChunk{Samples: m.pending, Channels: ch, SampleRate: m.settings.SampleRate})
+			m.prod.Publish(AudioChunk{Samples: m.pending, Channels: ch, SampleRate: m.settings.SampleRate})
 			m.pending = make([]float32, 0, block)
 			published = true
 		}
 	}
 	m.mu.Unlock()
 	if published {
-		m.SetReady()
+		m.prod.SetReady()
 	}
 }
 
@@ -143,7 +147,7 @@ func (m *Microphone) failAsync(err error) {
 	if closed {
 		return
 	}
-	m.SetError(err)
+	m.prod.SetError(err)
 	go m.Close()
 }
 
@@ -160,7 +164,7 @@ func (m *Microphone) Close() error {
 		if dev != nil {
 			dev.close()
 		}
-		m.Producer.Close()
+		m.prod.Close()
 	})
 	return nil
 }

@@ -1,6 +1,7 @@
 package rtcbot
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,7 +11,7 @@ import (
 
 func TestMicrophoneDefaults(t *testing.T) {
 	fake := newFakeAudio()
-	mic, err := newMicrophone(MicrophoneSettings{}, fake)
+	mic, err := newMicrophone(t.Context(), MicrophoneSettings{}, fake)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +28,7 @@ func TestMicrophoneDefaults(t *testing.T) {
 func TestMicrophoneRejectsBadSettings(t *testing.T) {
 	for _, s := range []MicrophoneSettings{{Channels: -1}, {Channels: 33}, {SampleRate: -48000}, {BlockFrames: -1}} {
 		fake := newFakeAudio()
-		if mic, err := newMicrophone(s, fake); err == nil {
+		if mic, err := newMicrophone(t.Context(), s, fake); err == nil {
 			mic.Close()
 			t.Errorf("%+v: no error", s)
 		}
@@ -41,7 +42,7 @@ func TestMicrophoneRejectsBadSettings(t *testing.T) {
 // BlockFrames frames, keeping the samples in order.
 func TestMicrophoneChunks(t *testing.T) {
 	fake := newFakeAudio()
-	mic, err := newMicrophone(MicrophoneSettings{Channels: 2, BlockFrames: 4, Device: "usb"}, fake)
+	mic, err := newMicrophone(t.Context(), MicrophoneSettings{Channels: 2, BlockFrames: 4, Device: "usb"}, fake)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +90,7 @@ func TestMicrophoneChunks(t *testing.T) {
 // its memory for the next block.
 func TestMicrophoneChunksAreNotReused(t *testing.T) {
 	fake := newFakeAudio()
-	mic, err := newMicrophone(MicrophoneSettings{BlockFrames: 2}, fake)
+	mic, err := newMicrophone(t.Context(), MicrophoneSettings{BlockFrames: 2}, fake)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +109,7 @@ func TestMicrophoneChunksAreNotReused(t *testing.T) {
 
 func TestMicrophoneClose(t *testing.T) {
 	fake := newFakeAudio()
-	mic, err := newMicrophone(MicrophoneSettings{BlockFrames: 2}, fake)
+	mic, err := newMicrophone(t.Context(), MicrophoneSettings{BlockFrames: 2}, fake)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +142,7 @@ func TestMicrophoneClose(t *testing.T) {
 // the microphone, so readers are not left waiting.
 func TestMicrophoneDeviceFailure(t *testing.T) {
 	fake := newFakeAudio()
-	mic, err := newMicrophone(MicrophoneSettings{}, fake)
+	mic, err := newMicrophone(t.Context(), MicrophoneSettings{}, fake)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +167,7 @@ func TestMicrophoneDeviceFailure(t *testing.T) {
 // disagree on the format: that is an error, not something to guess about.
 func TestMicrophoneFormatMismatch(t *testing.T) {
 	fake := newFakeAudio()
-	mic, err := newMicrophone(MicrophoneSettings{Channels: 2}, fake)
+	mic, err := newMicrophone(t.Context(), MicrophoneSettings{Channels: 2}, fake)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +185,7 @@ func TestMicrophoneFormatMismatch(t *testing.T) {
 func TestMicrophoneOpenError(t *testing.T) {
 	fake := newFakeAudio()
 	fake.openErr = fmt.Errorf("%w: busy", ErrNoAudioDevice)
-	mic, err := newMicrophone(MicrophoneSettings{}, fake)
+	mic, err := newMicrophone(t.Context(), MicrophoneSettings{}, fake)
 	if !errors.Is(err, ErrNoAudioDevice) || mic != nil {
 		t.Fatalf("got %v, %v", mic, err)
 	}
@@ -198,7 +199,7 @@ func TestMicrophoneOpenTimeout(t *testing.T) {
 	fake := newFakeAudio()
 	fake.release = make(chan struct{})
 	start := time.Now()
-	_, err := newMicrophone(MicrophoneSettings{}, fake)
+	_, err := newMicrophone(t.Context(), MicrophoneSettings{}, fake)
 	if !errors.Is(err, ErrNoAudioDevice) || !strings.Contains(err.Error(), "longer than") {
 		t.Fatalf("error %v", err)
 	}
@@ -209,8 +210,37 @@ func TestMicrophoneOpenTimeout(t *testing.T) {
 	closedWithin(t, fake.device(t).closed, "late device closed")
 }
 
+// NewMicrophone gives up when its context ends, before the open timeout,
+// with an error matching both ErrNoAudioDevice and the context's error; the
+// device, if it opens later, is closed.
+func TestMicrophoneOpenHonoursContext(t *testing.T) {
+	fake := newFakeAudio()
+	fake.release = make(chan struct{})
+	fake.opening = make(chan struct{})
+	ctx, cancel := context.WithCancel(t.Context())
+	opened := make(chan struct{})
+	go func() {
+		<-fake.opening
+		cancel()
+		close(opened)
+	}()
+	_, err := newMicrophone(ctx, MicrophoneSettings{}, fake)
+	<-opened
+	if !errors.Is(err, ErrNoAudioDevice) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want ErrNoAudioDevice and context.Canceled", err)
+	}
+	close(fake.release)
+	closedWithin(t, fake.device(t).closed, "late device closed")
+
+	// An ended context fails at once, opening nothing.
+	fake = newFakeAudio()
+	if _, err := newMicrophone(ctx, MicrophoneSettings{}, fake); !errors.Is(err, context.Canceled) {
+		t.Fatalf("ended context: error %v", err)
+	}
+}
+
 func TestMicrophoneNoBackend(t *testing.T) {
-	if _, err := newMicrophone(MicrophoneSettings{}, nil); !errors.Is(err, ErrNoAudioDevice) {
+	if _, err := newMicrophone(t.Context(), MicrophoneSettings{}, nil); !errors.Is(err, ErrNoAudioDevice) {
 		t.Fatalf("error %v", err)
 	}
 }
@@ -220,7 +250,7 @@ func TestMicrophoneNoBackend(t *testing.T) {
 func TestMicrophoneWithoutSoundCard(t *testing.T) {
 	skipIfSoundPresent(t)
 	start := time.Now()
-	mic, err := NewMicrophone(MicrophoneSettings{})
+	mic, err := NewMicrophone(t.Context(), MicrophoneSettings{})
 	if err == nil {
 		mic.Close()
 		t.Fatal("NewMicrophone succeeded without a sound card")
@@ -237,7 +267,7 @@ func TestMicrophoneWithoutSoundCard(t *testing.T) {
 // A device name that matches nothing fails on any machine, naming the
 // devices there are.
 func TestMicrophoneUnknownDevice(t *testing.T) {
-	_, err := NewMicrophone(MicrophoneSettings{Device: "no such microphone 1234"})
+	_, err := NewMicrophone(t.Context(), MicrophoneSettings{Device: "no such microphone 1234"})
 	if !errors.Is(err, ErrNoAudioDevice) {
 		t.Fatalf("error %v does not wrap ErrNoAudioDevice", err)
 	}
@@ -247,7 +277,7 @@ func TestMicrophoneUnknownDevice(t *testing.T) {
 // ALSA's "null" device records silence without a sound card: where it is
 // present, it exercises the real backend end to end.
 func TestMicrophoneALSANullDevice(t *testing.T) {
-	mic, err := NewMicrophone(MicrophoneSettings{Device: "null", Channels: 2, BlockFrames: 480})
+	mic, err := NewMicrophone(t.Context(), MicrophoneSettings{Device: "null", Channels: 2, BlockFrames: 480})
 	if errors.Is(err, ErrNoAudioDevice) {
 		t.Skipf("no ALSA null device: %v", err)
 	}

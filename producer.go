@@ -17,10 +17,20 @@ import (
 // its own overflow policy. Closing the producer closes every subscription, so
 // readers drain what they hold and then get ErrClosed.
 //
-// Devices embed a *Producer; a program wrapping its own sensor makes one with
-// NewProducer and calls Publish from its reading goroutine (see the examples).
+// Producer is the building block of a source: a program wrapping its own
+// sensor makes one with NewProducer and, from its reading goroutine, calls
+// Publish with each item, SetReady when data starts flowing and SetError when
+// the sensor fails; Close ends it (see examples/threads). Those three are
+// the producing side: rtcbot's own devices hold their Producer in an
+// unexported field, so only the subscribing verbs and the events show on
+// them. A type of your own that embeds *Producer shows Publish too; hold it
+// in a field and forward the verbs to keep it private.
+//
+// The ready, error and close events are the producer's own (Ready, OnReady,
+// Err, OnError, Done, OnClose, Wait); the close event fires only through
+// Close, so subscriptions always end with it.
 type Producer[T any] struct {
-	*Events
+	lifecycle
 	newSub func() Subscription[T]
 
 	mu     sync.Mutex
@@ -36,7 +46,7 @@ func NewProducer[T any](newSub func() Subscription[T]) *Producer[T] {
 	if newSub == nil {
 		newSub = func() Subscription[T] { return NewQueue[T](0) }
 	}
-	return &Producer[T]{Events: NewEvents(), newSub: newSub}
+	return &Producer[T]{lifecycle: lifecycle{NewEvents()}, newSub: newSub}
 }
 
 // Subscribe returns a new subscription of the producer's default kind that
@@ -73,8 +83,8 @@ func (p *Producer[T]) SubscribeWith(s Subscription[T]) Subscription[T] {
 // producer's default kind while f runs, so with a latest-only producer a slow
 // f skips items. Close the returned callback to unsubscribe.
 func (p *Producer[T]) SubscribeFunc(f func(T)) *Callback[T] {
-	c := NewCallback(f, p.newSub())
-	p.SubscribeWith(c)
+	c := newCallback(f, p.newSub())
+	p.SubscribeWith(callbackSubscription[T]{c})
 	return c
 }
 
@@ -127,8 +137,9 @@ func (p *Producer[T]) remove(s Subscription[T]) bool {
 	return true
 }
 
-// Publish hands item to every subscription without blocking. It is meant
-// for the producer's implementation; publishing after Close does nothing.
+// Publish hands item to every subscription without blocking. It is the
+// producing side, for the source's own goroutine; publishing after Close
+// does nothing.
 func (p *Producer[T]) Publish(item T) {
 	for _, s := range p.list() {
 		s.Put(item)
@@ -171,6 +182,16 @@ func (p *Producer[T]) Close() error {
 	for _, s := range subs {
 		s.Close()
 	}
-	p.SetClosed()
+	p.ev.SetClosed()
 	return nil
 }
+
+// SetReady fires the producer's ready event (data started flowing); later
+// calls, and calls after Close, do nothing. It is the producing side.
+func (p *Producer[T]) SetReady() { p.ev.SetReady() }
+
+// SetError reports err through the producer's error event (Err, OnError).
+// Only the first error is kept; nil is ignored. It does not close the
+// producer: a source that cannot go on calls Close after it. It is the
+// producing side.
+func (p *Producer[T]) SetError(err error) { p.ev.SetError(err) }

@@ -24,8 +24,9 @@
 //   - Latest (the default for video) keeps only the newest item, so a slow
 //     reader skips frames rather than falling behind.
 //   - Event fires once, waking every reader (ready and close events).
-//   - Callback calls a function with each item, on a goroutine of its own
-//     (Producer.SubscribeFunc).
+//   - SubscribeFunc calls a function with each item, on a goroutine of its
+//     own; the Callback it returns is not a subscription (there is nothing
+//     to Get): Close unsubscribes it.
 //   - GetterFunc calls a function on each Get; Delayed subscribes only on
 //     the first Get; Rebatch re-cuts audio chunks to a fixed length.
 //
@@ -37,6 +38,13 @@
 //
 // Map adapts a producer of one type into a source of another, for example
 // gamepad events into connection messages.
+//
+// Producer, Consumer and Events are the building blocks of sources and sinks
+// of your own, RTCBot's base classes: a sensor's goroutine calls Publish,
+// SetReady and SetError on its Producer, a Consumer's handler may call
+// SetReady and SetError, and Close ends either (see examples/threads).
+// rtcbot's devices hold theirs in unexported fields, so a camera or a
+// speaker shows only the verbs its users call.
 //
 // # Connections
 //
@@ -100,6 +108,8 @@
 // SimulatedGamepad, Microphone, Speaker and ToneSource are producers and
 // consumers like any other. Each Close releases its device and goroutines,
 // and a device that fails reports the error and closes its subscriptions.
+// NewMicrophone and NewSpeaker take a context, which bounds the wait for the
+// sound system.
 //
 // # Ending streams
 //
@@ -108,4 +118,11 @@
 // ErrClosed. Every blocking call takes a context.Context. Closing a consumer
 // stops its goroutine. Ready, error and close events (Events) fire exactly
 // once, and a callback added after its event fired runs at once.
+//
+// # Errors
+//
+// No Put or PutSubscription returns an error, on any type: what goes wrong
+// fires the object's error event (OnError, Err) and is logged. Errors a
+// program may test for are sentinels matched with errors.Is (ErrClosed,
+// ErrNegotiated, ErrNoAudioDevice, ErrPeerLost, ...).
 package rtcbot

@@ -330,7 +330,7 @@ func Connect(ctx context.Context, conn *Connection, robotURL string, client *htt
 	if err := json.Unmarshal(reply, &answer); err != nil {
 		return fmt.Errorf("rtcbot: answer from %s is not valid JSON: %w", shown, err)
 	}
-	return conn.SetRemoteDescription(ctx, answer)
+	return conn.SetRemoteDescription(answer)
 }
 
 // redactToken returns rawURL with the value of its token query parameter

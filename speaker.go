@@ -1,6 +1,7 @@
 package rtcbot
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -46,7 +47,7 @@ type SpeakerSettings struct {
 // ErrNoAudioDevice. If the device fails while playing, the error is reported
 // through OnError and the speaker closes. Close releases the device.
 type Speaker struct {
-	*Consumer[AudioChunk]
+	audioSink
 	settings SpeakerSettings
 
 	mu        sync.Mutex
@@ -65,12 +66,14 @@ type Speaker struct {
 }
 
 // NewSpeaker opens a sound output device and starts playing (silence until
-// it is given audio).
-func NewSpeaker(settings SpeakerSettings) (*Speaker, error) {
-	return newSpeaker(settings, defaultAudioBackend)
+// it is given audio). Opening waits for the sound system until ctx ends, and
+// at most 10 s; giving up is an error wrapping ErrNoAudioDevice (and ctx's
+// error, if it ended). ctx bounds only the opening: Close stops playing.
+func NewSpeaker(ctx context.Context, settings SpeakerSettings) (*Speaker, error) {
+	return newSpeaker(ctx, settings, defaultAudioBackend)
 }
 
-func newSpeaker(s SpeakerSettings, backend audioBackend) (*Speaker, error) {
+func newSpeaker(ctx context.Context, s SpeakerSettings, backend audioBackend) (*Speaker, error) {
 	if err := checkAudioFormat("speaker", s.SampleRate, s.Channels, s.BlockFrames); err != nil {
 		return nil, err
 	}
@@ -96,8 +99,8 @@ func newSpeaker(s SpeakerSettings, backend audioBackend) (*Speaker, error) {
 		buffering: true,
 		resume:    2 * s.BlockFrames,
 	}
-	sp.Consumer = NewConsumer(sp.write, nil)
-	dev, err := openAudioDevice(backend, audioDeviceConfig{
+	sp.audioSink = newAudioSink(NewConsumer(sp.write, nil))
+	dev, err := openAudioDevice(ctx, backend, audioDeviceConfig{
 		direction:    audioPlayback,
 		device:       s.Device,
 		sampleRate:   s.SampleRate,
@@ -105,7 +108,7 @@ func newSpeaker(s SpeakerSettings, backend audioBackend) (*Speaker, error) {
 		periodFrames: s.BlockFrames,
 	}, audioCallbacks{playback: sp.fill, stopped: sp.failAsync})
 	if err != nil {
-		sp.Consumer.Close()
+		sp.cons.Close()
 		return nil, err
 	}
 	sp.mu.Lock()
@@ -115,7 +118,7 @@ func newSpeaker(s SpeakerSettings, backend audioBackend) (*Speaker, error) {
 		if err := sp.Err(); err != nil {
 			return nil, err
 		}
-		return nil, fmt.Errorf("rtcbot: speaker: the device stopped as it opened")
+		return nil, fmt.Errorf("%w: speaker: the device stopped as it opened", ErrNoAudioDevice)
 	}
 	sp.dev = dev
 	sp.mu.Unlock()
@@ -186,7 +189,7 @@ func (s *Speaker) reject(c AudioChunk, err error) {
 	s.mu.Lock()
 	s.dropped += uint64(c.Frames())
 	s.mu.Unlock()
-	s.SetError(err)
+	s.cons.SetError(err)
 }
 
 // fill runs on the audio thread: it copies buffered audio to out and plays
@@ -261,7 +264,7 @@ func (s *Speaker) failAsync(err error) {
 	if closed {
 		return
 	}
-	s.SetError(err)
+	s.cons.SetError(err)
 	go s.Close()
 }
 
@@ -277,7 +280,7 @@ func (s *Speaker) Close() error {
 		if dev != nil {
 			dev.close()
 		}
-		s.Consumer.Close()
+		s.cons.Close()
 	})
 	return nil
 }

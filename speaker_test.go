@@ -13,7 +13,7 @@ import (
 func newFakeSpeaker(t *testing.T, s SpeakerSettings) (*Speaker, *fakeAudioDevice) {
 	t.Helper()
 	fake := newFakeAudio()
-	sp, err := newSpeaker(s, fake)
+	sp, err := newSpeaker(t.Context(), s, fake)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestSpeakerDefaults(t *testing.T) {
 func TestSpeakerRejectsBadSettings(t *testing.T) {
 	for _, s := range []SpeakerSettings{{Channels: -2}, {SampleRate: -1}, {BlockFrames: -960}, {BufferFrames: -1}} {
 		fake := newFakeAudio()
-		if sp, err := newSpeaker(s, fake); err == nil {
+		if sp, err := newSpeaker(t.Context(), s, fake); err == nil {
 			sp.Close()
 			t.Errorf("%+v: no error", s)
 		}
@@ -202,7 +202,7 @@ func TestSpeakerPlaysToneSource(t *testing.T) {
 
 func TestSpeakerClose(t *testing.T) {
 	fake := newFakeAudio()
-	sp, err := newSpeaker(SpeakerSettings{Channels: 1, BlockFrames: 1}, fake)
+	sp, err := newSpeaker(t.Context(), SpeakerSettings{Channels: 1, BlockFrames: 1}, fake)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +244,7 @@ func TestSpeakerDeviceFailure(t *testing.T) {
 func TestSpeakerOpenError(t *testing.T) {
 	fake := newFakeAudio()
 	fake.openErr = fmt.Errorf("%w: busy", ErrNoAudioDevice)
-	if sp, err := newSpeaker(SpeakerSettings{}, fake); !errors.Is(err, ErrNoAudioDevice) || sp != nil {
+	if sp, err := newSpeaker(t.Context(), SpeakerSettings{}, fake); !errors.Is(err, ErrNoAudioDevice) || sp != nil {
 		t.Fatalf("got %v, %v", sp, err)
 	}
 }
@@ -252,7 +252,7 @@ func TestSpeakerOpenError(t *testing.T) {
 func TestSpeakerWithoutSoundCard(t *testing.T) {
 	skipIfSoundPresent(t)
 	start := time.Now()
-	sp, err := NewSpeaker(SpeakerSettings{})
+	sp, err := NewSpeaker(t.Context(), SpeakerSettings{})
 	if err == nil {
 		sp.Close()
 		t.Fatal("NewSpeaker succeeded without a sound card")
@@ -267,7 +267,7 @@ func TestSpeakerWithoutSoundCard(t *testing.T) {
 }
 
 func TestSpeakerUnknownDevice(t *testing.T) {
-	_, err := NewSpeaker(SpeakerSettings{Device: "no such speaker 1234"})
+	_, err := NewSpeaker(t.Context(), SpeakerSettings{Device: "no such speaker 1234"})
 	if !errors.Is(err, ErrNoAudioDevice) {
 		t.Fatalf("error %v does not wrap ErrNoAudioDevice", err)
 	}
@@ -276,7 +276,7 @@ func TestSpeakerUnknownDevice(t *testing.T) {
 // ALSA's "null" device discards what it plays: where it is present, the
 // real backend pulls the buffered audio through (as fast as it can).
 func TestSpeakerALSANullDevice(t *testing.T) {
-	sp, err := NewSpeaker(SpeakerSettings{Device: "null", BlockFrames: 480})
+	sp, err := NewSpeaker(t.Context(), SpeakerSettings{Device: "null", BlockFrames: 480})
 	if errors.Is(err, ErrNoAudioDevice) {
 		t.Skipf("no ALSA null device: %v", err)
 	}

@@ -24,9 +24,7 @@ func TestLinkStatsLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer robot.Close()
-	if err := robot.Video().PutSubscription(cam); err != nil {
-		t.Fatal(err)
-	}
+	robot.Video().PutSubscription(cam)
 	desktop := newConn(t)
 	frames := desktop.Video().Subscribe()
 	connectPair(t, desktop, robot)

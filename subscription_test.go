@@ -15,7 +15,6 @@ var (
 	_ Subscription[int]        = (*Queue[int])(nil)
 	_ Subscription[int]        = (*Latest[int])(nil)
 	_ Subscription[int]        = (*Event[int])(nil)
-	_ Subscription[int]        = (*Callback[int])(nil)
 	_ Subscription[int]        = (*Delayed[int])(nil)
 	_ Subscription[AudioChunk] = (*Rebatch)(nil)
 	_ Getter[int]              = GetterFunc[int](nil)
@@ -442,18 +441,22 @@ func TestEventContext(t *testing.T) {
 }
 
 func TestCallbackInOrderAndDone(t *testing.T) {
+	p := NewProducer[int](nil)
+	defer p.Close()
 	got := make(chan int, 100)
-	c := NewCallback(func(v int) { got <- v }, nil)
+	c := p.SubscribeFunc(func(v int) { got <- v })
 	for i := range 100 {
-		c.Put(i)
+		p.Publish(i)
 	}
 	for i := range 100 {
 		if v := recv(t, got); v != i {
 			t.Fatalf("callback item %d = %d", i, v)
 		}
 	}
-	if _, err := c.Get(context.Background()); !errors.Is(err, ErrClosed) {
-		t.Fatalf("Callback.Get = %v, want ErrClosed at once", err)
+	// A callback's items go to its function: it is not a subscription, so
+	// nothing can Get from it.
+	if _, ok := any(c).(Getter[int]); ok {
+		t.Fatal("*Callback has a Get method")
 	}
 	notClosed(t, c.Done(), "Done before Close")
 	c.Close()
@@ -465,15 +468,17 @@ func TestCallbackInOrderAndDone(t *testing.T) {
 func TestCallbackCloseRunsBuffered(t *testing.T) {
 	release := make(chan struct{})
 	var calls atomic.Int32
-	c := NewCallback(func(int) {
+	p := NewProducer[int](nil)
+	defer p.Close()
+	c := p.SubscribeFunc(func(int) {
 		<-release
 		calls.Add(1)
-	}, NewQueue[int](8))
+	})
 	for i := range 5 {
-		c.Put(i)
+		p.Publish(i)
 	}
 	c.Close()
-	c.Put(99) // after Close: dropped
+	p.Publish(99) // after Close: not delivered
 	close(release)
 	closedWithin(t, c.Done(), "Done")
 	if n := calls.Load(); n != 5 {
@@ -482,8 +487,8 @@ func TestCallbackCloseRunsBuffered(t *testing.T) {
 
 	var self *Callback[int]
 	ready := make(chan struct{})
-	self = NewCallback(func(int) { <-ready; self.Close() }, nil)
-	self.Put(1)
+	self = p.SubscribeFunc(func(int) { <-ready; self.Close() })
+	p.Publish(1)
 	close(ready)
 	closedWithin(t, self.Done(), "self-closing callback Done")
 }

@@ -37,7 +37,7 @@ type ToneSettings struct {
 // Subscriptions are queues: every subscriber hears every chunk, in order.
 // The source is ready when the first chunk is published. Close stops it.
 type ToneSource struct {
-	*Producer[AudioChunk]
+	audioSource
 	settings ToneSettings
 	stop     chan struct{}
 	done     chan struct{}
@@ -75,10 +75,10 @@ func NewToneSource(settings ToneSettings) (*ToneSource, error) {
 		return nil, fmt.Errorf("rtcbot: tone: %d frames per chunk is negative", s.ChunkFrames)
 	}
 	t := &ToneSource{
-		Producer: NewProducer[AudioChunk](nil),
-		settings: s,
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
+		audioSource: newAudioSource(NewProducer[AudioChunk](nil)),
+		settings:    s,
+		stop:        make(chan struct{}),
+		done:        make(chan struct{}),
 	}
 	go t.run()
 	return t, nil
@@ -105,10 +105,10 @@ func (t *ToneSource) run() {
 		}
 		n, _ := pace.step(framesIn(time.Since(start), rate))
 		for range n {
-			t.Publish(AudioChunk{Samples: osc.next(s.ChunkFrames), Channels: s.Channels, SampleRate: s.SampleRate})
+			t.prod.Publish(AudioChunk{Samples: osc.next(s.ChunkFrames), Channels: s.Channels, SampleRate: s.SampleRate})
 		}
 		if n > 0 {
-			t.SetReady()
+			t.prod.SetReady()
 		}
 	}
 }
@@ -174,7 +174,7 @@ func (t *ToneSource) Close() error {
 	t.once.Do(func() {
 		close(t.stop)
 		<-t.done
-		t.Producer.Close()
+		t.prod.Close()
 	})
 	return nil
 }

@@ -9,6 +9,7 @@ package cv
 import "C"
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -47,7 +48,7 @@ type DisplaySettings struct {
 // shows frames and keeps the windows responsive. That goroutine stays for the
 // life of the process. The display becomes ready once it has shown a frame.
 type Display struct {
-	*rtcbot.Consumer[image.Image]
+	cons      *rtcbot.Consumer[image.Image]
 	name      string
 	window    *gocv.Window // used on the UI thread only
 	conv      converter    // used by the consumer's handler only
@@ -96,7 +97,7 @@ func NewDisplay(s DisplaySettings) (*Display, error) {
 		d.releaseName()
 		return nil, fmt.Errorf("cv: window %q: %w", name, err)
 	}
-	d.Consumer = rtcbot.NewConsumer(d.show, func() rtcbot.Subscription[image.Image] {
+	d.cons = rtcbot.NewConsumer(d.show, func() rtcbot.Subscription[image.Image] {
 		return rtcbot.NewLatest[image.Image]()
 	})
 	return d, nil
@@ -126,24 +127,68 @@ func checkDisplay() error {
 func (d *Display) show(frame image.Image) {
 	mat, err := d.conv.toBGR(frame)
 	if err != nil {
-		d.SetError(fmt.Errorf("cv: window %q: %w", d.name, err))
+		d.cons.SetError(fmt.Errorf("cv: window %q: %w", d.name, err))
 		return
 	}
 	onUI(func() {
 		d.window.IMShow(mat) // OpenCV copies the picture
 		gocv.WaitKey(1)
 	})
-	d.SetReady()
+	d.cons.SetReady()
 }
 
 // Name returns the window's name.
 func (d *Display) Name() string { return d.name }
 
+// PutSubscription shows the frames src yields, replacing the previous input
+// (RTCBot's putSubscription): a subscription, or a source such as a camera
+// or a connection's Video(), which the display subscribes to.
+func (d *Display) PutSubscription(src rtcbot.Getter[image.Image]) { d.cons.PutSubscription(src) }
+
+// Put shows one frame (RTCBot's put_nowait), stopping any active
+// subscription.
+func (d *Display) Put(frame image.Image) { d.cons.Put(frame) }
+
+// StopSubscription stops showing the active input; the window stays open.
+func (d *Display) StopSubscription() { d.cons.StopSubscription() }
+
+// Subscription returns the active input, or nil when there is none.
+func (d *Display) Subscription() rtcbot.Getter[image.Image] { return d.cons.Subscription() }
+
+// Ready returns a channel closed once the display has shown a frame.
+func (d *Display) Ready() <-chan struct{} { return d.cons.Ready() }
+
+// IsReady reports whether the display has shown a frame.
+func (d *Display) IsReady() bool { return d.cons.IsReady() }
+
+// Done returns a channel closed once the display has closed.
+func (d *Display) Done() <-chan struct{} { return d.cons.Done() }
+
+// IsClosed reports whether the display has closed.
+func (d *Display) IsClosed() bool { return d.cons.IsClosed() }
+
+// Err returns the display's first error (a frame it could not show), nil
+// if it had none.
+func (d *Display) Err() error { return d.cons.Err() }
+
+// Wait blocks until the display closes or ctx ends, returning its error or
+// ctx's.
+func (d *Display) Wait(ctx context.Context) error { return d.cons.Wait(ctx) }
+
+// OnReady runs f once the display has shown a frame (at once if it has).
+func (d *Display) OnReady(f func()) { d.cons.OnReady(f) }
+
+// OnClose runs f once the display has closed (at once if it has).
+func (d *Display) OnClose(f func()) { d.cons.OnClose(f) }
+
+// OnError runs f with the display's first error (at once if it had one).
+func (d *Display) OnError(f func(error)) { d.cons.OnError(f) }
+
 // Close stops the display and closes its window, waiting until it is gone.
 // It is idempotent.
 func (d *Display) Close() error {
 	d.closeOnce.Do(func() {
-		d.Consumer.Close()
+		d.cons.Close()
 		onUI(func() {
 			d.window.Close()
 			ui.windows--

@@ -475,7 +475,7 @@ func connectAsPage(t *testing.T, ctx context.Context, conn *rtcbot.Connection, a
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := conn.SetRemoteDescription(ctx, desc); err != nil {
+	if err := conn.SetRemoteDescription(desc); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -532,9 +532,7 @@ func TestAudioBothWays(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tone.Close()
-	if err := conn.Audio().PutSubscription(tone); err != nil {
-		t.Fatal(err)
-	}
+	conn.Audio().PutSubscription(tone)
 	audio := conn.Audio().Subscribe()
 	video := conn.Video().Subscribe()
 	connectAsPage(t, ctx, conn, addr)

@@ -253,17 +253,19 @@ func (r *robot) newConnection(*http.Request) (*rtcbot.Connection, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := conn.Video().PutSubscription(r.cam); err != nil {
-		conn.Close()
-		return nil, err
-	}
+	conn.Video().PutSubscription(r.cam)
 	// Count every control on a goroutine of its own, with a queue that
 	// does not rely on the default capacity.
 	queue := rtcbot.NewQueue[any](4096)
-	counting := rtcbot.NewCallback(r.msgs.receive, queue)
-	conn.SubscribeWith(counting)
+	conn.SubscribeWith(queue) // closed when the connection closes
 	r.callbacks.Go(func() {
-		<-counting.Done()
+		for {
+			msg, err := queue.Get(context.Background())
+			if err != nil {
+				break
+			}
+			r.msgs.receive(msg)
+		}
 		r.dropped.Add(queue.Dropped())
 	})
 	if err := r.conns.Add(conn); err != nil { // closes conn if the robot is closing

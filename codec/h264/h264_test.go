@@ -25,9 +25,7 @@ func TestImportSendsAndReceivesH264(t *testing.T) {
 	desktop := newConn(t, rtcbot.ConnectionSettings{LoopbackOnly: true})
 	cam := rtcbot.NewTestPatternCamera(rtcbot.CameraSettings{Width: w, Height: h, FPS: 30})
 	defer cam.Close()
-	if err := robot.Video().PutSubscription(cam); err != nil {
-		t.Fatal(err)
-	}
+	robot.Video().PutSubscription(cam)
 	frames := desktop.Video().SubscribeWith(rtcbot.NewQueue[image.Image](100))
 
 	offer, err := desktop.GetLocalDescription(ctx, nil)
@@ -41,7 +39,7 @@ func TestImportSendsAndReceivesH264(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the robot cannot answer with H.264: %v", err)
 	}
-	if err := desktop.SetRemoteDescription(ctx, answer); err != nil {
+	if err := desktop.SetRemoteDescription(answer); err != nil {
 		t.Fatal(err)
 	}
 	var last timecode.Stamp

@@ -92,12 +92,12 @@ func run(o options) error {
 		return err
 	}
 	defer cam.Close()
-	mic, err := openAudio(o.audio)
+	mic, err := openAudio(ctx, o.audio)
 	if err != nil {
 		return err
 	}
 	defer mic.Close()
-	speaker, err := openSpeaker(o.speaker)
+	speaker, err := openSpeaker(ctx, o.speaker)
 	if err != nil {
 		return err
 	}
@@ -120,14 +120,8 @@ func run(o options) error {
 		}
 		// RTCBot: conn.video.putSubscription(camera),
 		// conn.audio.putSubscription(microphone).
-		if err := conn.Video().PutSubscription(cam); err != nil {
-			conn.Close()
-			return nil, err
-		}
-		if err := conn.Audio().PutSubscription(mic); err != nil {
-			conn.Close()
-			return nil, err
-		}
+		conn.Video().PutSubscription(cam)
+		conn.Audio().PutSubscription(mic)
 		if err := conns.Add(conn); err != nil { // closes conn if the robot is stopping
 			return nil, err
 		}
@@ -179,14 +173,14 @@ type audioSource interface {
 
 // openAudio opens the audio source asked for; "auto" falls back to a tone,
 // saying so in one line.
-func openAudio(kind string) (audioSource, error) {
+func openAudio(ctx context.Context, kind string) (audioSource, error) {
 	switch kind {
 	case "tone":
 		return rtcbot.NewToneSource(rtcbot.ToneSettings{})
 	case "mic":
-		return rtcbot.NewMicrophone(rtcbot.MicrophoneSettings{})
+		return rtcbot.NewMicrophone(ctx, rtcbot.MicrophoneSettings{})
 	case "auto":
-		mic, err := rtcbot.NewMicrophone(rtcbot.MicrophoneSettings{})
+		mic, err := rtcbot.NewMicrophone(ctx, rtcbot.MicrophoneSettings{})
 		if err == nil {
 			return mic, nil
 		}
@@ -204,14 +198,14 @@ type audioSink interface {
 
 // openSpeaker opens the audio sink asked for; "auto" falls back to printing
 // levels, saying so in one line.
-func openSpeaker(kind string) (audioSink, error) {
+func openSpeaker(ctx context.Context, kind string) (audioSink, error) {
 	switch kind {
 	case "levels":
 		return newLevelMeter(), nil
 	case "speaker":
-		return rtcbot.NewSpeaker(rtcbot.SpeakerSettings{})
+		return rtcbot.NewSpeaker(ctx, rtcbot.SpeakerSettings{})
 	case "auto":
-		s, err := rtcbot.NewSpeaker(rtcbot.SpeakerSettings{})
+		s, err := rtcbot.NewSpeaker(ctx, rtcbot.SpeakerSettings{})
 		if err == nil {
 			return s, nil
 		}

@@ -136,10 +136,7 @@ func runRobot(o options, settings rtcbot.ConnectionSettings) error {
 		if err != nil {
 			return nil, err
 		}
-		if err := conn.Video().PutSubscription(cam); err != nil {
-			conn.Close()
-			return nil, err
-		}
+		conn.Video().PutSubscription(cam)
 		if err := viewers.Add(conn); err != nil { // closes conn if the robot is stopping
 			return nil, err
 		}

@@ -106,10 +106,7 @@ func run(addr, token, camera string, cs rtcbot.CameraSettings, settings rtcbot.C
 		if err != nil {
 			return nil, err
 		}
-		if err := conn.Video().PutSubscription(cam); err != nil {
-			conn.Close()
-			return nil, err
-		}
+		conn.Video().PutSubscription(cam)
 		// RTCBot: @conn.subscribe. The function runs on a goroutine of its
 		// own, in order; the callback is done once the connection has closed
 		// and every message received has been handled.

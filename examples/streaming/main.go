@@ -96,10 +96,7 @@ func run(addr, token, camera string, cs rtcbot.CameraSettings, settings rtcbot.C
 		if err != nil {
 			return nil, err
 		}
-		if err := conn.Video().PutSubscription(cam); err != nil {
-			conn.Close()
-			return nil, err
-		}
+		conn.Video().PutSubscription(cam)
 		if err := viewers.Add(conn); err != nil { // closes conn if the robot is stopping
 			return nil, err
 		}

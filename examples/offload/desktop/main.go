@@ -129,7 +129,8 @@ func run(o options) error {
 		// Send gamepad controls once connected.
 		conn.PutSubscription(rtcbot.Map(g, func(e rtcbot.InputEvent) any { return e }))
 		conn.OnReady(func() { fmt.Println("Connected to the robot.") })
-		conn.OnClose(func() { controlsSent.Add(int64(conn.Stats().MessagesSent)) })
+		controls := conn.DataChannelByName(rtcbot.DefaultChannelLabel)
+		conn.OnClose(func() { controlsSent.Add(int64(controls.Stats().MessagesSent)) })
 		return conn, nil
 	})
 	showing.Wait()

@@ -90,10 +90,7 @@ func run(o options) error {
 			if err != nil {
 				return nil, err
 			}
-			if err := conn.Video().PutSubscription(cam); err != nil {
-				conn.Close()
-				return nil, err
-			}
+			conn.Video().PutSubscription(cam)
 			// The controls, with a watchdog: the robot hears when they stop.
 			controls := rtcbot.NewWatchdog[any](o.watchdog, nil)
 			conn.SubscribeWith(controls)

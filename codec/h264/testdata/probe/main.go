@@ -26,9 +26,7 @@ func main() {
 		log.Fatal(err)
 	}
 	defer sender.Close()
-	if err := sender.Video().PutSubscription(cam); err != nil {
-		log.Fatal(err)
-	}
+	sender.Video().PutSubscription(cam)
 	_, err = sender.GetLocalDescription(ctx, nil)
 	switch {
 	case errors.Is(err, rtcbot.ErrCodecNotSupported):
