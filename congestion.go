@@ -161,9 +161,10 @@ func (c *Connection) setEstimate(which *atomic.Int64, bps int) {
 // packets' headers and the retransmissions sent lately take (the latter
 // held to a share of the estimate by resendLimiter), at least half the
 // estimate; and three quarters of that while the round trip shows a queue
-// (queueDelay over the least round trip seen lately), half beyond three
-// times that, so that the queue drains in seconds. GCC's estimate after a drop in bandwidth is about
-// what the link carries, which would leave the queue full for as long.
+// (queueThreshold over the least round trip seen lately), half beyond
+// three times that, so that the queue drains in seconds. GCC's estimate
+// after a drop in bandwidth is about what the link carries, which would
+// leave the queue full for as long.
 func (c *Connection) videoTarget() linkTarget {
 	t := c.estimate.target()
 	if t == 0 {
@@ -171,11 +172,11 @@ func (c *Connection) videoTarget() linkTarget {
 	}
 	now := time.Now()
 	queue := c.queueDelay(now)
-	target := linkTarget{bps: max(t*headerShare/100-c.counter.resent.rate(now), t/2), queueing: queue > queueDelay}
+	target := linkTarget{bps: max(t*headerShare/100-c.counter.resent.rate(now), t/2), queueing: queue > queueThreshold}
 	switch {
-	case queue > 3*queueDelay:
+	case queue > 3*queueThreshold:
 		target.bps /= 2
-	case queue > queueDelay:
+	case queue > queueThreshold:
 		target.bps = target.bps * 3 / 4
 	}
 	return target
@@ -211,12 +212,12 @@ const targetRefresh = 200 * time.Millisecond
 // about: RTP, SRTP and UDP headers take some 50 of 1200 bytes.
 const headerShare = 95
 
-// queueDelay is how far the round trip may rise above its least before the
-// link counts as queueing; baseRTTSpan is how long the least round trip
-// seen is kept.
+// queueThreshold is how far the round trip may rise above its least before
+// the link counts as queueing. The least round trip is taken over the last
+// one or two baseRTTSpans, so that it follows a route that changes.
 const (
-	queueDelay  = 100 * time.Millisecond
-	baseRTTSpan = 30 * time.Second
+	queueThreshold = 100 * time.Millisecond
+	baseRTTSpan    = 15 * time.Second
 )
 
 // queueDelay returns how long packets queue on the link to the peer: how
@@ -233,10 +234,15 @@ func (c *Connection) queueDelay(now time.Time) time.Duration {
 	c.rtt.Store(int64(rtt))
 	c.rttMu.Lock()
 	defer c.rttMu.Unlock()
-	if c.baseRTT == 0 || rtt < c.baseRTT || now.Sub(c.baseRTTAt) > baseRTTSpan {
-		c.baseRTT, c.baseRTTAt = rtt, now
+	if c.rttSpanAt.IsZero() || now.Sub(c.rttSpanAt) > baseRTTSpan {
+		c.lastSpanRTT, c.spanRTT, c.rttSpanAt = c.spanRTT, rtt, now
 	}
-	return rtt - c.baseRTT
+	c.spanRTT = min(c.spanRTT, rtt)
+	base := c.spanRTT
+	if c.lastSpanRTT > 0 {
+		base = min(base, c.lastSpanRTT)
+	}
+	return rtt - base
 }
 
 // peerSendsTWCC reports whether the negotiated session has transport-wide

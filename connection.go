@@ -125,8 +125,9 @@ type Connection struct {
 	counter       *linkCounter
 	limiter       *resendLimiter
 	rttMu         sync.Mutex
-	baseRTT       time.Duration // the least round trip seen since baseRTTAt
-	baseRTTAt     time.Time
+	spanRTT       time.Duration // the least round trip seen since rttSpanAt
+	lastSpanRTT   time.Duration // the least in the span before
+	rttSpanAt     time.Time
 	targetAt      time.Time    // when refreshVideoTarget last ran
 	rtt           atomic.Int64 // the last round trip measured, for resendLimiter
 	closing       bool
