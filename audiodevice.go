@@ -118,11 +118,11 @@ func openAudioDevice(ctx context.Context, b audioBackend, cfg audioDeviceConfig,
 func checkAudioFormat(what string, rate, channels, frames int) error {
 	switch {
 	case rate < 0:
-		return fmt.Errorf("rtcbot: %s: sample rate %d Hz is negative", what, rate)
+		return fmt.Errorf("%w: %s: sample rate %d Hz is negative", ErrInvalidSettings, what, rate)
 	case channels < 0 || channels > 32:
-		return fmt.Errorf("rtcbot: %s: %d channels: want 1 to 32", what, channels)
+		return fmt.Errorf("%w: %s: %d channels: want 1 to 32", ErrInvalidSettings, what, channels)
 	case frames < 0:
-		return fmt.Errorf("rtcbot: %s: %d frames per block is negative", what, frames)
+		return fmt.Errorf("%w: %s: %d frames per block is negative", ErrInvalidSettings, what, frames)
 	}
 	return nil
 }

@@ -229,7 +229,7 @@ func (d *HeadlessDisplay) Close() error {
 func CheckDisplay() error {
 	display := os.Getenv("DISPLAY")
 	if display == "" {
-		return errors.New("rtcbot: no display: $DISPLAY is not set")
+		return fmt.Errorf("%w: $DISPLAY is not set", ErrNoDisplay)
 	}
 	network, addrs, err := xAddrs(display)
 	if err != nil {

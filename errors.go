@@ -57,4 +57,23 @@ var (
 	// ErrNoFrame is wrapped by the error of HeadlessDisplay.Snapshot before
 	// the display has received a frame.
 	ErrNoFrame = errors.New("rtcbot: no frame received yet")
+
+	// ErrInvalidSettings is wrapped by the errors of constructors given
+	// settings out of range (a negative buffer, an unsupported sample rate,
+	// a tone above the Nyquist frequency, ...).
+	ErrInvalidSettings = errors.New("rtcbot: invalid settings")
+
+	// ErrMessageTooLarge is wrapped by the error of a message that encodes
+	// to more than MaxMessageSize bytes: it is not sent.
+	ErrMessageTooLarge = errors.New("rtcbot: message too large")
+
+	// ErrAudioFormat is wrapped by the errors of audio that cannot be
+	// played or sent as it is: chunks at another sample rate, with a
+	// channel count the codec or device does not take, or with a sample
+	// count that is not whole frames.
+	ErrAudioFormat = errors.New("rtcbot: audio format not supported")
+
+	// ErrNoDisplay is wrapped by CheckDisplay's error, and by cv.Display's,
+	// when there is no display to show pictures on.
+	ErrNoDisplay = errors.New("rtcbot: no display")
 )

@@ -17,8 +17,8 @@ func TestSendFailuresAreVisible(t *testing.T) {
 	connectPair(t, a, b)
 
 	a.Put(strings.Repeat("x", MaxMessageSize+1))
-	if err := recv(t, failed); !strings.Contains(err.Error(), "exceeds") {
-		t.Fatalf("error %v, want the size limit", err)
+	if err := recv(t, failed); !errors.Is(err, ErrMessageTooLarge) || !strings.Contains(err.Error(), "byte limit") {
+		t.Fatalf("error %v, want ErrMessageTooLarge with the limit", err)
 	}
 	a.Put(map[string]any{"bad": make(chan int)})
 	a.Put("fine")
@@ -55,8 +55,8 @@ func TestMediaEncodeFailureIsVisible(t *testing.T) {
 		case <-tick.C:
 			chunks.Put(AudioChunk{Samples: make([]float32, 441), Channels: 1, SampleRate: 44100})
 		case err := <-failed:
-			if !strings.Contains(err.Error(), "44100 Hz") {
-				t.Fatalf("error %v, want the sample rate named", err)
+			if !strings.Contains(err.Error(), "44100 Hz") || !errors.Is(err, ErrAudioFormat) {
+				t.Fatalf("error %v, want ErrAudioFormat naming the sample rate", err)
 			}
 			if !errors.Is(a.Audio().Err(), err) {
 				t.Fatalf("Err() = %v", a.Audio().Err())
@@ -68,5 +68,25 @@ func TestMediaEncodeFailureIsVisible(t *testing.T) {
 		case <-ctx.Done():
 			t.Fatal("no error reported")
 		}
+	}
+}
+
+// Settings out of range, a description that is not an offer and a missing
+// display are told apart with errors.Is.
+func TestSentinelErrors(t *testing.T) {
+	if _, err := NewToneSource(ToneSettings{Frequency: 30_000}); !errors.Is(err, ErrInvalidSettings) {
+		t.Errorf("tone above Nyquist: %v, want ErrInvalidSettings", err)
+	}
+	if err := checkAudioFormat("speaker", 48000, 40, 0); !errors.Is(err, ErrInvalidSettings) {
+		t.Errorf("40 channels: %v, want ErrInvalidSettings", err)
+	}
+	for _, body := range []string{`{"type":"answer","sdp":"v=0"}`, `{"type":"offer","sdp":"hello"}`} {
+		if _, err := parseOffer([]byte(body)); !errors.Is(err, ErrInvalidDescription) {
+			t.Errorf("offer %s: %v, want ErrInvalidDescription", body, err)
+		}
+	}
+	t.Setenv("DISPLAY", "")
+	if err := CheckDisplay(); !errors.Is(err, ErrNoDisplay) {
+		t.Errorf("no $DISPLAY: %v, want ErrNoDisplay", err)
 	}
 }

@@ -22,7 +22,7 @@ func encodeMessage(msg any) (data []byte, binary bool, err error) {
 		return nil, false, fmt.Errorf("rtcbot: message is not JSON-encodable: %w", err)
 	}
 	if len(data) > MaxMessageSize {
-		return nil, false, fmt.Errorf("rtcbot: message of %d bytes exceeds the %d-byte limit", len(data), MaxMessageSize)
+		return nil, false, fmt.Errorf("%w: %d bytes, over the %d-byte limit", ErrMessageTooLarge, len(data), MaxMessageSize)
 	}
 	return data, binary, nil
 }

@@ -108,7 +108,7 @@ func (m *Microphone) Settings() MicrophoneSettings { return m.settings }
 func (m *Microphone) capture(samples []float32) {
 	ch := m.settings.Channels
 	if len(samples)%ch != 0 {
-		m.failAsync(fmt.Errorf("rtcbot: microphone: the device delivered %d samples, not whole %d-channel frames", len(samples), ch))
+		m.failAsync(fmt.Errorf("%w: microphone: the device delivered %d samples, not whole %d-channel frames", ErrAudioFormat, len(samples), ch))
 		return
 	}
 	block := m.settings.BlockFrames * ch

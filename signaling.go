@@ -283,10 +283,10 @@ func parseOffer(body []byte) (SessionDescription, error) {
 		return offer, fmt.Errorf("rtcbot: offer is not valid JSON: %w", err)
 	}
 	if offer.Type != "offer" {
-		return offer, fmt.Errorf("rtcbot: expected a description of type \"offer\", got %q", offer.Type)
+		return offer, fmt.Errorf("%w: expected a description of type \"offer\", got %q", ErrInvalidDescription, offer.Type)
 	}
 	if !strings.HasPrefix(offer.SDP, "v=0") {
-		return offer, errors.New("rtcbot: the offer's sdp is not a session description (it must start with v=0)")
+		return offer, fmt.Errorf("%w: the offer's sdp is not a session description (it must start with v=0)", ErrInvalidDescription)
 	}
 	return offer, checkDescriptionLimits(offer.SDP)
 }

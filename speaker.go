@@ -78,7 +78,7 @@ func newSpeaker(ctx context.Context, s SpeakerSettings, backend audioBackend) (*
 		return nil, err
 	}
 	if s.BufferFrames < 0 {
-		return nil, fmt.Errorf("rtcbot: speaker: buffer of %d frames is negative", s.BufferFrames)
+		return nil, fmt.Errorf("%w: speaker: buffer of %d frames is negative", ErrInvalidSettings, s.BufferFrames)
 	}
 	if s.SampleRate == 0 {
 		s.SampleRate = 48000
@@ -133,10 +133,10 @@ func (s *Speaker) Settings() SpeakerSettings { return s.settings }
 func (s *Speaker) write(c AudioChunk) {
 	switch {
 	case c.Channels <= 0 || len(c.Samples)%c.Channels != 0:
-		s.reject(c, fmt.Errorf("rtcbot: speaker: chunk of %d samples in %d channels is malformed", len(c.Samples), c.Channels))
+		s.reject(c, fmt.Errorf("%w: speaker: chunk of %d samples in %d channels is malformed", ErrAudioFormat, len(c.Samples), c.Channels))
 		return
 	case c.SampleRate != 0 && c.SampleRate != s.settings.SampleRate:
-		s.reject(c, fmt.Errorf("rtcbot: speaker: chunk at %d Hz dropped: the speaker plays %d Hz", c.SampleRate, s.settings.SampleRate))
+		s.reject(c, fmt.Errorf("%w: speaker: chunk at %d Hz dropped: the speaker plays %d Hz", ErrAudioFormat, c.SampleRate, s.settings.SampleRate))
 		return
 	}
 	out := s.settings.Channels

@@ -64,15 +64,15 @@ func NewToneSource(settings ToneSettings) (*ToneSource, error) {
 	}
 	switch {
 	case s.SampleRate != 48000:
-		return nil, fmt.Errorf("rtcbot: tone: sample rate %d Hz: only 48000 is supported", s.SampleRate)
+		return nil, fmt.Errorf("%w: tone: sample rate %d Hz: only 48000 is supported", ErrInvalidSettings, s.SampleRate)
 	case !(s.Frequency > 0 && s.Frequency < float64(s.SampleRate)/2):
-		return nil, fmt.Errorf("rtcbot: tone: frequency %g Hz: want above 0 and below %d", s.Frequency, s.SampleRate/2)
+		return nil, fmt.Errorf("%w: tone: frequency %g Hz: want above 0 and below %d", ErrInvalidSettings, s.Frequency, s.SampleRate/2)
 	case !(s.Amplitude > 0 && s.Amplitude <= 1):
-		return nil, fmt.Errorf("rtcbot: tone: amplitude %g: want above 0 and at most 1", s.Amplitude)
+		return nil, fmt.Errorf("%w: tone: amplitude %g: want above 0 and at most 1", ErrInvalidSettings, s.Amplitude)
 	case s.Channels < 0 || s.Channels > 32:
-		return nil, fmt.Errorf("rtcbot: tone: %d channels: want 1 to 32", s.Channels)
+		return nil, fmt.Errorf("%w: tone: %d channels: want 1 to 32", ErrInvalidSettings, s.Channels)
 	case s.ChunkFrames < 0:
-		return nil, fmt.Errorf("rtcbot: tone: %d frames per chunk is negative", s.ChunkFrames)
+		return nil, fmt.Errorf("%w: tone: %d frames per chunk is negative", ErrInvalidSettings, s.ChunkFrames)
 	}
 	t := &ToneSource{
 		audioSource: newAudioSource(NewProducer[AudioChunk](nil)),

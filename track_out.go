@@ -446,10 +446,10 @@ func newOpusSampleEncoder() (sampleEncoder[AudioChunk], error) {
 
 func (e *opusSampleEncoder) encode(chunk AudioChunk, _ bool, write func(media.Sample)) (bool, bool, error) {
 	if chunk.Channels < 1 || chunk.Channels > 2 {
-		return false, false, fmt.Errorf("rtcbot: audio with %d channels: Opus takes 1 or 2", chunk.Channels)
+		return false, false, fmt.Errorf("%w: audio with %d channels: Opus takes 1 or 2", ErrAudioFormat, chunk.Channels)
 	}
 	if chunk.SampleRate != 0 && chunk.SampleRate != 48000 {
-		return false, false, fmt.Errorf("rtcbot: audio at %d Hz: connections send 48000 Hz", chunk.SampleRate)
+		return false, false, fmt.Errorf("%w: audio at %d Hz: connections send 48000 Hz", ErrAudioFormat, chunk.SampleRate)
 	}
 	if e.enc == nil || chunk.Channels != e.channels {
 		if e.enc != nil {

@@ -110,7 +110,7 @@ func checkDisplay() error {
 	switch {
 	case strings.HasPrefix(platform, "wayland"):
 		if os.Getenv("WAYLAND_DISPLAY") == "" {
-			return errors.New("cv: cannot open a window: QT_QPA_PLATFORM is wayland but $WAYLAND_DISPLAY is not set")
+			return fmt.Errorf("cv: cannot open a window: %w: QT_QPA_PLATFORM is wayland but $WAYLAND_DISPLAY is not set", rtcbot.ErrNoDisplay)
 		}
 		return nil
 	case platform != "" && !strings.HasPrefix(platform, "xcb"):
