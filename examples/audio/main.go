@@ -39,14 +39,13 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/rtcbot-go/rtcbot"
-	"github.com/rtcbot-go/rtcbot/cv"
+	"github.com/rtcbot-go/rtcbot/examples/internal/exampleutil"
 )
 
 //go:embed index.html
@@ -87,7 +86,7 @@ func run(o options) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	cam, err := openCamera(o.camera, o.cam)
+	cam, err := exampleutil.OpenCamera(o.camera, o.cam)
 	if err != nil {
 		return err
 	}
@@ -149,7 +148,7 @@ func run(o options) error {
 		MaxHeaderBytes:    16 << 10,
 	}
 	fmt.Printf("======== Running on http://%s ========\n", ln.Addr())
-	fmt.Printf("Open %s in a browser and press Connect. (Press CTRL+C to quit)\n", pageURL(ln.Addr(), o.token))
+	fmt.Printf("Open %s in a browser and press Connect. (Press CTRL+C to quit)\n", exampleutil.PageURL(ln.Addr(), o.token))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -245,36 +244,4 @@ func newLevelMeter() *rtcbot.Consumer[rtcbot.AudioChunk] {
 		fmt.Printf("Received audio: %.1f s, level %s, peak %.2f\n", float64(frames)/float64(rate), level, peak)
 		frames, samples, sum, peak = 0, 0, 0, 0
 	}, nil)
-}
-
-// pageURL is the address to open in a browser on this machine, with the
-// token for the page to send.
-func pageURL(a net.Addr, token string) string {
-	hostport := a.String()
-	if host, port, err := net.SplitHostPort(hostport); err == nil {
-		if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
-			host = "localhost"
-		}
-		hostport = net.JoinHostPort(host, port)
-	}
-	return "http://" + hostport + "/?token=" + url.QueryEscape(token)
-}
-
-// openCamera opens the camera asked for; "auto" falls back to the test
-// pattern, saying so in one line.
-func openCamera(kind string, cs rtcbot.CameraSettings) (*rtcbot.Camera, error) {
-	switch kind {
-	case "testpattern":
-		return rtcbot.NewTestPatternCamera(cs), nil
-	case "cv":
-		return cv.NewCamera(cs)
-	case "auto":
-		cam, err := cv.NewCamera(cs)
-		if err == nil {
-			return cam, nil
-		}
-		fmt.Printf("No camera (%v): streaming the test pattern instead.\n", err)
-		return rtcbot.NewTestPatternCamera(cs), nil
-	}
-	return nil, fmt.Errorf("unknown camera %q", kind)
 }
