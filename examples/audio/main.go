@@ -17,9 +17,10 @@
 // audio both ways, and sends the token from its own URL with its offer, as
 // "Authorization: Bearer <token>". /connect is rtcbot.NewHandler, which
 // refuses offers without the token (401) or from pages of other sites (403).
-// Every other offer gets a fresh connection, up to
-// rtcbot.DefaultMaxConnections at once; the newest one takes over the
-// speaker.
+// Every other offer gets a fresh connection, one at a time, as the robot has
+// one speaker: with MaxConnections 1 and ReplaceOnReconnect, a new offer (a
+// reloaded page, a second browser) closes the connection before it and takes
+// over the speaker.
 //
 // It falls back where hardware is missing, saying so in one line each: no
 // camera streams the test pattern, no microphone a 440 Hz tone, and no
@@ -110,8 +111,9 @@ func run(o options) error {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(page)
 	})
-	// A fresh connection per offer with the token.
-	access := rtcbot.HandlerSettings{Token: o.token, MaxConnections: rtcbot.DefaultMaxConnections}
+	// A fresh connection per offer with the token, one at a time: a new
+	// offer closes the previous connection and takes over.
+	access := rtcbot.HandlerSettings{Token: o.token, MaxConnections: 1, ReplaceOnReconnect: true}
 	mux.Handle("/connect", rtcbot.NewHandler(access, func(r *http.Request) (*rtcbot.Connection, error) {
 		conn, err := rtcbot.NewConnection(settings)
 		if err != nil {
@@ -125,7 +127,8 @@ func run(o options) error {
 			return nil, err
 		}
 		// RTCBot: speaker.putSubscription(conn.audio.subscribe()). This
-		// replaces the previous connection's audio, if any.
+		// replaces the previous connection's audio, if any (that connection
+		// is closing: see access).
 		speaker.PutSubscription(conn.Audio())
 		fmt.Printf("New connection from %s: the speaker plays its audio.\n", r.RemoteAddr)
 		conn.OnClose(func() { fmt.Printf("Connection from %s closed.\n", r.RemoteAddr) })

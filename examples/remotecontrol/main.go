@@ -25,8 +25,10 @@
 // The page sends the token from its own URL with its offer, as
 // "Authorization: Bearer <token>". /connect is rtcbot.NewHandler, which
 // refuses offers without the token (401) or from pages of other sites (403),
-// and gives every other offer a fresh connection sending the same camera, up
-// to rtcbot.DefaultMaxConnections at once. With no camera it says so and
+// and gives every other offer a fresh connection sending the camera. One
+// driver at a time: with MaxConnections 1 and ReplaceOnReconnect, a new
+// offer (a reloaded page, a second browser) closes the connection before it,
+// which stops the motors, and takes over. With no camera it says so and
 // streams the synthetic test pattern. The video and the controls are always
 // encrypted, but the token travels as plainly as the page over http://.
 package main
@@ -98,8 +100,9 @@ func run(addr, token, camera string, cs rtcbot.CameraSettings, settings rtcbot.C
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(page)
 	})
-	// A fresh connection per offer with the token.
-	access := rtcbot.HandlerSettings{Token: token, MaxConnections: rtcbot.DefaultMaxConnections}
+	// A fresh connection per offer with the token, one driver at a time: a
+	// new offer closes the previous connection and takes over.
+	access := rtcbot.HandlerSettings{Token: token, MaxConnections: 1, ReplaceOnReconnect: true}
 	mux.Handle("/connect", rtcbot.NewHandler(access, func(r *http.Request) (*rtcbot.Connection, error) {
 		conn, err := rtcbot.NewConnection(settings)
 		if err != nil {
