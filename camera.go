@@ -102,6 +102,29 @@ func NewCameraFromReader(r FrameReader, s CameraSettings) *Camera {
 	return c
 }
 
+// newFailedCamera returns a camera that could not start: it has reported err
+// through its error event and is closed, with no capture goroutine.
+func newFailedCamera(err error, s CameraSettings) *Camera {
+	c := &Camera{
+		frameSource: newFrameSource(NewProducer(func() Subscription[image.Image] { return NewLatest[image.Image]() })),
+		reader:      nopFrameReader{},
+		settings:    s.WithDefaults(),
+		cancel:      func() {},
+		exited:      make(chan struct{}),
+		stopping:    true,
+	}
+	close(c.exited)
+	c.prod.SetError(err)
+	c.shutdown()
+	return c
+}
+
+// nopFrameReader is the reader of a camera that never captures.
+type nopFrameReader struct{}
+
+func (nopFrameReader) ReadFrame(ctx context.Context) (image.Image, error) { return nil, io.EOF }
+func (nopFrameReader) Close() error                                       { return nil }
+
 // Settings returns the camera's settings, defaults filled in.
 func (c *Camera) Settings() CameraSettings { return c.settings }
 

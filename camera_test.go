@@ -311,3 +311,48 @@ func TestCameraPreprocessMayClose(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 }
+
+// A test pattern camera asked for a size too small to carry a stamp does not
+// panic: it has reported ErrFrameTooSmall and closed by the time it is
+// returned, and every verb behaves as on a closed camera.
+func TestTestPatternCameraTooSmall(t *testing.T) {
+	for _, s := range []CameraSettings{
+		{Width: timecode.MinWidth - 1, Height: 240},
+		{Width: 320, Height: timecode.MinHeight - 1},
+		{Width: 1, Height: 1, FPS: 5},
+	} {
+		t.Run(fmt.Sprintf("%dx%d", s.Width, s.Height), func(t *testing.T) {
+			cam := NewTestPatternCamera(s)
+			if err := cam.Err(); !errors.Is(err, ErrFrameTooSmall) {
+				t.Fatalf("Err() = %v, want ErrFrameTooSmall", err)
+			}
+			closedWithin(t, cam.Done(), "closed")
+			var onErr error
+			cam.OnError(func(err error) { onErr = err })
+			if !errors.Is(onErr, ErrFrameTooSmall) {
+				t.Fatalf("OnError got %v, want ErrFrameTooSmall at once", onErr)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			if _, err := cam.Subscribe().Get(ctx); !errors.Is(err, ErrClosed) {
+				t.Fatalf("Get = %v, want ErrClosed", err)
+			}
+			if err := cam.Wait(ctx); !errors.Is(err, ErrFrameTooSmall) {
+				t.Fatalf("Wait = %v, want ErrFrameTooSmall", err)
+			}
+			if err := cam.Close(); err != nil {
+				t.Fatalf("Close = %v", err)
+			}
+			if got := cam.Settings(); got.Width != s.Width || got.Height != s.Height || got.FPS == 0 {
+				t.Fatalf("Settings = %+v, want the requested size, defaults filled in", got)
+			}
+		})
+	}
+	// The minimum itself works.
+	cam := NewTestPatternCamera(CameraSettings{Width: timecode.MinWidth, Height: timecode.MinHeight})
+	defer cam.Close()
+	readStamps(t, cam.Subscribe(), 2, timecode.MinWidth, timecode.MinHeight)
+	if err := cam.Err(); err != nil {
+		t.Fatalf("Err() = %v at the minimum size", err)
+	}
+}

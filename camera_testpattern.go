@@ -2,6 +2,7 @@ package rtcbot
 
 import (
 	"context"
+	"fmt"
 	"image"
 	"time"
 
@@ -13,7 +14,19 @@ import (
 // colour bars and a bouncing box) of the requested size at the requested rate,
 // frame number N stamped with sequence number N and its capture time, so a
 // receiver can read both back with timecode.Read. Settings.Device is ignored.
-// It panics if the size is below 32x30, too small to carry a stamp.
+//
+// A size below 32x30 (timecode.MinWidth x timecode.MinHeight) is too small
+// to carry a stamp. Like a device camera whose capture fails, the camera then
+// reports an error wrapping ErrFrameTooSmall through Err and OnError and
+// closes; unlike one, it has done so by the time NewTestPatternCamera
+// returns, so Err can be checked at once:
+//
+//	cam := rtcbot.NewTestPatternCamera(settings)
+//	if err := cam.Err(); err != nil {
+//		return err // errors.Is(err, rtcbot.ErrFrameTooSmall)
+//	}
+//
+// Its subscriptions then end with ErrClosed straight away.
 //
 // The first frame is produced at once and the rest on a steady ticker; if the
 // capture goroutine falls behind (a slow Preprocess), ticks are skipped rather
@@ -26,6 +39,10 @@ import (
 // recycles.
 func NewTestPatternCamera(s CameraSettings) *Camera {
 	s = s.WithDefaults()
+	if s.Width < timecode.MinWidth || s.Height < timecode.MinHeight {
+		return newFailedCamera(fmt.Errorf("%w: NewTestPatternCamera: %dx%d is below the %dx%d a timecode stamp needs",
+			ErrFrameTooSmall, s.Width, s.Height, timecode.MinWidth, timecode.MinHeight), s)
+	}
 	return NewCameraFromReader(&testPatternReader{
 		pattern:  timecode.NewPattern(s.Width, s.Height),
 		size:     image.Rect(0, 0, s.Width, s.Height),

@@ -56,10 +56,12 @@ type ConnectionSettings struct {
 	PeerLossTimeout time.Duration
 	// LoopbackOnly keeps the connection on 127.0.0.1: it offers no other
 	// address and uses no multicast DNS. For a robot and desktop on one
-	// machine, demos and tests.
+	// machine, demos and tests. It combines with IPFilter: an address is
+	// offered only if it is 127.0.0.1 and IPFilter accepts it.
 	LoopbackOnly bool
-	// IPFilter, if set, limits the local addresses offered as candidates (for
-	// example to loopback only in tests).
+	// IPFilter, if set, limits the local addresses offered as candidates to
+	// those it returns true for. With LoopbackOnly, a candidate must pass
+	// both: IPFilter is asked only about the IPv4 loopback addresses.
 	IPFilter func(net.IP) bool
 	// IncludeLoopback offers loopback addresses as candidates too, so two
 	// peers on one machine can use 127.0.0.1.
@@ -254,12 +256,11 @@ func newAPI(s ConnectionSettings, codecs videoCodecSet, counter *linkCounter, li
 	disconnected := min(s.PeerLossTimeout/3, 2*time.Second)
 	se.SetICETimeouts(disconnected, s.PeerLossTimeout-disconnected, min(disconnected/4, 500*time.Millisecond))
 	if s.LoopbackOnly {
-		s.IPFilter = func(ip net.IP) bool { return ip.IsLoopback() && ip.To4() != nil }
 		s.IncludeLoopback, s.DisableMDNS = true, true
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	}
-	if s.IPFilter != nil {
-		se.SetIPFilter(s.IPFilter)
+	if f := candidateFilter(s); f != nil {
+		se.SetIPFilter(f)
 	}
 	se.SetIncludeLoopbackCandidate(s.IncludeLoopback)
 	if s.DisableMDNS {
@@ -269,6 +270,19 @@ func newAPI(s ConnectionSettings, codecs videoCodecSet, counter *linkCounter, li
 		se.SetNet(s.Net)
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+}
+
+// candidateFilter is the filter of the local addresses s offers as
+// candidates, nil for all of them: LoopbackOnly's (IPv4 loopback) and
+// IPFilter combined, so an address must pass both.
+func candidateFilter(s ConnectionSettings) func(net.IP) bool {
+	user := s.IPFilter
+	if !s.LoopbackOnly {
+		return user
+	}
+	return func(ip net.IP) bool {
+		return ip.IsLoopback() && ip.To4() != nil && (user == nil || user(ip))
+	}
 }
 
 // Put sends msg on the default data channel without blocking (RTCBot's

@@ -3,12 +3,15 @@ package rtcbot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -632,5 +635,54 @@ func TestAddDataChannelErrors(t *testing.T) {
 	}
 	if err := c.SetRemoteDescription(SessionDescription{Type: "answer"}); !errors.Is(err, ErrClosed) {
 		t.Errorf("SetRemoteDescription after Close: %v, want ErrClosed", err)
+	}
+}
+
+// LoopbackOnly and IPFilter combine: a local address is offered only if it
+// is IPv4 loopback and the filter accepts it, and the filter is asked about
+// nothing else.
+func TestLoopbackOnlyCombinesWithIPFilter(t *testing.T) {
+	f := candidateFilter(ConnectionSettings{LoopbackOnly: true, IPFilter: func(ip net.IP) bool { return !ip.Equal(net.IPv4(127, 0, 0, 2)) }})
+	for ip, want := range map[string]bool{"127.0.0.1": true, "127.0.0.2": false, "::1": false, "192.168.1.10": false} {
+		if got := f(net.ParseIP(ip)); got != want {
+			t.Errorf("combined filter(%s) = %v, want %v", ip, got, want)
+		}
+	}
+	if candidateFilter(ConnectionSettings{}) != nil {
+		t.Error("no filter set, but candidateFilter is not nil")
+	}
+
+	for _, accept := range []bool{true, false} {
+		t.Run(fmt.Sprintf("accept=%v", accept), func(t *testing.T) {
+			var mu sync.Mutex
+			var asked []string
+			c, err := NewConnection(ConnectionSettings{LoopbackOnly: true, IPFilter: func(ip net.IP) bool {
+				mu.Lock()
+				asked = append(asked, ip.String())
+				mu.Unlock()
+				return accept
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			offer, err := c.GetLocalDescription(mediaCtx(t), nil)
+			if err != nil {
+				t.Fatalf("offer: %v", err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(asked) == 0 {
+				t.Fatal("IPFilter was never asked: LoopbackOnly replaced it")
+			}
+			for _, ip := range asked {
+				if !net.ParseIP(ip).IsLoopback() || net.ParseIP(ip).To4() == nil {
+					t.Errorf("IPFilter asked about %s, which LoopbackOnly refuses", ip)
+				}
+			}
+			if has := strings.Contains(offer.SDP, " 127.0.0.1 "); has != accept {
+				t.Fatalf("offer has a 127.0.0.1 candidate: %v, want %v (IPFilter returns %v):\n%s", has, accept, accept, offer.SDP)
+			}
+		})
 	}
 }

@@ -54,6 +54,13 @@ var (
 	// with errors.Is to fall back to something else, such as a ToneSource.
 	ErrNoAudioDevice = errors.New("rtcbot: no audio device")
 
+	// ErrFrameTooSmall is wrapped by the error of a test pattern camera
+	// asked for frames smaller than 32x30 pixels (timecode.MinWidth x
+	// timecode.MinHeight), too small to carry a timecode stamp: the camera
+	// reports it through Err and OnError and is closed when
+	// NewTestPatternCamera returns.
+	ErrFrameTooSmall = errors.New("rtcbot: frame size too small")
+
 	// ErrNoFrame is wrapped by the error of HeadlessDisplay.Snapshot before
 	// the display has received a frame.
 	ErrNoFrame = errors.New("rtcbot: no frame received yet")

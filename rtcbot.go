@@ -54,9 +54,12 @@
 // conn.Subscribe receives), and conn.Video() and conn.Audio() carry frames
 // (image.Image, VP8 or H.264; see Codecs and licences) and AudioChunks
 // (Opus). A source sent by many
-// connections is encoded once.
+// connections is encoded once. A robot driven by one desktop at a time
+// takes MaxConnections 1 and ReplaceOnReconnect, so a reloaded page or a
+// restarted desktop closes its stale connection and takes over:
 //
-//	http.Handle("/connect", rtcbot.NewHandler(rtcbot.HandlerSettings{Token: token},
+//	settings := rtcbot.HandlerSettings{Token: token, MaxConnections: 1, ReplaceOnReconnect: true}
+//	http.Handle("/connect", rtcbot.NewHandler(settings,
 //		func(*http.Request) (*rtcbot.Connection, error) {
 //			conn, err := rtcbot.NewConnection(rtcbot.ConnectionSettings{})
 //			if err != nil {

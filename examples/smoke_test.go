@@ -614,6 +614,66 @@ func TestRemoteControlDrives(t *testing.T) {
 	}
 }
 
+// The remote control robot takes one driver at a time: a second page (a
+// reload) closes the first page's connection, which stops the motors, and
+// then drives.
+func TestRemoteControlReloadTakesOver(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	robot, addr := startRobot(t, ctx, build(t, ctx, "remotecontrol"))
+	drive := regexp.MustCompile(`^Drive: forward ([-+]\d\.\d\d), turn ([-+]\d\.\d\d)(.*)$`)
+	forward := map[string]any{"type": "keydown", "altKey": false, "shiftKey": false, "keyCode": 87, "key": "w"}
+
+	first := newPeer(t)
+	connectAsPage(t, ctx, first, addr)
+	closedWithin := func(c *rtcbot.Connection, what string) {
+		t.Helper()
+		select {
+		case <-c.Done():
+		case <-time.After(15 * time.Second):
+			t.Fatalf("%s is still open", what)
+		}
+	}
+	select {
+	case <-first.Ready():
+	case <-ctx.Done():
+		t.Fatal("the first page never connected")
+	}
+	first.Put(forward)
+	if m := robot.waitFor(ctx, drive); m[1] != "+1.00" || m[3] != "" {
+		t.Fatalf("the first page drove %q", m[0])
+	}
+
+	second := newPeer(t)
+	connectAsPage(t, ctx, second, addr)
+	closedWithin(first, "the first page's connection, after a second page connected,")
+	if m := robot.waitFor(ctx, drive); m[1] != "+0.00" || m[2] != "+0.00" || !strings.Contains(m[3], "closed") {
+		t.Fatalf("after the first page was replaced the robot drove %q, want a stop", m[0])
+	}
+	select {
+	case <-second.Ready():
+	case <-ctx.Done():
+		t.Fatal("the second page never connected")
+	}
+	second.Put(forward)
+	if m := robot.waitFor(ctx, drive); m[1] != "+1.00" || m[3] != "" {
+		t.Fatalf("the second page drove %q", m[0])
+	}
+	if second.Err() != nil || isClosed(second) {
+		t.Fatalf("the second page's connection ended: %v", second.Err())
+	}
+	robot.interrupt(ctx)
+}
+
+func isClosed(c *rtcbot.Connection) bool {
+	select {
+	case <-c.Done():
+		return true
+	default:
+		return false
+	}
+}
+
 // The basics example switches its display between the camera and the
 // grayscale stream while a second subscription prints frame sizes.
 func TestBasicsSwitchesDisplay(t *testing.T) {

@@ -19,6 +19,14 @@ const (
 	checkMagic = 0x5A5AA5A5
 )
 
+// MinWidth and MinHeight are the smallest picture that carries a stamp:
+// one pixel per cell. [NewPattern] panics below them, and [Write] and
+// [Read] return an error.
+const (
+	MinWidth  = cols
+	MinHeight = cellRowsDiv
+)
+
 // ErrNoStamp is returned (wrapped with detail) by [Read] when a frame does
 // not carry a valid stamp: the check word does not match, or the image is
 // too small to hold one. Test for it with errors.Is.

@@ -228,6 +228,9 @@ type robot struct {
 // startRobot opens the camera and serves /connect on 127.0.0.1.
 func startRobot(cs rtcbot.CameraSettings) (*robot, error) {
 	r := &robot{cam: rtcbot.NewTestPatternCamera(cs)}
+	if err := r.cam.Err(); err != nil {
+		return nil, err // a size too small for a stamp
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/connect", rtcbot.Handler(r.newConnection))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

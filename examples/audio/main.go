@@ -17,9 +17,10 @@
 // audio both ways, and sends the token from its own URL with its offer, as
 // "Authorization: Bearer <token>". /connect is rtcbot.NewHandler, which
 // refuses offers without the token (401) or from pages of other sites (403).
-// Every other offer gets a fresh connection, up to
-// rtcbot.DefaultMaxConnections at once; the newest one takes over the
-// speaker.
+// Every other offer gets a fresh connection, one at a time, as the robot has
+// one speaker: with MaxConnections 1 and ReplaceOnReconnect, a new offer (a
+// reloaded page, a second browser) closes the connection before it and takes
+// over the speaker.
 //
 // It falls back where hardware is missing, saying so in one line each: no
 // camera streams the test pattern, no microphone a 440 Hz tone, and no
@@ -39,14 +40,13 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/rtcbot-go/rtcbot"
-	"github.com/rtcbot-go/rtcbot/cv"
+	"github.com/rtcbot-go/rtcbot/examples/internal/exampleutil"
 )
 
 //go:embed index.html
@@ -87,7 +87,7 @@ func run(o options) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	cam, err := openCamera(o.camera, o.cam)
+	cam, err := exampleutil.OpenCamera(o.camera, o.cam)
 	if err != nil {
 		return err
 	}
@@ -111,8 +111,9 @@ func run(o options) error {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(page)
 	})
-	// A fresh connection per offer with the token.
-	access := rtcbot.HandlerSettings{Token: o.token, MaxConnections: rtcbot.DefaultMaxConnections}
+	// A fresh connection per offer with the token, one at a time: a new
+	// offer closes the previous connection and takes over.
+	access := rtcbot.HandlerSettings{Token: o.token, MaxConnections: 1, ReplaceOnReconnect: true}
 	mux.Handle("/connect", rtcbot.NewHandler(access, func(r *http.Request) (*rtcbot.Connection, error) {
 		conn, err := rtcbot.NewConnection(settings)
 		if err != nil {
@@ -126,7 +127,8 @@ func run(o options) error {
 			return nil, err
 		}
 		// RTCBot: speaker.putSubscription(conn.audio.subscribe()). This
-		// replaces the previous connection's audio, if any.
+		// replaces the previous connection's audio, if any (that connection
+		// is closing: see access).
 		speaker.PutSubscription(conn.Audio())
 		fmt.Printf("New connection from %s: the speaker plays its audio.\n", r.RemoteAddr)
 		conn.OnClose(func() { fmt.Printf("Connection from %s closed.\n", r.RemoteAddr) })
@@ -149,7 +151,7 @@ func run(o options) error {
 		MaxHeaderBytes:    16 << 10,
 	}
 	fmt.Printf("======== Running on http://%s ========\n", ln.Addr())
-	fmt.Printf("Open %s in a browser and press Connect. (Press CTRL+C to quit)\n", pageURL(ln.Addr(), o.token))
+	fmt.Printf("Open %s in a browser and press Connect. (Press CTRL+C to quit)\n", exampleutil.PageURL(ln.Addr(), o.token))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -245,36 +247,4 @@ func newLevelMeter() *rtcbot.Consumer[rtcbot.AudioChunk] {
 		fmt.Printf("Received audio: %.1f s, level %s, peak %.2f\n", float64(frames)/float64(rate), level, peak)
 		frames, samples, sum, peak = 0, 0, 0, 0
 	}, nil)
-}
-
-// pageURL is the address to open in a browser on this machine, with the
-// token for the page to send.
-func pageURL(a net.Addr, token string) string {
-	hostport := a.String()
-	if host, port, err := net.SplitHostPort(hostport); err == nil {
-		if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
-			host = "localhost"
-		}
-		hostport = net.JoinHostPort(host, port)
-	}
-	return "http://" + hostport + "/?token=" + url.QueryEscape(token)
-}
-
-// openCamera opens the camera asked for; "auto" falls back to the test
-// pattern, saying so in one line.
-func openCamera(kind string, cs rtcbot.CameraSettings) (*rtcbot.Camera, error) {
-	switch kind {
-	case "testpattern":
-		return rtcbot.NewTestPatternCamera(cs), nil
-	case "cv":
-		return cv.NewCamera(cs)
-	case "auto":
-		cam, err := cv.NewCamera(cs)
-		if err == nil {
-			return cam, nil
-		}
-		fmt.Printf("No camera (%v): streaming the test pattern instead.\n", err)
-		return rtcbot.NewTestPatternCamera(cs), nil
-	}
-	return nil, fmt.Errorf("unknown camera %q", kind)
 }

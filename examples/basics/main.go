@@ -38,6 +38,7 @@ import (
 
 	"github.com/rtcbot-go/rtcbot"
 	"github.com/rtcbot-go/rtcbot/cv"
+	"github.com/rtcbot-go/rtcbot/examples/internal/exampleutil"
 )
 
 type options struct {
@@ -75,7 +76,7 @@ func run(o options) error {
 		defer cancel()
 	}
 
-	cam, err := openCamera(o.camera, o.cam)
+	cam, err := exampleutil.OpenCamera(o.camera, o.cam)
 	if err != nil {
 		return err
 	}
@@ -232,23 +233,4 @@ func openDisplay(kind, snapshot string) (display, error) {
 		return headless(), nil
 	}
 	return nil, fmt.Errorf("unknown display %q", kind)
-}
-
-// openCamera opens the camera asked for; "auto" falls back to the test
-// pattern, saying so in one line.
-func openCamera(kind string, cs rtcbot.CameraSettings) (*rtcbot.Camera, error) {
-	switch kind {
-	case "testpattern":
-		return rtcbot.NewTestPatternCamera(cs), nil
-	case "cv":
-		return cv.NewCamera(cs)
-	case "auto":
-		cam, err := cv.NewCamera(cs)
-		if err == nil {
-			return cam, nil
-		}
-		fmt.Printf("No camera (%v): using the test pattern instead.\n", err)
-		return rtcbot.NewTestPatternCamera(cs), nil
-	}
-	return nil, fmt.Errorf("unknown camera %q", kind)
 }

@@ -55,7 +55,7 @@ import (
 	"time"
 
 	"github.com/rtcbot-go/rtcbot"
-	"github.com/rtcbot-go/rtcbot/cv"
+	"github.com/rtcbot-go/rtcbot/examples/internal/exampleutil"
 )
 
 //go:embed index.html
@@ -112,7 +112,7 @@ func runRobot(o options, settings rtcbot.ConnectionSettings) error {
 		fmt.Println("No -token or RTCBOT_TOKEN: using a random token, a new one at every start.")
 	}
 
-	cam, err := openCamera(o.camera, o.cam)
+	cam, err := exampleutil.OpenCamera(o.camera, o.cam)
 	if err != nil {
 		return err
 	}
@@ -163,7 +163,7 @@ func runRobot(o options, settings rtcbot.ConnectionSettings) error {
 		MaxHeaderBytes:    16 << 10,
 	}
 	fmt.Printf("======== Running on http://%s ========\n", ln.Addr())
-	fmt.Printf("Open %s in a browser, in as many tabs as you like. (Press CTRL+C to quit)\n", pageURL(ln.Addr(), o.token))
+	fmt.Printf("Open %s in a browser, in as many tabs as you like. (Press CTRL+C to quit)\n", exampleutil.PageURL(ln.Addr(), o.token))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -262,36 +262,4 @@ func watch(ctx context.Context, connectURL string, d time.Duration, settings rtc
 		frames++
 		size = frame.Bounds().Size()
 	}
-}
-
-// pageURL is the address to open in a browser on this machine, with the
-// token for the page to send.
-func pageURL(a net.Addr, token string) string {
-	hostport := a.String()
-	if host, port, err := net.SplitHostPort(hostport); err == nil {
-		if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
-			host = "localhost"
-		}
-		hostport = net.JoinHostPort(host, port)
-	}
-	return "http://" + hostport + "/?token=" + url.QueryEscape(token)
-}
-
-// openCamera opens the camera asked for; "auto" falls back to the test
-// pattern, saying so in one line.
-func openCamera(kind string, cs rtcbot.CameraSettings) (*rtcbot.Camera, error) {
-	switch kind {
-	case "testpattern":
-		return rtcbot.NewTestPatternCamera(cs), nil
-	case "cv":
-		return cv.NewCamera(cs)
-	case "auto":
-		cam, err := cv.NewCamera(cs)
-		if err == nil {
-			return cam, nil
-		}
-		fmt.Printf("No camera (%v): streaming the test pattern instead.\n", err)
-		return rtcbot.NewTestPatternCamera(cs), nil
-	}
-	return nil, fmt.Errorf("unknown camera %q", kind)
 }

@@ -25,8 +25,10 @@
 // The page sends the token from its own URL with its offer, as
 // "Authorization: Bearer <token>". /connect is rtcbot.NewHandler, which
 // refuses offers without the token (401) or from pages of other sites (403),
-// and gives every other offer a fresh connection sending the same camera, up
-// to rtcbot.DefaultMaxConnections at once. With no camera it says so and
+// and gives every other offer a fresh connection sending the camera. One
+// driver at a time: with MaxConnections 1 and ReplaceOnReconnect, a new
+// offer (a reloaded page, a second browser) closes the connection before it,
+// which stops the motors, and takes over. With no camera it says so and
 // streams the synthetic test pattern. The video and the controls are always
 // encrypted, but the token travels as plainly as the page over http://.
 package main
@@ -41,7 +43,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -51,7 +52,7 @@ import (
 	"time"
 
 	"github.com/rtcbot-go/rtcbot"
-	"github.com/rtcbot-go/rtcbot/cv"
+	"github.com/rtcbot-go/rtcbot/examples/internal/exampleutil"
 )
 
 //go:embed index.html
@@ -84,7 +85,7 @@ func run(addr, token, camera string, cs rtcbot.CameraSettings, settings rtcbot.C
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	cam, err := openCamera(camera, cs)
+	cam, err := exampleutil.OpenCamera(camera, cs)
 	if err != nil {
 		return err
 	}
@@ -99,8 +100,9 @@ func run(addr, token, camera string, cs rtcbot.CameraSettings, settings rtcbot.C
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(page)
 	})
-	// A fresh connection per offer with the token.
-	access := rtcbot.HandlerSettings{Token: token, MaxConnections: rtcbot.DefaultMaxConnections}
+	// A fresh connection per offer with the token, one driver at a time: a
+	// new offer closes the previous connection and takes over.
+	access := rtcbot.HandlerSettings{Token: token, MaxConnections: 1, ReplaceOnReconnect: true}
 	mux.Handle("/connect", rtcbot.NewHandler(access, func(r *http.Request) (*rtcbot.Connection, error) {
 		conn, err := rtcbot.NewConnection(settings)
 		if err != nil {
@@ -139,7 +141,7 @@ func run(addr, token, camera string, cs rtcbot.CameraSettings, settings rtcbot.C
 		MaxHeaderBytes:    16 << 10,
 	}
 	fmt.Printf("======== Running on http://%s ========\n", ln.Addr())
-	fmt.Printf("Open %s in a browser. (Press CTRL+C to quit)\n", pageURL(ln.Addr(), token))
+	fmt.Printf("Open %s in a browser. (Press CTRL+C to quit)\n", exampleutil.PageURL(ln.Addr(), token))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -254,36 +256,4 @@ func (d *driver) stop(why string) {
 	}
 	d.forward, d.turn = 0, 0
 	fmt.Printf("Drive: forward %+.2f, turn %+.2f (%s)\n", 0.0, 0.0, why)
-}
-
-// pageURL is the address to open in a browser on this machine, with the
-// token for the page to send.
-func pageURL(a net.Addr, token string) string {
-	hostport := a.String()
-	if host, port, err := net.SplitHostPort(hostport); err == nil {
-		if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
-			host = "localhost"
-		}
-		hostport = net.JoinHostPort(host, port)
-	}
-	return "http://" + hostport + "/?token=" + url.QueryEscape(token)
-}
-
-// openCamera opens the camera asked for; "auto" falls back to the test
-// pattern, saying so in one line.
-func openCamera(kind string, cs rtcbot.CameraSettings) (*rtcbot.Camera, error) {
-	switch kind {
-	case "testpattern":
-		return rtcbot.NewTestPatternCamera(cs), nil
-	case "cv":
-		return cv.NewCamera(cs)
-	case "auto":
-		cam, err := cv.NewCamera(cs)
-		if err == nil {
-			return cam, nil
-		}
-		fmt.Printf("No camera (%v): streaming the test pattern instead.\n", err)
-		return rtcbot.NewTestPatternCamera(cs), nil
-	}
-	return nil, fmt.Errorf("unknown camera %q", kind)
 }

@@ -35,14 +35,13 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/rtcbot-go/rtcbot"
-	"github.com/rtcbot-go/rtcbot/cv"
+	"github.com/rtcbot-go/rtcbot/examples/internal/exampleutil"
 )
 
 //go:embed index.html
@@ -75,7 +74,7 @@ func run(addr, token, camera string, cs rtcbot.CameraSettings, settings rtcbot.C
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	cam, err := openCamera(camera, cs)
+	cam, err := exampleutil.OpenCamera(camera, cs)
 	if err != nil {
 		return err
 	}
@@ -121,7 +120,7 @@ func run(addr, token, camera string, cs rtcbot.CameraSettings, settings rtcbot.C
 		MaxHeaderBytes:    16 << 10,
 	}
 	fmt.Printf("======== Running on http://%s ========\n", ln.Addr())
-	fmt.Printf("Open %s in a browser. (Press CTRL+C to quit)\n", pageURL(ln.Addr(), token))
+	fmt.Printf("Open %s in a browser. (Press CTRL+C to quit)\n", exampleutil.PageURL(ln.Addr(), token))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -135,36 +134,4 @@ func run(addr, token, camera string, cs rtcbot.CameraSettings, settings rtcbot.C
 	srv.Shutdown(shutdown) // no new viewers; offers being answered finish
 	viewers.Close()
 	return nil
-}
-
-// pageURL is the address to open in a browser on this machine, with the
-// token for the page to send.
-func pageURL(a net.Addr, token string) string {
-	hostport := a.String()
-	if host, port, err := net.SplitHostPort(hostport); err == nil {
-		if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
-			host = "localhost"
-		}
-		hostport = net.JoinHostPort(host, port)
-	}
-	return "http://" + hostport + "/?token=" + url.QueryEscape(token)
-}
-
-// openCamera opens the camera asked for; "auto" falls back to the test
-// pattern, saying so in one line.
-func openCamera(kind string, cs rtcbot.CameraSettings) (*rtcbot.Camera, error) {
-	switch kind {
-	case "testpattern":
-		return rtcbot.NewTestPatternCamera(cs), nil
-	case "cv":
-		return cv.NewCamera(cs)
-	case "auto":
-		cam, err := cv.NewCamera(cs)
-		if err == nil {
-			return cam, nil
-		}
-		fmt.Printf("No camera (%v): streaming the test pattern instead.\n", err)
-		return rtcbot.NewTestPatternCamera(cs), nil
-	}
-	return nil, fmt.Errorf("unknown camera %q", kind)
 }

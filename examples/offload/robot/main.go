@@ -39,7 +39,7 @@ import (
 
 	"github.com/rtcbot-go/rtcbot"
 	_ "github.com/rtcbot-go/rtcbot/codec/h264" // for -codec h264: x264, GPL-2.0+ (see package codec/h264)
-	"github.com/rtcbot-go/rtcbot/cv"
+	"github.com/rtcbot-go/rtcbot/examples/internal/exampleutil"
 )
 
 type options struct {
@@ -71,7 +71,7 @@ func run(o options) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	cam, err := openCamera(o.camera, o.cam)
+	cam, err := exampleutil.OpenCamera(o.camera, o.cam)
 	if err != nil {
 		return err
 	}
@@ -158,25 +158,6 @@ func connectURL(a net.Addr, token string) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port) + "/connect?token=" + token
-}
-
-// openCamera opens the camera asked for; "auto" falls back to the test
-// pattern, saying so in one line.
-func openCamera(kind string, cs rtcbot.CameraSettings) (*rtcbot.Camera, error) {
-	switch kind {
-	case "testpattern":
-		return rtcbot.NewTestPatternCamera(cs), nil
-	case "cv":
-		return cv.NewCamera(cs)
-	case "auto":
-		cam, err := cv.NewCamera(cs)
-		if err == nil {
-			return cam, nil
-		}
-		fmt.Printf("No camera (%v): streaming the test pattern instead.\n", err)
-		return rtcbot.NewTestPatternCamera(cs), nil
-	}
-	return nil, fmt.Errorf("unknown camera %q", kind)
 }
 
 // format prints a control message the way the Python tutorial's robot does:
