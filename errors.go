@@ -65,6 +65,11 @@ var (
 	// the display has received a frame.
 	ErrNoFrame = errors.New("rtcbot: no frame received yet")
 
+	// ErrRefused is wrapped by Connect's error when the robot answers the
+	// offer with an HTTP error; for a 401 the error matches ErrUnauthorized
+	// too, for a 409 ErrConnectionUsed, for a 400 ErrInvalidDescription.
+	ErrRefused = errors.New("rtcbot: the robot refused the connection")
+
 	// ErrInvalidSettings is wrapped by the errors of constructors given
 	// settings out of range (a negative buffer, an unsupported sample rate,
 	// a tone above the Nyquist frequency, ...).

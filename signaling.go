@@ -324,7 +324,11 @@ func Connect(ctx context.Context, conn *Connection, robotURL string, client *htt
 		return fmt.Errorf("rtcbot: reading answer from %s: %w", shown, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("rtcbot: %s answered %s: %s", shown, resp.Status, strings.TrimSpace(string(reply)))
+		body := strings.TrimSpace(string(reply))
+		if reason := refusalReason(resp.StatusCode); reason != nil {
+			return fmt.Errorf("%w: %s answered %s: %s (%w)", ErrRefused, shown, resp.Status, body, reason)
+		}
+		return fmt.Errorf("%w: %s answered %s: %s", ErrRefused, shown, resp.Status, body)
 	}
 	var answer SessionDescription
 	if err := json.Unmarshal(reply, &answer); err != nil {
@@ -354,4 +358,18 @@ func redactURLError(err error, shown string) error {
 		ue.URL = shown
 	}
 	return err
+}
+
+// refusalReason returns the sentinel error of the reason an HTTP status
+// from Handler gives for refusing an offer, nil for other statuses.
+func refusalReason(status int) error {
+	switch status {
+	case http.StatusUnauthorized:
+		return ErrUnauthorized
+	case http.StatusConflict:
+		return ErrConnectionUsed
+	case http.StatusBadRequest:
+		return ErrInvalidDescription
+	}
+	return nil
 }

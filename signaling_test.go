@@ -292,5 +292,8 @@ func TestConnectErrorsHideToken(t *testing.T) {
 		if err == nil || strings.Contains(err.Error(), "SECRETWRONG") || !strings.Contains(err.Error(), "token=xxxxx") {
 			t.Errorf("Connect(%s) = %v, want an error with the token hidden", url, err)
 		}
+		if refused := url != closed+"/connect?token=SECRETWRONG"; refused != (errors.Is(err, ErrRefused) && errors.Is(err, ErrUnauthorized)) {
+			t.Errorf("Connect(%s) = %v: matches ErrRefused and ErrUnauthorized %v, want %v", url, err, !refused, refused)
+		}
 	}
 }
