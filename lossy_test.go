@@ -45,6 +45,21 @@ type vnetLink struct {
 	reorder        *reorderNet    // the desktop's network, nil without reordering
 }
 
+// addBottleneck puts a rate cap of rate bits per second in front of nic,
+// with half a second of queue, as Wi-Fi and mobile links have (packets
+// beyond it are dropped), closed at the test's end. It returns the capped
+// NIC and the cap, whose rate can change mid-stream.
+func addBottleneck(t testing.TB, nic vnet.NIC, rate int) (vnet.NIC, *vnet.TBFQueue) {
+	t.Helper()
+	tbf := vnet.NewTBFQueue(rate, 10_000, int64(rate/8/2))
+	q, err := vnet.NewQueue(nic, tbf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	return q, tbf
+}
+
 // newVNetLink returns the settings of a robot and a desktop connected
 // through pion's virtual network (no real network is used) with the link's
 // delay, loss, reordering and rate. The network is stopped at the test's
@@ -77,15 +92,7 @@ func newVNetLink(t testing.TB, l link) vnetLink {
 			nic = lf
 		}
 		if rate > 0 {
-			// A bottleneck with half a second of queue, as Wi-Fi and mobile
-			// links have: packets beyond it are dropped.
-			vl.bottleneck = vnet.NewTBFQueue(rate, 10_000, int64(rate/8/2))
-			q, err := vnet.NewQueue(nic, vl.bottleneck)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { q.Close() })
-			nic = q
+			nic, vl.bottleneck = addBottleneck(t, nic, rate)
 		}
 		if err := wan.AddNet(nic); err != nil {
 			t.Fatal(err)

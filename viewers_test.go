@@ -17,23 +17,18 @@ import (
 // queue).
 func viewerNets(t *testing.T, video VideoSettings, slowRate int) (robot, fast, slow ConnectionSettings) {
 	t.Helper()
-	wan, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.0.1.0/24", MinDelay: 20 * time.Millisecond, LoggerFactory: logging.NewDefaultLoggerFactory()})
+	wan, err := newRouter(&vnet.RouterConfig{CIDR: "10.0.1.0/24", MinDelay: 20 * time.Millisecond, LoggerFactory: logging.NewDefaultLoggerFactory()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	add := func(ip string, rate int) ConnectionSettings {
-		n, err := vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{ip}})
+		n, err := newNet(&vnet.NetConfig{StaticIPs: []string{ip}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		var nic vnet.NIC = n
 		if rate > 0 {
-			q, err := vnet.NewQueue(n, vnet.NewTBFQueue(rate, 10_000, int64(rate/8/2)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { q.Close() })
-			nic = q
+			nic, _ = addBottleneck(t, nic, rate)
 		}
 		if err := wan.AddNet(nic); err != nil {
 			t.Fatal(err)
