@@ -2,11 +2,11 @@ package rtcbot
 
 import (
 	"context"
-	"errors"
-	"strconv"
 	_ "embed"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 
 	"github.com/rtcbot-go/rtcbot/internal/browsertest"
