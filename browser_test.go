@@ -39,6 +39,60 @@ func browserRobot(t *testing.T, newConn func(r *http.Request) (*Connection, erro
 	return srv
 }
 
+// watchVideoScript connects the test page to the robot with rtcbot.js
+// (RTCBot's default configuration), shows the robot's video, keeps the
+// messages it receives in received, and for every frame shown reads the
+// time code, in stamps: its sequence number and its latency from capture
+// to the frame's presentation (handed to the compositor) and to when the
+// browser expects it on the screen.
+const watchVideoScript = `(async () => {
+	window.conn = new rtcbot.RTCConnection();
+	window.received = [];
+	conn.subscribe((m) => received.push(m));
+	const video = document.querySelector("video");
+	conn.video.subscribe((stream) => (video.srcObject = stream));
+	window.stamps = [];
+	const reader = new timecode.Reader(video);
+	video.requestVideoFrameCallback(function frame(now, meta) {
+		const s = reader.read();
+		if (s) {
+			stamps.push({seq: s.seq,
+				presented: timecode.latency(s, performance.timeOrigin + meta.presentationTime),
+				displayed: timecode.latency(s, performance.timeOrigin + meta.expectedDisplayTime)});
+		}
+		video.requestVideoFrameCallback(frame);
+	});
+	await conn.connect("/connect");
+	return true;
+})()`
+
+// browserStamp is one entry of watchVideoScript's stamps.
+type browserStamp struct {
+	Seq       uint32
+	Presented float64 // ms from capture to presentation
+	Displayed float64 // ms from capture to the expected display time
+}
+
+// inboundVideoStatsScript returns the page's inbound-rtp video statistics
+// (getStats).
+const inboundVideoStatsScript = `(async () => {
+	let found = {};
+	(await conn.peerConnection.getStats()).forEach((s) => {
+		if (s.type === "inbound-rtp" && s.kind === "video") found = s;
+	});
+	return found;
+})()`
+
+// browserVideoStats is what the tests read of the inbound-rtp statistics.
+type browserVideoStats struct {
+	FramesDecoded            int
+	KeyFramesDecoded         int
+	JitterBufferDelay        float64 // seconds, summed over emitted frames
+	JitterBufferEmittedCount int
+	DecoderImplementation    string
+	CodecID                  string
+}
+
 // openBrowserPage starts a browser and opens the robot's test page in it.
 func openBrowserPage(t *testing.T, robot *httptest.Server) context.Context {
 	t.Helper()
@@ -71,22 +125,7 @@ func TestBrowserVideoAndMessages(t *testing.T) {
 	robot := browserRobot(t, browserConn(t, conns, func(c *Connection) { c.Video().PutSubscription(cam) }))
 	tab := openBrowserPage(t, robot)
 
-	browsertest.Eval[bool](t, tab, `(async () => {
-		window.conn = new rtcbot.RTCConnection();
-		window.received = [];
-		conn.subscribe((m) => received.push(m));
-		const video = document.querySelector("video");
-		conn.video.subscribe((stream) => (video.srcObject = stream));
-		window.stamps = [];
-		const reader = new timecode.Reader(video);
-		video.requestVideoFrameCallback(function frame(now, meta) {
-			const s = reader.read();
-			if (s) stamps.push({seq: s.seq, latency: timecode.latency(s, performance.timeOrigin + meta.expectedDisplayTime)});
-			video.requestVideoFrameCallback(frame);
-		});
-		await conn.connect("/connect");
-		return true;
-	})()`)
+	browsertest.Eval[bool](t, tab, watchVideoScript)
 	robotSide := recv(t, conns)
 	msgs := robotSide.Subscribe()
 	select {
@@ -118,22 +157,29 @@ func TestBrowserVideoAndMessages(t *testing.T) {
 	}
 	t0 := browsertest.Eval[float64](t, tab, `document.querySelector("video").currentTime`)
 	browsertest.WaitFor(t, tab, `document.querySelector("video").currentTime > `+strconv.FormatFloat(t0+0.5, 'f', 3, 64), "playback to advance half a second")
-	type stamp struct {
-		Seq     uint32
-		Latency float64
-	}
-	stamps := browsertest.Eval[[]stamp](t, tab, `stamps`)
+	stamps := browsertest.Eval[[]browserStamp](t, tab, `stamps`)
 	for i := 1; i < len(stamps); i++ {
 		if stamps[i].Seq <= stamps[i-1].Seq {
 			t.Fatalf("frame %d has sequence %d after %d: frames out of order", i, stamps[i].Seq, stamps[i-1].Seq)
 		}
 	}
 	for _, s := range stamps {
-		if s.Latency < 0 || s.Latency > 1000 {
-			t.Fatalf("frame %d: latency %.1f ms, want 0 to 1000", s.Seq, s.Latency)
+		if s.Presented < 0 || s.Presented > 1000 {
+			t.Fatalf("frame %d: latency %.1f ms, want 0 to 1000", s.Seq, s.Presented)
 		}
 	}
-	t.Logf("%d frames read, last latency %.1f ms", len(stamps), stamps[len(stamps)-1].Latency)
+	t.Logf("%d frames read, last latency %.1f ms", len(stamps), stamps[len(stamps)-1].Presented)
+
+	// The browser honours the zero playout delay the robot asks for by
+	// default: it shows frames without holding them in its jitter buffer
+	// (without the request Chromium 156 holds each 10-25 ms here).
+	st := browsertest.Eval[browserVideoStats](t, tab, inboundVideoStatsScript)
+	if st.JitterBufferEmittedCount == 0 {
+		t.Fatalf("no frames out of the jitter buffer: %+v", st)
+	}
+	if held := 1000 * st.JitterBufferDelay / float64(st.JitterBufferEmittedCount); held > 5 {
+		t.Fatalf("frames held %.1f ms in the jitter buffer on average, want under 5 (zero playout delay asked)", held)
+	}
 
 	// Closing the page's connection closes the robot's.
 	browsertest.Eval[bool](t, tab, `conn.close(), true`)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 )
@@ -47,7 +48,27 @@ type VideoSettings struct {
 	Degradation DegradationPreference
 	// FPS is the nominal frame rate the encoder plans for; default 30.
 	FPS int
+	// PlayoutDelay is the most a receiver should hold each frame before
+	// showing it, asked for in every video packet with the playout-delay
+	// RTP header extension (minimum 0, maximum PlayoutDelay, in steps of
+	// 10 ms up to 40.95 s) when the receiver offers it, as Chromium does.
+	// The default, 0, asks it to show every frame as soon as it is decoded:
+	// a browser then skips its jitter buffer, which otherwise holds frames
+	// for 10 to 40 ms, at the price of a less even picture on a link whose
+	// delay varies. ReceiverPlayoutDelay sends no extension and leaves
+	// the receiver to choose. rtcbot's own receiver always shows frames at
+	// once; aiortc (Python RTCBot) does not offer the extension.
+	PlayoutDelay time.Duration
 }
+
+// ReceiverPlayoutDelay, as VideoSettings.PlayoutDelay, asks nothing of the
+// receiver's playout delay: a browser buffers video as it would for any
+// call.
+const ReceiverPlayoutDelay time.Duration = -1
+
+// maxPlayoutDelay is the most the playout-delay extension can ask for:
+// 4095 steps of 10 ms.
+const maxPlayoutDelay = 4095 * 10 * time.Millisecond
 
 // DegradationPreference says what an encoder gives up when the link carries
 // less than VideoSettings.MinBitrate, as WebRTC's degradationPreference.

@@ -78,7 +78,7 @@ func registerCongestionControl(m *webrtc.MediaEngine, ir *interceptor.Registry, 
 	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.ABSSendTimeURI}, webrtc.RTPCodecTypeVideo); err != nil {
 		return fmt.Errorf("rtcbot: congestion control: %w", err)
 	}
-	ir.Add(&absSendTime{})
+	ir.Add(&videoExtension{uri: sdp.ABSSendTimeURI, value: absSendTimeNow})
 	return nil
 }
 
@@ -359,22 +359,27 @@ func (l *resendLimiter) allow(n int, now time.Time) bool {
 	return true
 }
 
-// absSendTime is an interceptor that stamps outgoing video packets with the
-// abs-send-time header extension, from which a receiver without
-// transport-wide feedback (aiortc, so Python RTCBot) estimates the link
-// and sends REMB. pion has the extension's format (rtp.AbsSendTimeExtension)
-// but no interceptor that adds it.
-type absSendTime struct{ interceptor.NoOp }
+// videoExtension is an interceptor that adds a header extension to every
+// outgoing video packet, if the extension was negotiated: abs-send-time,
+// from which a receiver without transport-wide feedback (aiortc, so Python
+// RTCBot) estimates the link and sends REMB, and playout-delay. pion has
+// the extensions' formats (rtp.AbsSendTimeExtension,
+// rtp.PlayoutDelayExtension) but no interceptor that adds them.
+type videoExtension struct {
+	interceptor.NoOp
+	uri   string
+	value func() []byte // the extension's payload for a packet sent now
+}
 
-// NewInterceptor makes absSendTime its own factory: it has no state.
-func (a *absSendTime) NewInterceptor(string) (interceptor.Interceptor, error) { return a, nil }
+// NewInterceptor makes videoExtension its own factory: it has no state.
+func (v *videoExtension) NewInterceptor(string) (interceptor.Interceptor, error) { return v, nil }
 
 // BindLocalStream stamps a video stream's packets if the extension was
 // negotiated.
-func (a *absSendTime) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+func (v *videoExtension) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
 	id := 0
 	for _, e := range info.RTPHeaderExtensions {
-		if e.URI == sdp.ABSSendTimeURI {
+		if e.URI == v.uri {
 			id = e.ID
 		}
 	}
@@ -382,11 +387,37 @@ func (a *absSendTime) BindLocalStream(info *interceptor.StreamInfo, w intercepto
 		return w
 	}
 	return interceptor.RTPWriterFunc(func(header *rtp.Header, payload []byte, attrs interceptor.Attributes) (int, error) {
-		if ext, err := rtp.NewAbsSendTimeExtension(time.Now()).Marshal(); err == nil {
-			if err := header.SetExtension(uint8(id), ext); err != nil {
-				return 0, err
-			}
+		if err := header.SetExtension(uint8(id), v.value()); err != nil {
+			return 0, err
 		}
 		return w.Write(header, payload, attrs)
 	})
+}
+
+// absSendTimeNow is abs-send-time's payload for a packet sent now.
+func absSendTimeNow() []byte {
+	ext, _ := rtp.NewAbsSendTimeExtension(time.Now()).Marshal() // fixed size: never fails
+	return ext
+}
+
+// playoutDelayURI names the playout-delay RTP header extension
+// (webrtc.org/experiments/rtp-hdrext/playout-delay).
+const playoutDelayURI = "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay"
+
+// registerPlayoutDelay adds the playout-delay header extension to an API
+// being built, unless the settings leave the delay to the receiver.
+func registerPlayoutDelay(m *webrtc.MediaEngine, ir *interceptor.Registry, s VideoSettings) error {
+	if s.PlayoutDelay < 0 {
+		return nil
+	}
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: playoutDelayURI}, webrtc.RTPCodecTypeVideo); err != nil {
+		return fmt.Errorf("rtcbot: playout delay: %w", err)
+	}
+	steps := uint16(min(s.PlayoutDelay, maxPlayoutDelay) / (10 * time.Millisecond))
+	ext, err := rtp.PlayoutDelayExtension{MinDelay: 0, MaxDelay: steps}.Marshal()
+	if err != nil {
+		return fmt.Errorf("rtcbot: playout delay: %w", err)
+	}
+	ir.Add(&videoExtension{uri: playoutDelayURI, value: func() []byte { return ext }})
+	return nil
 }

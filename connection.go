@@ -251,6 +251,9 @@ func newAPI(s ConnectionSettings, codecs videoCodecSet, counter *linkCounter, li
 	if err := registerCongestionControl(m, ir, s.Video, onEstimate); err != nil {
 		return nil, err
 	}
+	if err := registerPlayoutDelay(m, ir, s.Video); err != nil {
+		return nil, err
+	}
 	var se webrtc.SettingEngine
 	se.SetSTUNGatherTimeout(s.STUNTimeout)
 	disconnected := min(s.PeerLossTimeout/3, 2*time.Second)
