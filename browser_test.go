@@ -20,7 +20,7 @@ var browserTestPage []byte
 // the client at /rtcbot.js and /rtcbot.mjs, the time code reader at
 // /timecode.js, and /connect answering each offer with newConn's
 // connection.
-func browserRobot(t *testing.T, newConn func(r *http.Request) (*Connection, error)) *httptest.Server {
+func browserRobot(t testing.TB, newConn func(r *http.Request) (*Connection, error)) *httptest.Server {
 	t.Helper()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
@@ -94,18 +94,18 @@ type browserVideoStats struct {
 }
 
 // openBrowserPage starts a browser and opens the robot's test page in it.
-func openBrowserPage(t *testing.T, robot *httptest.Server) context.Context {
+func openBrowserPage(t testing.TB, robot *httptest.Server) context.Context {
 	t.Helper()
 	tab := browsertest.Start(t).Tab()
 	browsertest.Open(t, tab, robot.URL+"/")
 	return tab
 }
 
-// browserConn returns a newConn for browserRobot that makes one loopback
-// connection with setup applied, and sends it on got.
-func browserConn(t *testing.T, got chan<- *Connection, setup func(*Connection)) func(*http.Request) (*Connection, error) {
+// browserConn returns a newConn for browserRobot that makes a connection
+// with settings and setup applied, and sends it on got.
+func browserConn(t testing.TB, settings ConnectionSettings, got chan<- *Connection, setup func(*Connection)) func(*http.Request) (*Connection, error) {
 	return func(*http.Request) (*Connection, error) {
-		c, err := NewConnection(loopbackSettings())
+		c, err := NewConnection(settings)
 		if err != nil {
 			return nil, err
 		}
@@ -122,7 +122,7 @@ func TestBrowserVideoAndMessages(t *testing.T) {
 	cam := NewTestPatternCamera(CameraSettings{Width: 640, Height: 480, FPS: 30})
 	t.Cleanup(func() { cam.Close() })
 	conns := make(chan *Connection, 1)
-	robot := browserRobot(t, browserConn(t, conns, func(c *Connection) { c.Video().PutSubscription(cam) }))
+	robot := browserRobot(t, browserConn(t, loopbackSettings(), conns, func(c *Connection) { c.Video().PutSubscription(cam) }))
 	tab := openBrowserPage(t, robot)
 
 	browsertest.Eval[bool](t, tab, watchVideoScript)
