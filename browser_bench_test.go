@@ -102,4 +102,3 @@ func measureBrowserVideo(tb testing.TB, video VideoSettings, skip, n int) browse
 	m.stats = st
 	return m
 }
-
