@@ -42,7 +42,7 @@ func BenchmarkBrowserLatency(b *testing.B) {
 				b.ReportMetric(m.displayed.p99, "display-ms-p99")
 				b.ReportMetric(m.fps, "fps")
 				b.ReportMetric(m.heldMillis, "held-ms")
-				b.Logf("%s: decoder %s, %d frames, %d keyframes decoded", bc.name, m.stats.DecoderImplementation, m.stats.FramesDecoded, m.stats.KeyFramesDecoded)
+				b.Logf("%s: %s, %d frames, %d keyframes decoded", bc.name, m.stats.MimeType, m.stats.FramesDecoded, m.stats.KeyFramesDecoded)
 			}
 		})
 	}

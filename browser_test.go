@@ -4,11 +4,17 @@ import (
 	"context"
 	_ "embed"
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
 	"github.com/rtcbot-go/rtcbot/internal/browsertest"
 	"github.com/rtcbot-go/rtcbot/timecode"
 )
@@ -76,11 +82,13 @@ type browserStamp struct {
 // inboundVideoStatsScript returns the page's inbound-rtp video statistics
 // (getStats).
 const inboundVideoStatsScript = `(async () => {
+	const report = await conn.peerConnection.getStats();
 	let found = {};
-	(await conn.peerConnection.getStats()).forEach((s) => {
+	report.forEach((s) => {
 		if (s.type === "inbound-rtp" && s.kind === "video") found = s;
 	});
-	return found;
+	const codec = report.get(found.codecId);
+	return Object.assign({mimeType: codec ? codec.mimeType : ""}, found);
 })()`
 
 // browserVideoStats is what the tests read of the inbound-rtp statistics.
@@ -89,8 +97,7 @@ type browserVideoStats struct {
 	KeyFramesDecoded         int
 	JitterBufferDelay        float64 // seconds, summed over emitted frames
 	JitterBufferEmittedCount int
-	DecoderImplementation    string
-	CodecID                  string
+	MimeType                 string // of the codec
 }
 
 // openBrowserPage starts a browser and opens the robot's test page in it.
@@ -115,6 +122,29 @@ func browserConn(t testing.TB, settings ConnectionSettings, got chan<- *Connecti
 		}
 		got <- c
 		return c, nil
+	}
+}
+
+// TestBrowserH264 checks that the browser plays the robot's H.264 (x264
+// through codec/h264, registered for these tests), rather than assuming it.
+func TestBrowserH264(t *testing.T) {
+	cam := NewTestPatternCamera(CameraSettings{Width: 640, Height: 480, FPS: 30})
+	t.Cleanup(func() { cam.Close() })
+	settings := loopbackSettings()
+	settings.Video.Codec = "H264"
+	robot := browserRobot(t, browserConn(t, settings, make(chan *Connection, 1), func(c *Connection) { c.Video().PutSubscription(cam) }))
+	tab := openBrowserPage(t, robot)
+	browsertest.Eval[bool](t, tab, watchVideoScript)
+	browsertest.WaitFor(t, tab, `stamps.length >= 60`, "60 H.264 frames with a readable time code")
+	st := browsertest.Eval[browserVideoStats](t, tab, inboundVideoStatsScript)
+	if st.MimeType != "video/H264" || st.FramesDecoded < 60 {
+		t.Fatalf("browser decoded %d frames of %q, want 60 or more of video/H264", st.FramesDecoded, st.MimeType)
+	}
+	stamps := browsertest.Eval[[]browserStamp](t, tab, `stamps`)
+	for i := 1; i < len(stamps); i++ {
+		if stamps[i].Seq <= stamps[i-1].Seq {
+			t.Fatalf("frame %d has sequence %d after %d: frames out of order", i, stamps[i].Seq, stamps[i-1].Seq)
+		}
 	}
 }
 
@@ -174,6 +204,9 @@ func TestBrowserVideoAndMessages(t *testing.T) {
 	// default: it shows frames without holding them in its jitter buffer
 	// (without the request Chromium 156 holds each 10-25 ms here).
 	st := browsertest.Eval[browserVideoStats](t, tab, inboundVideoStatsScript)
+	if st.MimeType != "video/VP8" {
+		t.Fatalf("browser received %q, want video/VP8", st.MimeType)
+	}
 	if st.JitterBufferEmittedCount == 0 {
 		t.Fatalf("no frames out of the jitter buffer: %+v", st)
 	}
@@ -196,4 +229,141 @@ func mustGetWithin[T any](t testing.TB, g Getter[T]) T {
 		t.Fatalf("Get: %v", err)
 	}
 	return v
+}
+
+// TestBrowserMediaBothWays sends the robot's test pattern and a tone to the
+// page, and the browser's fake camera and microphone to the robot, on one
+// connection: the page hears the tone, the robot gets the camera's frames
+// and the microphone's beeps.
+func TestBrowserMediaBothWays(t *testing.T) {
+	cam := NewTestPatternCamera(CameraSettings{Width: 320, Height: 240, FPS: 30})
+	t.Cleanup(func() { cam.Close() })
+	tone, err := NewToneSource(ToneSettings{Amplitude: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tone.Close() })
+	conns := make(chan *Connection, 1)
+	robot := browserRobot(t, browserConn(t, loopbackSettings(), conns, func(c *Connection) {
+		c.Video().PutSubscription(cam)
+		c.Audio().PutSubscription(tone)
+	}))
+	tab := openBrowserPage(t, robot)
+	browsertest.Eval[bool](t, tab, `(async () => {
+		window.conn = new rtcbot.RTCConnection();
+		const local = await navigator.mediaDevices.getUserMedia({video: {width: 640, height: 480}, audio: true});
+		conn.video.putSubscription(local.getVideoTracks()[0]);
+		conn.audio.putSubscription(local.getAudioTracks()[0]);
+		const video = document.querySelector("video");
+		conn.video.subscribe((stream) => (video.srcObject = stream));
+		// The loudest 100 ms of the robot's audio, as RMS of full scale.
+		window.heardRMS = 0;
+		conn.audio.subscribe((stream) => {
+			const sink = new Audio();
+			sink.muted = true; // Chromium feeds a remote track to Web Audio only while it plays
+			sink.srcObject = stream;
+			sink.play();
+			const ctx = new AudioContext();
+			const analyser = ctx.createAnalyser();
+			analyser.fftSize = 4096;
+			ctx.createMediaStreamSource(stream).connect(analyser);
+			const buf = new Float32Array(analyser.fftSize);
+			setInterval(() => {
+				analyser.getFloatTimeDomainData(buf);
+				const rms = Math.sqrt(buf.reduce((s, v) => s + v * v, 0) / buf.length);
+				heardRMS = Math.max(heardRMS, rms);
+			}, 100);
+		});
+		await conn.connect("/connect");
+		return true;
+	})()`)
+	robotSide := recv(t, conns)
+	frames := robotSide.Video().Subscribe()
+	chunks := robotSide.Audio().Subscribe()
+
+	// The browser's fake camera, decoded on the robot.
+	ctx := mediaCtx(t)
+	for range 10 {
+		f, err := frames.Get(ctx)
+		if err != nil {
+			t.Fatalf("the browser's camera on the robot: %v", err)
+		}
+		if b := f.Bounds(); b.Dx() != 640 || b.Dy() != 480 {
+			t.Fatalf("the browser's camera arrived %dx%d, want 640x480", b.Dx(), b.Dy())
+		}
+	}
+	// The fake microphone beeps about once a second: listen for 3 s.
+	var loudest float64
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) && loudest < 0.05 {
+		c, err := chunks.Get(ctx)
+		if err != nil {
+			t.Fatalf("the browser's microphone on the robot: %v", err)
+		}
+		loudest = max(loudest, chunkRMS(c))
+	}
+	if loudest < 0.05 {
+		t.Fatalf("the browser's microphone reached the robot silent: loudest chunk RMS %.4f, want 0.05 or more", loudest)
+	}
+	// The robot's tone (RMS 0.35), heard in the page.
+	browsertest.WaitFor(t, tab, `heardRMS > 0.1`, "the robot's tone in the page")
+	browsertest.WaitFor(t, tab, `document.querySelector("video").videoWidth === 320`, "the robot's video")
+}
+
+// chunkRMS is the root mean square of a chunk's samples, of full scale.
+func chunkRMS(c AudioChunk) float64 {
+	var sum float64
+	for _, v := range c.Samples {
+		sum += float64(v) * float64(v)
+	}
+	return math.Sqrt(sum / float64(max(len(c.Samples), 1)))
+}
+
+// TestBrowserKeyboard types on the page: rtcbot.js's Keyboard sends every
+// press and release to the robot in order, in RTCBot's shape, leaves keys
+// typed into a text field alone, and releases held keys when the window
+// loses focus.
+func TestBrowserKeyboard(t *testing.T) {
+	conns := make(chan *Connection, 1)
+	robot := browserRobot(t, browserConn(t, loopbackSettings(), conns, nil))
+	tab := openBrowserPage(t, robot)
+	browsertest.Eval[bool](t, tab, `(async () => {
+		window.conn = new rtcbot.RTCConnection();
+		new rtcbot.Keyboard().subscribe(conn);
+		await conn.connect("/connect");
+		return true;
+	})()`)
+	robotSide := recv(t, conns)
+	msgs := robotSide.Subscribe()
+	closedWithin(t, robotSide.Ready(), "robot ready")
+
+	if err := chromedp.Do(tab, chromedp.KeyEvent("wasd")); err != nil {
+		t.Fatal(err)
+	}
+	// Typed into a text field: the page's, not the robot's.
+	if err := chromedp.Do(tab, chromedp.SendKeys("#text", "xyz"), chromedp.Blur("#text")); err != nil {
+		t.Fatal(err)
+	}
+	// A key held down when the window loses focus is released.
+	if _, err := chromedp.Call(tab, input.DispatchKeyEvent, input.DispatchKeyEventParams{Type: input.DispatchKeyEventTypeKeyDown, Key: "q", Code: "KeyQ", WindowsVirtualKeyCode: 81, Text: "q"}); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Eval[bool](t, tab, `window.dispatchEvent(new Event("blur")), true`)
+
+	var got []string
+	for range 10 {
+		m, ok := mustGetWithin(t, msgs).(map[string]any)
+		if !ok {
+			t.Fatalf("robot got %#v, want a key event object", m)
+		}
+		got = append(got, fmt.Sprintf("%v:%v:%v:%v", m["type"], m["key"], m["keyCode"], m["code"]))
+		if ts, _ := m["timestamp"].(float64); math.Abs(ts-float64(time.Now().UnixMilli())/1000) > 60 {
+			t.Fatalf("event %v: timestamp %v is not seconds since the Unix epoch", m, m["timestamp"])
+		}
+	}
+	want := "keydown:w:87:KeyW keyup:w:87:KeyW keydown:a:65:KeyA keyup:a:65:KeyA keydown:s:83:KeyS keyup:s:83:KeyS " +
+		"keydown:d:68:KeyD keyup:d:68:KeyD keydown:q:81:KeyQ keyup:q:81:KeyQ"
+	if s := strings.Join(got, " "); s != want {
+		t.Fatalf("robot got key events\n%s\nwant\n%s", s, want)
+	}
 }
