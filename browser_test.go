@@ -3,11 +3,13 @@ package rtcbot
 import (
 	"context"
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
+	"github.com/coder/websocket"
 	"github.com/rtcbot-go/rtcbot/internal/browsertest"
 	"github.com/rtcbot-go/rtcbot/timecode"
 )
@@ -365,5 +368,165 @@ func TestBrowserKeyboard(t *testing.T) {
 		"keydown:d:68:KeyD keyup:d:68:KeyD keydown:q:81:KeyQ keyup:q:81:KeyQ"
 	if s := strings.Join(got, " "); s != want {
 		t.Fatalf("robot got key events\n%s\nwant\n%s", s, want)
+	}
+}
+
+// TestBrowserAnswersRobotOffer has the robot make the offer and the page,
+// loading the client as an ES module from /rtcbot.mjs, answer it with
+// getLocalDescription(offer), as over RTCBot's websocket relay: the page
+// adopts the robot's default channel and plays its video; channels made
+// later by either side reach the other.
+func TestBrowserAnswersRobotOffer(t *testing.T) {
+	cam := NewTestPatternCamera(CameraSettings{Width: 320, Height: 240, FPS: 30})
+	t.Cleanup(func() { cam.Close() })
+	robotSide := newConn(t)
+	robotSide.Video().PutSubscription(cam)
+	msgs := robotSide.Subscribe()
+	extra := make(chan *DataChannel, 1)
+	robotSide.OnDataChannel(func(d *DataChannel) { extra <- d })
+	offer, err := robotSide.GetLocalDescription(mediaCtx(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offerJSON, err := json.Marshal(offer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab := openBrowserPage(t, browserRobot(t, nil))
+	answerJSON := browsertest.Eval[string](t, tab, `(async () => {
+		const rtcbot = await import("/rtcbot.mjs");
+		window.conn = new rtcbot.RTCConnection(true, {});
+		window.received = [];
+		conn.subscribe((m) => received.push(m));
+		conn.video.subscribe((stream) => (document.querySelector("video").srcObject = stream));
+		window.fromRobot = [];
+		conn.onDataChannel((dc) => dc.subscribe((m) => fromRobot.push(dc.name + ":" + m)));
+		const answer = await conn.getLocalDescription(`+string(offerJSON)+`);
+		return JSON.stringify(answer);
+	})()`)
+	var answer SessionDescription
+	if err := json.Unmarshal([]byte(answerJSON), &answer); err != nil {
+		t.Fatal(err)
+	}
+	if answer.Type != "answer" || !strings.Contains(answer.SDP, "a=candidate") {
+		t.Fatalf("page's answer lacks its type or candidates: %s", answerJSON)
+	}
+	if err := robotSide.SetRemoteDescription(answer); err != nil {
+		t.Fatal(err)
+	}
+	closedWithin(t, robotSide.Ready(), "robot ready")
+
+	browsertest.Eval[bool](t, tab, `conn.send({from: "page"}), true`)
+	if got, ok := mustGetWithin(t, msgs).(map[string]any); !ok || got["from"] != "page" {
+		t.Fatalf("robot got %#v on the default channel, want {from: page}", got)
+	}
+	robotSide.Put("hi")
+	browsertest.WaitFor(t, tab, `received.length > 0`, "the robot's message")
+	if got := browsertest.Eval[string](t, tab, `received[0]`); got != `"hi"` {
+		t.Fatalf("page got %q, want the JSON text \"hi\"", got)
+	}
+	browsertest.WaitFor(t, tab, `document.querySelector("video").videoWidth === 320`, "the robot's video")
+
+	// A channel the page adds, and one the robot adds, once connected.
+	browsertest.Eval[bool](t, tab, `conn.addDataChannel("telemetry").put_nowait("from the page"), true`)
+	d := recv(t, extra)
+	if d.Label() != "telemetry" {
+		t.Fatalf("robot got channel %q, want telemetry", d.Label())
+	}
+	if got := mustGetWithin(t, d.Subscribe()); got != "from the page" {
+		t.Fatalf("robot got %#v on telemetry", got)
+	}
+	mine, err := robotSide.AddDataChannel("commands", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine.Put("stop")
+	browsertest.WaitFor(t, tab, `fromRobot.length > 0`, "the robot's channel")
+	if got := browsertest.Eval[string](t, tab, `fromRobot[0]`); got != `commands:"stop"` {
+		t.Fatalf("page got %q, want commands:\"stop\"", got)
+	}
+}
+
+// TestBrowserGamepadAndQueue drives rtcbot.js's Gamepad with a gamepad the
+// page makes up (headless Chromium has none): it sends RTCBot's
+// {type: "btnN"/"axisN", value} for changes only, and releases everything
+// when the gamepad is unplugged; a Queue turns the events into awaits.
+func TestBrowserGamepadAndQueue(t *testing.T) {
+	tab := openBrowserPage(t, browserRobot(t, nil))
+	got := browsertest.Eval[[]map[string]any](t, tab, `(async () => {
+		let pad = {buttons: [{pressed: false}, {pressed: false}], axes: [0, 0]};
+		navigator.getGamepads = () => [pad];
+		const q = new rtcbot.Queue();
+		const gp = new rtcbot.Gamepad();
+		gp.subscribe(q);
+		rtcbot.setGamepadRate(100);
+		const next = () => q.get();
+		const tick = () => new Promise((r) => setTimeout(r, 30));
+		await tick(); // the first look sends nothing
+		pad = {buttons: [{pressed: true}, {pressed: false}], axes: [0, -0.5]};
+		const events = [await next(), await next()];
+		await tick(); // nothing changed: nothing sent
+		pad = null; // unplugged
+		events.push(await next(), await next());
+		gp.close();
+		events.push({queued: q.qsize()});
+		return events;
+	})()`)
+	var s []string
+	for _, e := range got {
+		if q, ok := e["queued"]; ok {
+			s = append(s, fmt.Sprint("queued:", q))
+			continue
+		}
+		if _, ok := e["timestamp"].(float64); !ok {
+			t.Fatalf("event %v has no timestamp", e)
+		}
+		s = append(s, fmt.Sprint(e["type"], "=", e["value"]))
+	}
+	if want := "btn0=true axis1=-0.5 btn0=false axis1=0 queued:0"; strings.Join(s, " ") != want {
+		t.Fatalf("gamepad events %v, want %s", s, want)
+	}
+}
+
+// TestBrowserWebsocket checks rtcbot.js's Websocket (RTCBot's never
+// connects) against a Go websocket server: a relative URL, messages queued
+// before it opens, strings as they are and objects as JSON.
+func TestBrowserWebsocket(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) { w.Write(browserTestPage) })
+	mux.Handle("GET /rtcbot.js", JavaScriptHandler())
+	mux.HandleFunc("GET /timecode.js", func(w http.ResponseWriter, _ *http.Request) { w.Write(timecode.JavaScript()) })
+	// An echo that says what it got.
+	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
+		ws, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.CloseNow()
+		for {
+			typ, b, err := ws.Read(r.Context())
+			if err != nil {
+				return
+			}
+			if err := ws.Write(r.Context(), typ, append([]byte("echo "), b...)); err != nil {
+				return
+			}
+		}
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	tab := openBrowserPage(t, srv)
+	got := browsertest.Eval[[]string](t, tab, `(async () => {
+		const ws = new rtcbot.Websocket("/ws");
+		const q = new rtcbot.Queue();
+		ws.subscribe(q);
+		ws.put_nowait("one"); // before it opens
+		ws.send({two: 2});
+		const replies = [await q.get(), await q.get()];
+		ws.close();
+		return replies;
+	})()`)
+	if want := []string{"echo one", `echo {"two":2}`}; !slices.Equal(got, want) {
+		t.Fatalf("websocket replies %q, want %q", got, want)
 	}
 }
