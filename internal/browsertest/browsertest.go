@@ -22,9 +22,10 @@ const InstallCommand = "sudo apt-get install chromium (or bash scripts/setup.sh)
 const Timeout = 60 * time.Second
 
 // Flags are Chromium's command-line flags for the tests: headless, no GPU,
-// fake camera and microphone granted without asking, autoplay, and real
-// host addresses in ICE candidates (with mDNS names only, a peer on
-// 127.0.0.1 that does not resolve them could not connect).
+// fake camera and microphone granted without asking, autoplay, real host
+// addresses in ICE candidates (with mDNS names only, a peer on 127.0.0.1
+// that does not resolve them could not connect), and a candidate on
+// 127.0.0.1 too, which Chromium leaves out unless told (see LoopbackOnly).
 var Flags = []chromedp.ExecAllocatorOption{
 	chromedp.Headless,
 	chromedp.NoSandbox,
@@ -42,6 +43,22 @@ var Flags = []chromedp.ExecAllocatorOption{
 	chromedp.Flag("use-fake-device-for-media-stream", true),
 	chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 	chromedp.Flag("disable-features", "Translate,WebRtcHideLocalIpsWithMdns"),
+	chromedp.Flag("allow-loopback-in-peer-connection", true),
+}
+
+// LoopbackOnly returns a session description's SDP without the candidates
+// on addresses other than 127.0.0.1, so that a test's peer sends only to
+// 127.0.0.1: Chromium also offers the machine's other addresses.
+func LoopbackOnly(sdp string) string {
+	lines := strings.SplitAfter(sdp, "\n")
+	kept := lines[:0]
+	for _, line := range lines {
+		if f := strings.Fields(line); strings.HasPrefix(line, "a=candidate:") && (len(f) < 5 || f[4] != "127.0.0.1") {
+			continue
+		}
+		kept = append(kept, line)
+	}
+	return strings.Join(kept, "")
 }
 
 // Path returns the path of the chromium executable, failing the test with
