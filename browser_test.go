@@ -551,3 +551,48 @@ func TestBrowserWebsocket(t *testing.T) {
 		t.Fatalf("websocket replies %q, want %q", got, want)
 	}
 }
+
+// TestBrowserWithPythonRobot runs the same page against the aiortc peer
+// (testdata/interop/peer.py, which does on the wire what Python RTCBot
+// does) as the robot: rtcbot.js against Python's stack.
+func TestBrowserWithPythonRobot(t *testing.T) {
+	requireAiortc(t)
+	py := startPythonPeer(t, "answer")
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) { w.Write(browserTestPage) })
+	mux.Handle("GET /rtcbot.js", JavaScriptHandler())
+	mux.HandleFunc("GET /timecode.js", func(w http.ResponseWriter, _ *http.Request) { w.Write(timecode.JavaScript()) })
+	// /connect hands the offer to peer.py and returns its answer, as
+	// RTCBot's robot does in its aiohttp handler.
+	mux.HandleFunc("POST /connect", func(w http.ResponseWriter, r *http.Request) {
+		offer, err := io.ReadAll(io.LimitReader(r.Body, MaxOfferSize))
+		if err != nil {
+			return
+		}
+		if _, err := py.stdin.Write(append(bytes.TrimSpace(offer), '\n')); err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, py.readLine(t))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	tab := openBrowserPage(t, srv)
+	browsertest.Eval[bool](t, tab, watchVideoScript)
+	browsertest.WaitFor(t, tab, `received.length >= 2`, "Python's two greetings")
+	got := browsertest.Eval[[]string](t, tab, `received.slice(0, 2)`)
+	if got[0] != "hello from aiortc, not JSON" || !strings.Contains(got[1], `"from": "python"`) || !strings.Contains(got[1], "NaN") {
+		t.Fatalf("page got %q; want Python's raw string, then its JSON greeting (with NaN)", got)
+	}
+	browsertest.Eval[bool](t, tab, `conn.put_nowait({n: 1}), conn.put_nowait("plain"), true`)
+	browsertest.WaitFor(t, tab, `received.length >= 4`, "Python's echoes")
+	if echoes := browsertest.Eval[[]string](t, tab, `received.slice(2, 4)`); echoes[0] != `{"echo": {"n": 1}}` || echoes[1] != `{"echo": "plain"}` {
+		t.Fatalf("page got echoes %q", echoes)
+	}
+	browsertest.WaitFor(t, tab, `stamps.length >= 30`, "30 frames of Python's video with a readable time code")
+	dims := browsertest.Eval[[]int](t, tab, `[document.querySelector("video").videoWidth, document.querySelector("video").videoHeight]`)
+	if dims[0] != 320 || dims[1] != 240 {
+		t.Fatalf("Python's video is %dx%d in the page, want 320x240", dims[0], dims[1])
+	}
+}

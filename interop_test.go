@@ -36,14 +36,15 @@ const interopPython = "/usr/bin/python3"
 // interopTimeout bounds each interop test.
 const interopTimeout = 30 * time.Second
 
-// requireAiortc skips the test unless interopPython can import aiortc.
+// requireAiortc fails the test, naming the package to install, unless
+// interopPython can import aiortc.
 func requireAiortc(t *testing.T) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, interopPython, "-c", "import aiortc; print(aiortc.__version__)").Output()
 	if err != nil {
-		t.Skipf("interop with Python skipped: %s cannot import aiortc (%v); install python3-aiortc to run it", interopPython, err)
+		t.Fatalf("%s cannot import aiortc (%v): install it with sudo apt-get install python3-aiortc (or bash scripts/setup.sh)", interopPython, err)
 	}
 	t.Logf("%s has aiortc %s", interopPython, strings.TrimSpace(string(out)))
 }
