@@ -43,6 +43,34 @@ func ExampleInputEventFromMessage() {
 	// Control message: {'timestamp': 1553379213.192862, 'code': 'BTN_SOUTH', 'state': 0, 'event': 'Key'}
 }
 
+// One robot program for every driver: BrowserInputEvent turns a browser
+// page's keyboard and gamepad messages into the events the robot's own
+// Keyboard and Gamepad report, and passes a Go or Python gamepad's events
+// through as they are.
+func ExampleBrowserInputEvent() {
+	for _, text := range []string{
+		`{"type": "keydown", "altKey": false, "shiftKey": false, "keyCode": 87, "key": "w", "code": "KeyW", "timestamp": 1764633600.123}`,
+		`{"type": "btn0", "value": true, "timestamp": 1764633600.5}`,
+		`{"type": "axis1", "value": -0.53, "timestamp": 1764633600.6}`,
+		`{"timestamp": 1553379212.684861, "code": "BTN_SOUTH", "state": 1, "event": "Key"}`,
+		`{"horn": true}`,
+	} {
+		var msg any // what a connection delivers
+		_ = json.Unmarshal([]byte(text), &msg)
+		if e, ok := rtcbot.BrowserInputEvent(msg); ok {
+			fmt.Println("Control message:", e)
+		} else {
+			fmt.Println("Other message:", msg)
+		}
+	}
+	// Output:
+	// Control message: {'timestamp': 1764633600.123, 'code': 'KEY_W', 'state': 1, 'event': 'Key'}
+	// Control message: {'timestamp': 1764633600.5, 'code': 'BTN_SOUTH', 'state': 1, 'event': 'Key'}
+	// Control message: {'timestamp': 1764633600.6, 'code': 'ABS_Y', 'state': -17367, 'event': 'Absolute'}
+	// Control message: {'timestamp': 1553379212.684861, 'code': 'BTN_SOUTH', 'state': 1, 'event': 'Key'}
+	// Other message: map[horn:true]
+}
+
 // A simulated gamepad plays the offloading tutorial's controls, for demos
 // and tests without hardware.
 func ExampleSimulatedGamepad() {

@@ -106,7 +106,8 @@ func (e InputEvent) MarshalJSON() ([]byte, error) {
 // decoded into a map[string]any (how a connection delivers a Python or Go
 // peer's event) with the four keys of the event format, a whole-number
 // state and any further keys ignored. It reports false for anything else,
-// such as the browser client's gamepad messages, which have another shape.
+// such as a browser's keyboard and gamepad messages, which have another
+// shape: BrowserInputEvent converts those, and these too.
 func InputEventFromMessage(msg any) (InputEvent, bool) {
 	switch m := msg.(type) {
 	case InputEvent:
