@@ -374,13 +374,18 @@ func TestBrowserKeyboard(t *testing.T) {
 	}
 	browsertest.Eval[bool](t, tab, `window.dispatchEvent(new Event("blur")), true`)
 
-	var got []string
+	var got, events []string
 	for range 10 {
 		m, ok := mustGetWithin(t, msgs).(map[string]any)
 		if !ok {
 			t.Fatalf("robot got %#v, want a key event object", m)
 		}
 		got = append(got, fmt.Sprintf("%v:%v:%v:%v", m["type"], m["key"], m["keyCode"], m["code"]))
+		e, ok := BrowserInputEvent(m)
+		if !ok {
+			t.Fatalf("BrowserInputEvent(%v) is not an event", m)
+		}
+		events = append(events, fmt.Sprintf("%s=%d", e.Code, e.State))
 		if ts, _ := m["timestamp"].(float64); math.Abs(ts-float64(time.Now().UnixMilli())/1000) > 60 {
 			t.Fatalf("event %v: timestamp %v is not seconds since the Unix epoch", m, m["timestamp"])
 		}
@@ -389,6 +394,10 @@ func TestBrowserKeyboard(t *testing.T) {
 		"keydown:d:68:KeyD keyup:d:68:KeyD keydown:q:81:KeyQ keyup:q:81:KeyQ"
 	if s := strings.Join(got, " "); s != want {
 		t.Fatalf("robot got key events\n%s\nwant\n%s", s, want)
+	}
+	// As the robot's own keyboard would report them.
+	if s, want := strings.Join(events, " "), "KEY_W=1 KEY_W=0 KEY_A=1 KEY_A=0 KEY_S=1 KEY_S=0 KEY_D=1 KEY_D=0 KEY_Q=1 KEY_Q=0"; s != want {
+		t.Fatalf("as InputEvents: %s, want %s", s, want)
 	}
 }
 
