@@ -1,0 +1,116 @@
+package examples_test
+
+// The examples' pages in a real headless Chromium (internal/browsertest):
+// each robot example is built and started as in the smoke tests, and its
+// page, opened with the token as a user opens the URL the robot printed,
+// loads /rtcbot.js and connects. The checks are on what really happens:
+// video that plays, audio with a signal, key presses that reach the robot.
+
+import (
+	"context"
+	"image/png"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/rtcbot-go/rtcbot/internal/browsertest"
+)
+
+// pageURL is the page of the robot at addr, with testToken and query (if
+// any) in its URL.
+func pageURL(addr, query string) string {
+	u := "http://" + addr + "/?token=" + testToken
+	if query != "" {
+		u += "&" + query
+	}
+	return u
+}
+
+// openTab opens url in a new tab of b.
+func openTab(t *testing.T, b *browsertest.Browser, url string) context.Context {
+	t.Helper()
+	tab := b.Tab()
+	browsertest.Open(t, tab, url)
+	return tab
+}
+
+// waitStatus waits until the page's #status says want (a regular
+// expression), and returns what it says.
+func waitStatus(t *testing.T, tab context.Context, want string) string {
+	t.Helper()
+	re := strconv.Quote(want)
+	browsertest.WaitFor(t, tab, `new RegExp(`+re+`).test(document.getElementById("status").textContent)`, "the page's status to match "+re)
+	return browsertest.Eval[string](t, tab, `document.getElementById("status").textContent`)
+}
+
+// waitPlaying waits until the page's <video> (the first one matched by
+// selector) plays a picture of width x height and its playback advances by
+// half a second.
+func waitPlaying(t *testing.T, tab context.Context, selector string, width, height int) {
+	t.Helper()
+	v := `document.querySelector(` + strconv.Quote(selector) + `)`
+	browsertest.WaitFor(t, tab, v+`.videoWidth > 0 && `+v+`.currentTime > 0`, "the video to play")
+	dims := browsertest.Eval[[]int](t, tab, `[`+v+`.videoWidth, `+v+`.videoHeight]`)
+	if dims[0] != width || dims[1] != height {
+		t.Fatalf("the page's video is %dx%d, want %dx%d", dims[0], dims[1], width, height)
+	}
+	t0 := browsertest.Eval[float64](t, tab, v+`.currentTime`)
+	browsertest.WaitFor(t, tab, v+`.currentTime > `+strconv.FormatFloat(t0+0.5, 'f', 3, 64), "playback to advance half a second")
+}
+
+// The streaming page plays the robot's video; with "Send my camera to the
+// robot" ticked it reloads with ?camera=1 and sends Chromium's fake camera,
+// which the robot receives and shows on its (headless) display. A wrong
+// token is refused, and the page says so.
+func TestBrowserStreaming(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	snapshot := filepath.Join(t.TempDir(), "browser-camera.png")
+	robot, addr := startRobot(t, ctx, build(t, ctx, "streaming"), "-display", "headless", "-snapshot", snapshot)
+	b := browsertest.Start(t)
+
+	refused := openTab(t, b, "http://"+addr+"/?token=not-"+testToken)
+	if got := waitStatus(t, refused, `^Could not connect`); !strings.Contains(got, "401") || !strings.Contains(got, "?token=") {
+		t.Errorf("with a wrong token the page says %q, want the 401 and how to give the token", got)
+	}
+
+	tab := openTab(t, b, pageURL(addr, ""))
+	waitStatus(t, tab, `^Connected\.$`)
+	waitPlaying(t, tab, "video", 320, 240)
+	robot.waitFor(ctx, regexp.MustCompile(`^New viewer from 127\.0\.0\.1:\d+\.$`))
+
+	// Tick the box: the page reloads with ?camera=1 and connects again,
+	// sending the browser's camera.
+	browsertest.Eval[bool](t, tab, `setTimeout(() => document.getElementById("camera").click()), true`)
+	m := robot.waitFor(ctx, regexp.MustCompile(`^Receiving the browser's camera from 127\.0\.0\.1:\d+: (\d+)x(\d+)\.$`))
+	if m[1] == "0" || m[2] == "0" {
+		t.Fatalf("robot: %q", m[0])
+	}
+	if got := browsertest.Eval[string](t, tab, `location.search`); !strings.Contains(got, "camera=1") {
+		t.Errorf("after ticking the box the page is at %q, want ?camera=1", got)
+	}
+	waitStatus(t, tab, `^Connected, sending your camera\.$`)
+	waitPlaying(t, tab, "video", 320, 240)
+
+	// Stopping the robot writes the last frame of the browser's camera.
+	robot.interrupt(ctx)
+	f, err := os.Open(snapshot)
+	if err != nil {
+		t.Fatalf("no snapshot of the browser's camera: %v", err)
+	}
+	defer f.Close()
+	cfg, err := png.DecodeConfig(f)
+	if err != nil {
+		t.Fatalf("snapshot: %v", err)
+	}
+	if w, h := strconv.Itoa(cfg.Width), strconv.Itoa(cfg.Height); w != m[1] || h != m[2] {
+		t.Errorf("snapshot is %sx%s, want the browser's %sx%s", w, h, m[1], m[2])
+	}
+	if out := robot.output(); !regexp.MustCompile(`(?m)^The browser's camera from 127\.0\.0\.1:\d+: [1-9]\d* frames\.$`).MatchString(out) {
+		t.Errorf("robot did not count the browser's frames:\n%s", out)
+	}
+}
+
