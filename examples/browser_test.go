@@ -8,6 +8,7 @@ package examples_test
 
 import (
 	"context"
+	"encoding/json"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -16,6 +17,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/rtcbot-go/rtcbot/internal/browsertest"
 )
 
@@ -114,3 +117,86 @@ func TestBrowserStreaming(t *testing.T) {
 	}
 }
 
+// The remote control page sends the browser's key presses and releases, in
+// order, and its gamepad's changes (a stand-in for navigator.getGamepads,
+// which headless Chromium has no device for) to the robot, which prints each
+// message and drives; closing the page's connection stops the motors.
+func TestBrowserRemoteControl(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	robot, addr := startRobot(t, ctx, build(t, ctx, "remotecontrol"))
+	tab := openTab(t, browsertest.Start(t), pageURL(addr, ""))
+	waitStatus(t, tab, `^Connected`)
+	waitPlaying(t, tab, "video", 320, 240)
+
+	// Each key is pressed and released: W, A, the up arrow, S.
+	if err := chromedp.Do(tab, chromedp.KeyEvent("wa"+kb.ArrowUp+"s")); err != nil {
+		t.Fatal(err)
+	}
+	type control struct {
+		Type    string
+		Key     string
+		Code    string
+		KeyCode int
+		Value   any
+	}
+	message := regexp.MustCompile(`^Control message: (\{.*\})$`)
+	next := func() control {
+		t.Helper()
+		m := robot.waitFor(ctx, message)
+		var c control
+		if err := json.Unmarshal([]byte(m[1]), &c); err != nil {
+			t.Fatalf("robot printed %q: %v", m[0], err)
+		}
+		return c
+	}
+	for _, k := range []struct {
+		key, code string
+		keyCode   int
+	}{{"w", "KeyW", 87}, {"a", "KeyA", 65}, {"ArrowUp", "ArrowUp", 38}, {"s", "KeyS", 83}} {
+		for _, typ := range []string{"keydown", "keyup"} {
+			want := control{Type: typ, Key: k.key, Code: k.code, KeyCode: k.keyCode}
+			if got := next(); got != want {
+				t.Fatalf("robot got %+v, want %+v", got, want)
+			}
+		}
+	}
+	drive := regexp.MustCompile(`^Drive: forward ([-+]\d\.\d\d), turn ([-+]\d\.\d\d)(.*)$`)
+	robot.waitFor(ctx, drive) // the last key's
+	var drove []string
+	for _, line := range strings.Split(robot.output(), "\n") {
+		if m := drive.FindStringSubmatch(line); m != nil {
+			drove = append(drove, m[1]+" "+m[2])
+		}
+	}
+	if got, want := strings.Join(drove, ", "), "+1.00 +0.00, +0.00 +0.00, +0.00 -1.00, +0.00 +0.00, +1.00 +0.00, +0.00 +0.00, -1.00 +0.00, +0.00 +0.00"; got != want {
+		t.Errorf("robot drove %s\nwant %s", got, want)
+	}
+
+	// A gamepad: the first look sees no change; then button 0 is pressed
+	// and the left stick pushed forward.
+	browsertest.Eval[bool](t, tab, `
+		window.fakePad = {connected: true, buttons: Array.from({length: 17}, () => ({pressed: false, value: 0})), axes: [0, 0, 0, 0]};
+		navigator.getGamepads = () => [fakePad, null, null, null];
+		true`)
+	browsertest.WaitFor(t, tab, `gamepad.state === fakePad`, "the page to read the gamepad")
+	browsertest.Eval[bool](t, tab, `fakePad.buttons[0] = {pressed: true, value: 1}, fakePad.axes[1] = -0.75, true`)
+	for _, want := range []control{{Type: "btn0", Value: true}, {Type: "axis1", Value: -0.75}} {
+		if got := next(); got != want {
+			t.Fatalf("robot got %+v, want %+v", got, want)
+		}
+	}
+	if m := robot.waitFor(ctx, drive); m[1] != "+0.75" || m[2] != "+0.00" {
+		t.Fatalf("the stick drove %q, want forward +0.75", m[0])
+	}
+	if !strings.Contains(robot.output(), "Button 0 pressed.") {
+		t.Errorf("robot did not report the button press")
+	}
+
+	// Closing the page's connection stops the motors.
+	browsertest.Eval[bool](t, tab, `conn.close(), true`)
+	if m := robot.waitFor(ctx, drive); m[1] != "+0.00" || m[2] != "+0.00" || !strings.Contains(m[3], "closed") {
+		t.Fatalf("after the page closed its connection the robot drove %q, want a stop", m[0])
+	}
+	waitStatus(t, tab, `^Disconnected\.$`)
+}
