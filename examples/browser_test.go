@@ -200,3 +200,56 @@ func TestBrowserRemoteControl(t *testing.T) {
 	}
 	waitStatus(t, tab, `^Disconnected\.$`)
 }
+
+// The audio page, after Connect, plays the robot's video and its 440 Hz
+// tone (measured in the page with WebAudio: its RMS on the received stream)
+// and sends Chromium's fake microphone, whose beeps the robot, without a
+// speaker, reports as the level of the audio it receives.
+func TestBrowserAudio(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	robot, addr := startRobot(t, ctx, build(t, ctx, "audio"), "-audio", "tone", "-speaker", "levels")
+	tab := openTab(t, browsertest.Start(t), pageURL(addr, ""))
+	browsertest.Eval[bool](t, tab, `document.getElementById("start").click(), true`)
+	waitStatus(t, tab, `^Connected, sending your microphone\.$`)
+	waitPlaying(t, tab, "video", 320, 240)
+
+	// The loudest 50 ms of the received audio in a second, as RMS.
+	rms := browsertest.Eval[float64](t, tab, `(async () => {
+		const audio = new AudioContext();
+		await audio.resume();
+		const analyser = audio.createAnalyser();
+		analyser.fftSize = 2048;
+		audio.createMediaStreamSource(conn.audio.incomingStream).connect(analyser);
+		const samples = new Float32Array(analyser.fftSize);
+		let loudest = 0;
+		for (let i = 0; i < 20; i++) {
+			await new Promise((resolve) => setTimeout(resolve, 50));
+			analyser.getFloatTimeDomainData(samples);
+			loudest = Math.max(loudest, Math.sqrt(samples.reduce((sum, s) => sum + s * s, 0) / samples.length));
+		}
+		audio.close();
+		return loudest;
+	})()`)
+	t.Logf("the robot's tone in the page: RMS %.3f", rms)
+	if rms < 0.2 {
+		t.Errorf("the robot's tone (amplitude 0.5, RMS 0.35) arrived in the page with RMS %.3f", rms)
+	}
+
+	// The robot hears the fake microphone's beeps (about -21 dBFS over a
+	// second, peaks near 1), within its first three seconds of audio.
+	level := regexp.MustCompile(`^Received audio: 1\.0 s, level (-?\d+\.\d) dBFS, peak (\d\.\d\d)$`)
+	for i := 1; ; i++ {
+		m := robot.waitFor(ctx, level)
+		dB, _ := strconv.ParseFloat(m[1], 64)
+		peak, _ := strconv.ParseFloat(m[2], 64)
+		if dB > -40 && peak > 0.3 {
+			break
+		}
+		if i == 3 {
+			t.Fatalf("robot: %q, want the browser's microphone above -40 dBFS, peaks above 0.3", m[0])
+		}
+	}
+	browsertest.Eval[bool](t, tab, `conn.close(), true`)
+	robot.waitFor(ctx, regexp.MustCompile(`^Connection from 127\.0\.0\.1:\d+ closed\.$`))
+}
