@@ -253,3 +253,38 @@ func TestBrowserAudio(t *testing.T) {
 	browsertest.Eval[bool](t, tab, `conn.close(), true`)
 	robot.waitFor(ctx, regexp.MustCompile(`^Connection from 127\.0\.0\.1:\d+ closed\.$`))
 }
+
+// Two tabs of the multiconnect page watch at once, each on a connection of
+// its own; when one leaves, the other plays on, and a reload watches again.
+func TestBrowserMulticonnect(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	robot, addr := startRobot(t, ctx, build(t, ctx, "multiconnect"))
+	b := browsertest.Start(t)
+	opened := regexp.MustCompile(`^Connection (\d+) from 127\.0\.0\.1:\d+: (\d+) open$`)
+	var tabs []context.Context
+	for i := 1; i <= 2; i++ {
+		tab := openTab(t, b, pageURL(addr, ""))
+		waitStatus(t, tab, `^Connected\.$`)
+		if m := robot.waitFor(ctx, opened); m[1] != strconv.Itoa(i) || m[2] != strconv.Itoa(i) {
+			t.Fatalf("robot: %q, want connection %d with %d open", m[0], i, i)
+		}
+		tabs = append(tabs, tab)
+	}
+	for _, tab := range tabs {
+		waitPlaying(t, tab, "video", 320, 240)
+	}
+
+	browsertest.Eval[bool](t, tabs[0], `conn.close(), true`)
+	if m := robot.waitFor(ctx, regexp.MustCompile(`^Connection (\d+) closed: (\d+) open$`)); m[1] != "1" || m[2] != "1" {
+		t.Fatalf("robot: %q, want connection 1 closed, 1 open", m[0])
+	}
+	waitStatus(t, tabs[0], `^Disconnected`)
+	waitPlaying(t, tabs[1], "video", 320, 240)
+
+	browsertest.Open(t, tabs[0], pageURL(addr, ""))
+	if m := robot.waitFor(ctx, opened); m[1] != "3" || m[2] != "2" {
+		t.Fatalf("robot: %q, want connection 3 with 2 open", m[0])
+	}
+	waitPlaying(t, tabs[0], "video", 320, 240)
+}
