@@ -288,3 +288,41 @@ func TestBrowserMulticonnect(t *testing.T) {
 	}
 	waitPlaying(t, tabs[0], "video", 320, 240)
 }
+
+// The webrtc page sends what is typed into its text box; the robot prints
+// it and answers in capitals, and sends its clock by itself, which the page
+// shows.
+func TestBrowserWebRTC(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	robot, addr := startCameralessRobot(t, ctx, build(t, ctx, "webrtc"), "-every", "100ms")
+	tab := openTab(t, browsertest.Start(t), pageURL(addr, ""))
+	waitStatus(t, tab, `^Connected\.$`)
+
+	// Typed into the box, sent with Enter.
+	browsertest.Eval[bool](t, tab, `document.getElementById("text").focus(), true`)
+	if err := chromedp.Do(tab, chromedp.KeyEvent("Hello, robot!\r")); err != nil {
+		t.Fatal(err)
+	}
+	robot.waitFor(ctx, regexp.MustCompile(`^Message from 127\.0\.0\.1:\d+: "Hello, robot!"$`))
+	browsertest.WaitFor(t, tab, `document.getElementById("log").textContent.includes("Robot: HELLO, ROBOT!")`, "the robot's reply")
+	if got := browsertest.Eval[[]string](t, tab, `Array.from(document.querySelectorAll("#log li"), (li) => li.textContent)`); strings.Join(got, "|") != "You: Hello, robot!|Robot: HELLO, ROBOT!" {
+		t.Errorf("the page shows %q", got)
+	}
+
+	// The robot's clock, every 100 ms.
+	clock := regexp.MustCompile(`^The robot's clock: \d\d:\d\d:\d\d \(message (\d+)\)$`)
+	browsertest.WaitFor(t, tab, `/\(message ([3-9]|\d\d+)\)/.test(document.getElementById("clock").textContent)`, "the robot's third clock message")
+	if got := browsertest.Eval[string](t, tab, `document.getElementById("clock").textContent`); !clock.MatchString(got) {
+		t.Errorf("the page shows %q", got)
+	}
+
+	browsertest.Eval[bool](t, tab, `conn.close(), true`)
+	robot.waitFor(ctx, regexp.MustCompile(`^Connection from 127\.0\.0\.1:\d+ closed\.$`))
+	waitStatus(t, tab, `^Disconnected\.$`)
+
+	// The robot serves the client as an ES module too.
+	if !browsertest.Eval[bool](t, tab, `import("/rtcbot.mjs").then((m) => typeof m.RTCConnection === "function" && typeof m.Keyboard === "function")`) {
+		t.Error("/rtcbot.mjs lacks RTCConnection or Keyboard")
+	}
+}

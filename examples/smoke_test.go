@@ -217,6 +217,13 @@ const testToken = "smoke-test-token"
 // address. The robot must print its page's URL with the token.
 func startRobot(t *testing.T, ctx context.Context, bin string, args ...string) (*process, string) {
 	t.Helper()
+	return startCameralessRobot(t, ctx, bin, append([]string{"-camera", "testpattern"}, args...)...)
+}
+
+// startCameralessRobot is startRobot for a robot without a camera (and so
+// without a -camera flag).
+func startCameralessRobot(t *testing.T, ctx context.Context, bin string, args ...string) (*process, string) {
+	t.Helper()
 	p, addr, page := launchRobot(t, ctx, nil, bin, append([]string{"-token", testToken}, args...)...)
 	if want := "http://" + addr + "/?token=" + testToken; page != want {
 		t.Errorf("robot says to open %s, want %s", page, want)
@@ -224,12 +231,12 @@ func startRobot(t *testing.T, ctx context.Context, bin string, args ...string) (
 	return p, addr
 }
 
-// launchRobot starts a robot example like startRobot, with env and without
-// a token unless args or env give it one, and returns it with its address
-// and the URL of the page it says to open.
+// launchRobot starts a robot example on a free 127.0.0.1 port, with env and
+// args, without a token unless args or env give it one, and returns it with
+// its address and the URL of the page it says to open.
 func launchRobot(t *testing.T, ctx context.Context, env []string, bin string, args ...string) (p *process, addr, page string) {
 	t.Helper()
-	args = append([]string{"-addr", "127.0.0.1:0", "-loopback", "-camera", "testpattern"}, args...)
+	args = append([]string{"-addr", "127.0.0.1:0", "-loopback"}, args...)
 	p = startEnv(t, ctx, env, bin, args...)
 	addr = p.waitFor(ctx, runningOn)[1]
 	return p, addr, p.waitFor(ctx, openPage)[1]
@@ -454,7 +461,7 @@ func TestStreamingTokenSources(t *testing.T) {
 		{"-token and RTCBOT_TOKEN", []string{"RTCBOT_TOKEN=from-env"}, []string{"-token", "from-flag"}, "from-flag"},
 		{"neither", nil, nil, ""},
 	} {
-		robot, addr, page := launchRobot(t, ctx, c.env, bin, c.args...)
+		robot, addr, page := launchRobot(t, ctx, c.env, bin, append([]string{"-camera", "testpattern"}, c.args...)...)
 		token, ok := strings.CutPrefix(page, "http://"+addr+"/?token=")
 		switch {
 		case !ok:
@@ -742,4 +749,48 @@ func TestBasicsSwitchesDisplay(t *testing.T) {
 	if _, err := os.Stat(snapshot); err != nil {
 		t.Errorf("no snapshot: %v", err)
 	}
+}
+
+// The webrtc robot answers each message in capitals, whatever its JSON
+// type, and sends its clock by itself, counting up.
+func TestWebRTCAnswersMessages(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	robot, addr := startCameralessRobot(t, ctx, build(t, ctx, "webrtc"), "-every", "50ms")
+	conn := newPeer(t)
+	msgs := conn.Subscribe()
+	connectAsPage(t, ctx, conn, addr)
+	conn.Put("hello")
+	conn.Put(42)
+	var replies []string
+	lastCount := 0.0
+	for len(replies) < 2 || lastCount < 3 {
+		msg, err := msgs.Get(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, ok := msg.(map[string]any)
+		switch {
+		case !ok:
+			t.Fatalf("robot sent %#v, want an object", msg)
+		case m["reply"] != nil:
+			replies = append(replies, fmt.Sprint(m["reply"]))
+		case m["count"] != nil:
+			n, _ := m["count"].(float64)
+			if n != lastCount+1 {
+				t.Fatalf("clock message %v after %v", m["count"], lastCount)
+			}
+			lastCount = n
+		default:
+			t.Fatalf("robot sent %v", m)
+		}
+	}
+	if got := strings.Join(replies, ", "); got != "HELLO, 42" {
+		t.Errorf("robot replied %s, want HELLO, 42", got)
+	}
+	robot.waitFor(ctx, regexp.MustCompile(`^Message from 127\.0\.0\.1:\d+: "hello"$`))
+	robot.waitFor(ctx, regexp.MustCompile(`^Message from 127\.0\.0\.1:\d+: "42"$`))
+	conn.Close()
+	robot.waitFor(ctx, regexp.MustCompile(`^Connection from 127\.0\.0\.1:\d+ closed\.$`))
+	robot.interrupt(ctx)
 }
