@@ -2,11 +2,12 @@
 # Installs what rtcbot needs on Debian 12 when it is missing: the C codec
 # libraries (libvpx, libopus, libx264, and FFmpeg's libavcodec for H.264
 # decoding in codec/avcodec), OpenCV for the rtcbot/cv package, and
-# the tools the tests use (Xvfb, Python's aiortc for interop). Idempotent and
-# quiet when everything is there. Needs root (or sudo) only to install.
+# the tools the tests use (Xvfb, Python's aiortc for interop, Chromium for the
+# browser tests). Idempotent and quiet when everything is there. Needs root
+# (or sudo) only to install.
 set -euo pipefail
 
-packages=(pkg-config gcc g++ libvpx-dev libopus-dev libx264-dev libavcodec-dev libavutil-dev libopencv-dev xvfb x11-apps imagemagick python3-aiortc)
+packages=(pkg-config gcc g++ libvpx-dev libopus-dev libx264-dev libavcodec-dev libavutil-dev libopencv-dev xvfb x11-apps imagemagick python3-aiortc chromium)
 
 missing=()
 for p in "${packages[@]}"; do
