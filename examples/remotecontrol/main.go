@@ -165,7 +165,8 @@ func run(addr, token, camera string, cs rtcbot.CameraSettings, settings rtcbot.C
 }
 
 // control is a message from the page, in the shapes of RTCBot's browser
-// Keyboard and Gamepad.
+// Keyboard and Gamepad (rtcbot.js adds ctrlKey, metaKey, code and
+// timestamp, which this robot does not need).
 type control struct {
 	Type     string `json:"type"` // "keydown", "keyup", "btnN" or "axisN"
 	AltKey   bool   `json:"altKey"`
