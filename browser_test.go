@@ -51,13 +51,13 @@ func browserRobot(t testing.TB, newConn func(r *http.Request) (*Connection, erro
 }
 
 // watchVideoScript connects the test page to the robot with rtcbot.js
-// (RTCBot's default configuration), shows the robot's video, keeps the
+// (no STUN server), shows the robot's video, keeps the
 // messages it receives in received, and for every frame shown reads the
 // time code, in stamps: its sequence number and its latency from capture
 // to the frame's presentation (handed to the compositor) and to when the
 // browser expects it on the screen.
 const watchVideoScript = `(async () => {
-	window.conn = new rtcbot.RTCConnection();
+	window.conn = new rtcbot.RTCConnection(true, {});
 	window.received = [];
 	conn.subscribe((m) => received.push(m));
 	const video = document.querySelector("video");
@@ -274,7 +274,7 @@ func TestBrowserMediaBothWays(t *testing.T) {
 	}))
 	tab := openBrowserPage(t, robot)
 	browsertest.Eval[bool](t, tab, `(async () => {
-		window.conn = new rtcbot.RTCConnection();
+		window.conn = new rtcbot.RTCConnection(true, {});
 		const local = await navigator.mediaDevices.getUserMedia({video: {width: 640, height: 480}, audio: true});
 		conn.video.putSubscription(local.getVideoTracks()[0]);
 		conn.audio.putSubscription(local.getAudioTracks()[0]);
@@ -352,7 +352,7 @@ func TestBrowserKeyboard(t *testing.T) {
 	robot := browserRobot(t, browserConn(t, loopbackSettings(), conns, nil))
 	tab := openBrowserPage(t, robot)
 	browsertest.Eval[bool](t, tab, `(async () => {
-		window.conn = new rtcbot.RTCConnection();
+		window.conn = new rtcbot.RTCConnection(true, {});
 		new rtcbot.Keyboard().subscribe(conn);
 		await conn.connect("/connect");
 		return true;

@@ -26,7 +26,18 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "rtcbot-examples-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		os.RemoveAll(dir)
+		os.Exit(code)
+	}))
+}
 
 // testCtx bounds a whole test: building, running and every wait.
 func testCtx(t *testing.T) context.Context {
@@ -36,15 +47,34 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// build compiles the example in directory name into a temporary directory.
+// binDir holds the examples built by build, for the whole test binary.
+var binDir string
+
+// builds are the examples built so far, by directory name: each is built
+// once, however many tests run it.
+var builds sync.Map // string -> *built
+
+type built struct {
+	once sync.Once
+	bin  string
+	err  error
+	out  []byte
+}
+
+// build compiles the example in directory name, once for every test that
+// asks, and returns the binary.
 func build(t *testing.T, ctx context.Context, name string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), name)
-	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./"+name).CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build ./%s: %v\n%s", name, err, out)
+	v, _ := builds.LoadOrStore(name, &built{})
+	b := v.(*built)
+	b.once.Do(func() {
+		b.bin = filepath.Join(binDir, strings.ReplaceAll(name, "/", "-"))
+		b.out, b.err = exec.CommandContext(ctx, "go", "build", "-o", b.bin, "./"+name).CombinedOutput()
+	})
+	if b.err != nil {
+		t.Fatalf("go build ./%s: %v\n%s", name, b.err, b.out)
 	}
-	return bin
+	return b.bin
 }
 
 // process is a running example whose standard output is read line by line.
@@ -187,6 +217,13 @@ const testToken = "smoke-test-token"
 // address. The robot must print its page's URL with the token.
 func startRobot(t *testing.T, ctx context.Context, bin string, args ...string) (*process, string) {
 	t.Helper()
+	return startCameralessRobot(t, ctx, bin, append([]string{"-camera", "testpattern"}, args...)...)
+}
+
+// startCameralessRobot is startRobot for a robot without a camera (and so
+// without a -camera flag).
+func startCameralessRobot(t *testing.T, ctx context.Context, bin string, args ...string) (*process, string) {
+	t.Helper()
 	p, addr, page := launchRobot(t, ctx, nil, bin, append([]string{"-token", testToken}, args...)...)
 	if want := "http://" + addr + "/?token=" + testToken; page != want {
 		t.Errorf("robot says to open %s, want %s", page, want)
@@ -194,12 +231,12 @@ func startRobot(t *testing.T, ctx context.Context, bin string, args ...string) (
 	return p, addr
 }
 
-// launchRobot starts a robot example like startRobot, with env and without
-// a token unless args or env give it one, and returns it with its address
-// and the URL of the page it says to open.
+// launchRobot starts a robot example on a free 127.0.0.1 port, with env and
+// args, without a token unless args or env give it one, and returns it with
+// its address and the URL of the page it says to open.
 func launchRobot(t *testing.T, ctx context.Context, env []string, bin string, args ...string) (p *process, addr, page string) {
 	t.Helper()
-	args = append([]string{"-addr", "127.0.0.1:0", "-loopback", "-camera", "testpattern"}, args...)
+	args = append([]string{"-addr", "127.0.0.1:0", "-loopback"}, args...)
 	p = startEnv(t, ctx, env, bin, args...)
 	addr = p.waitFor(ctx, runningOn)[1]
 	return p, addr, p.waitFor(ctx, openPage)[1]
@@ -345,24 +382,18 @@ func TestStreamingServesPageAndViewers(t *testing.T) {
 	ctx := testCtx(t)
 	robot, addr := startRobot(t, ctx, build(t, ctx, "streaming"))
 
-	// The page the robot said to open.
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/?token="+testToken, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
-		t.Fatalf("GET /: %s, %s", resp.Status, resp.Header.Get("Content-Type"))
-	}
-	for _, want := range []string{"RTCPeerConnection", `"/connect"`, `"recvonly"`, `createDataChannel("default"`, "iceGatheringState", "text/plain", "event.streams[0]",
-		`new URLSearchParams(location.search).get("token")`, `"Bearer " + token`, "response.status === 401", "open the URL the robot printed, with its token"} {
-		if !bytes.Contains(body, []byte(want)) {
+	// The page the robot said to open (TestBrowserStreaming runs it).
+	body := getText(t, ctx, "http://"+addr+"/?token="+testToken, "text/html")
+	for _, want := range []string{`<script src="/rtcbot.js"></script>`, "new rtcbot.RTCConnection(", "conn.video.subscribe(",
+		`params.get("token")`, `conn.connect("/connect", {token})`, `"Could not connect: " + err.message`} {
+		if !strings.Contains(body, want) {
 			t.Errorf("the page lacks %s", want)
+		}
+	}
+	// The browser client it loads, as a classic script and as a module.
+	for path, want := range map[string]string{"/rtcbot.js": "class RTCConnection", "/rtcbot.mjs": `import "./rtcbot.js"`} {
+		if got := getText(t, ctx, "http://"+addr+path, "text/javascript"); !strings.Contains(got, want) {
+			t.Errorf("GET %s lacks %s", path, want)
 		}
 	}
 
@@ -430,7 +461,7 @@ func TestStreamingTokenSources(t *testing.T) {
 		{"-token and RTCBOT_TOKEN", []string{"RTCBOT_TOKEN=from-env"}, []string{"-token", "from-flag"}, "from-flag"},
 		{"neither", nil, nil, ""},
 	} {
-		robot, addr, page := launchRobot(t, ctx, c.env, bin, c.args...)
+		robot, addr, page := launchRobot(t, ctx, c.env, bin, append([]string{"-camera", "testpattern"}, c.args...)...)
 		token, ok := strings.CutPrefix(page, "http://"+addr+"/?token=")
 		switch {
 		case !ok:
@@ -453,6 +484,29 @@ func TestStreamingTokenSources(t *testing.T) {
 		}
 		robot.interrupt(ctx)
 	}
+}
+
+// getText gets url, which must answer 200 with a Content-Type starting
+// with contentType, and returns its body.
+func getText(t *testing.T, ctx context.Context, url, contentType string) string {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), contentType) {
+		t.Fatalf("GET %s: %s, %s", url, resp.Status, resp.Header.Get("Content-Type"))
+	}
+	return string(body)
 }
 
 // connectAsPage does what the examples' pages do in a browser, with the
@@ -695,4 +749,48 @@ func TestBasicsSwitchesDisplay(t *testing.T) {
 	if _, err := os.Stat(snapshot); err != nil {
 		t.Errorf("no snapshot: %v", err)
 	}
+}
+
+// The webrtc robot answers each message in capitals, whatever its JSON
+// type, and sends its clock by itself, counting up.
+func TestWebRTCAnswersMessages(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	robot, addr := startCameralessRobot(t, ctx, build(t, ctx, "webrtc"), "-every", "50ms")
+	conn := newPeer(t)
+	msgs := conn.Subscribe()
+	connectAsPage(t, ctx, conn, addr)
+	conn.Put("hello")
+	conn.Put(42)
+	var replies []string
+	lastCount := 0.0
+	for len(replies) < 2 || lastCount < 3 {
+		msg, err := msgs.Get(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, ok := msg.(map[string]any)
+		switch {
+		case !ok:
+			t.Fatalf("robot sent %#v, want an object", msg)
+		case m["reply"] != nil:
+			replies = append(replies, fmt.Sprint(m["reply"]))
+		case m["count"] != nil:
+			n, _ := m["count"].(float64)
+			if n != lastCount+1 {
+				t.Fatalf("clock message %v after %v", m["count"], lastCount)
+			}
+			lastCount = n
+		default:
+			t.Fatalf("robot sent %v", m)
+		}
+	}
+	if got := strings.Join(replies, ", "); got != "HELLO, 42" {
+		t.Errorf("robot replied %s, want HELLO, 42", got)
+	}
+	robot.waitFor(ctx, regexp.MustCompile(`^Message from 127\.0\.0\.1:\d+: "hello"$`))
+	robot.waitFor(ctx, regexp.MustCompile(`^Message from 127\.0\.0\.1:\d+: "42"$`))
+	conn.Close()
+	robot.waitFor(ctx, regexp.MustCompile(`^Connection from 127\.0\.0\.1:\d+ closed\.$`))
+	robot.interrupt(ctx)
 }

@@ -3,8 +3,8 @@
 # libraries (libvpx, libopus, libx264, and FFmpeg's libavcodec for H.264
 # decoding in codec/avcodec), OpenCV for the rtcbot/cv package, and
 # the tools the tests use (Xvfb, Python's aiortc for interop, Chromium for the
-# browser tests). Idempotent and
-# quiet when everything is there. Needs root (or sudo) only to install.
+# browser tests). Idempotent and quiet when everything is there. Needs root
+# (or sudo) only to install.
 set -euo pipefail
 
 packages=(pkg-config gcc g++ libvpx-dev libopus-dev libx264-dev libavcodec-dev libavutil-dev libopencv-dev xvfb x11-apps imagemagick python3-aiortc chromium)

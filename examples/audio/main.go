@@ -13,14 +13,17 @@
 // The robot sends its camera on conn.Video() and its microphone on
 // conn.Audio(), and hands the browser's audio, conn.Audio() again, to its
 // speaker: speaker.PutSubscription(conn.Audio()). The page (index.html,
-// embedded in the program) does what RTCBot's JavaScript client does, with
-// audio both ways, and sends the token from its own URL with its offer, as
-// "Authorization: Bearer <token>". /connect is rtcbot.NewHandler, which
-// refuses offers without the token (401) or from pages of other sites (403).
-// Every other offer gets a fresh connection, one at a time, as the robot has
-// one speaker: with MaxConnections 1 and ReplaceOnReconnect, a new offer (a
-// reloaded page, a second browser) closes the connection before it and takes
-// over the speaker.
+// embedded in the program) is RTCBot's: it loads the browser client from
+// /rtcbot.js (rtcbot.JavaScriptHandler, also at /rtcbot.mjs as an ES
+// module), sends the microphone with conn.audio.putSubscription, plays
+// conn.video and conn.audio, and calls conn.connect("/connect", {token})
+// with the token from its own URL, which goes as "Authorization: Bearer
+// <token>". /connect is rtcbot.NewHandler, which refuses offers without the
+// token (401) or from pages of other sites (403). Every other offer gets a
+// fresh connection, one at a time, as the robot has one speaker: with
+// MaxConnections 1 and ReplaceOnReconnect, a new offer (a reloaded page, a
+// second browser) closes the connection before it and takes over the
+// speaker.
 //
 // It falls back where hardware is missing, saying so in one line each: no
 // camera streams the test pattern, no microphone a 440 Hz tone, and no
@@ -68,7 +71,7 @@ func main() {
 	flag.IntVar(&o.cam.FPS, "fps", 30, "frames per second")
 	flag.StringVar(&o.audio, "audio", "auto", `audio sent: "auto" (microphone, else a tone), "mic" or "tone"`)
 	flag.StringVar(&o.speaker, "speaker", "auto", `audio received: "auto" (speaker, else print levels), "speaker" or "levels"`)
-	flag.BoolVar(&o.loopback, "loopback", false, "use only 127.0.0.1 for connections (a Go client on this machine, tests; not for browsers)")
+	flag.BoolVar(&o.loopback, "loopback", false, "use only 127.0.0.1 for connections (a Go client or a browser on this machine, tests)")
 	flag.StringVar(&o.token, "token", "", "the token a browser needs (default $RTCBOT_TOKEN, else a random one)")
 	flag.Parse()
 	if o.token == "" {
@@ -111,6 +114,9 @@ func run(o options) error {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(page)
 	})
+	// The browser client the page loads (RTCBot's getRTCBotJS).
+	mux.Handle("GET /rtcbot.js", rtcbot.JavaScriptHandler())
+	mux.Handle("GET /rtcbot.mjs", rtcbot.JavaScriptHandler())
 	// A fresh connection per offer with the token, one at a time: a new
 	// offer closes the previous connection and takes over.
 	access := rtcbot.HandlerSettings{Token: o.token, MaxConnections: 1, ReplaceOnReconnect: true}

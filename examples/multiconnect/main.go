@@ -16,9 +16,13 @@
 //
 //	Open http://localhost:8080/?token=... in a browser, in as many tabs as you like.
 //
-// The page sends the token from its own URL with its offer, as
-// "Authorization: Bearer <token>"; /connect is rtcbot.NewHandler, which
-// refuses offers without the token (401) or from pages of other sites (403).
+// The page (index.html, embedded in the program) is RTCBot's: it loads the
+// browser client from /rtcbot.js (rtcbot.JavaScriptHandler, also at
+// /rtcbot.mjs as an ES module), plays conn.video, and calls
+// conn.connect("/connect", {token}) with the token from its own URL, which
+// goes as "Authorization: Bearer <token>"; /connect is rtcbot.NewHandler,
+// which refuses offers without the token (401) or from pages of other sites
+// (403).
 //
 // With -client it is a viewer instead, written in Go: it connects to a
 // robot's /connect, counts the frames it receives for a while, disconnects,
@@ -32,8 +36,8 @@
 //	go run ./examples/multiconnect -client 'http://localhost:8080/?token=...'
 //
 // With no camera the robot says so and streams the synthetic test pattern.
-// -loopback keeps connections on 127.0.0.1, for a robot and Go viewers on one
-// machine (a browser needs it off). The video is always encrypted, but the
+// -loopback keeps connections on 127.0.0.1, for a robot and its viewers (Go
+// or a browser) on one machine. The video is always encrypted, but the
 // token travels as plainly as the page over http://.
 package main
 
@@ -86,7 +90,7 @@ func main() {
 	flag.IntVar(&o.n, "n", 3, "viewer: how many times to connect")
 	flag.DurationVar(&o.watch, "for", 3*time.Second, "viewer: how long each connection watches")
 	flag.DurationVar(&o.pause, "pause", 500*time.Millisecond, "viewer: pause between connections")
-	flag.BoolVar(&o.loopback, "loopback", false, "use only 127.0.0.1 for connections (robot and Go viewers on one machine; not for browsers)")
+	flag.BoolVar(&o.loopback, "loopback", false, "use only 127.0.0.1 for connections (robot and viewers, Go or a browser, on one machine)")
 	flag.Parse()
 	if o.token == "" {
 		o.token = os.Getenv("RTCBOT_TOKEN")
@@ -128,6 +132,9 @@ func runRobot(o options, settings rtcbot.ConnectionSettings) error {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(page)
 	})
+	// The browser client the page loads (RTCBot's getRTCBotJS).
+	mux.Handle("GET /rtcbot.js", rtcbot.JavaScriptHandler())
+	mux.Handle("GET /rtcbot.mjs", rtcbot.JavaScriptHandler())
 	// A fresh connection for every offer with the token: RTCBot's
 	// ConnectionHandler.
 	access := rtcbot.HandlerSettings{Token: o.token, MaxConnections: o.max}

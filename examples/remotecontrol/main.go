@@ -10,10 +10,12 @@
 //
 //	Open http://localhost:8080/?token=... in a browser.
 //
-// The page (index.html, embedded in the program) does what RTCBot's
-// JavaScript client, Keyboard and Gamepad do: it sends every key press and
-// release as {type: "keydown"|"keyup", altKey, shiftKey, keyCode, key}, and
-// polls the first gamepad at 10 Hz, sending what changed as
+// The page (index.html, embedded in the program) is RTCBot's: it loads the
+// browser client from /rtcbot.js (rtcbot.JavaScriptHandler, also at
+// /rtcbot.mjs as an ES module), shows the robot's video, and subscribes the
+// connection to an rtcbot.Keyboard and an rtcbot.Gamepad, which send every
+// key press and release as {type: "keydown"|"keyup", altKey, shiftKey,
+// keyCode, key, ...} and the first gamepad's changes, polled at 10 Hz, as
 // {type: "btnN", value: true|false} and {type: "axisN", value: -1..1}. Those
 // are the browser's shapes, not the InputEvents of rtcbot's own Gamepad and
 // Keyboard. The robot receives them with conn.SubscribeFunc (RTCBot's
@@ -22,15 +24,16 @@
 // right turn, and a gamepad's left stick does both. It prints the command
 // whenever it changes, and stops the motors when the connection closes.
 //
-// The page sends the token from its own URL with its offer, as
-// "Authorization: Bearer <token>". /connect is rtcbot.NewHandler, which
-// refuses offers without the token (401) or from pages of other sites (403),
-// and gives every other offer a fresh connection sending the camera. One
-// driver at a time: with MaxConnections 1 and ReplaceOnReconnect, a new
-// offer (a reloaded page, a second browser) closes the connection before it,
-// which stops the motors, and takes over. With no camera it says so and
-// streams the synthetic test pattern. The video and the controls are always
-// encrypted, but the token travels as plainly as the page over http://.
+// The page sends the token from its own URL with its offer
+// (conn.connect("/connect", {token}), as "Authorization: Bearer <token>").
+// /connect is rtcbot.NewHandler, which refuses offers without the token
+// (401) or from pages of other sites (403), and gives every other offer a
+// fresh connection sending the camera. One driver at a time: with
+// MaxConnections 1 and ReplaceOnReconnect, a new offer (a reloaded page, a
+// second browser) closes the connection before it, which stops the motors,
+// and takes over. With no camera it says so and streams the synthetic test
+// pattern. The video and the controls are always encrypted, but the token
+// travels as plainly as the page over http://.
 package main
 
 import (
@@ -65,7 +68,7 @@ func main() {
 	width := flag.Int("width", 320, "frame width")
 	height := flag.Int("height", 240, "frame height")
 	fps := flag.Int("fps", 30, "frames per second")
-	loopback := flag.Bool("loopback", false, "use only 127.0.0.1 for connections (a Go client on this machine, tests; not for browsers)")
+	loopback := flag.Bool("loopback", false, "use only 127.0.0.1 for connections (a Go client or a browser on this machine, tests)")
 	token := flag.String("token", "", "the token a driver needs (default $RTCBOT_TOKEN, else a random one)")
 	flag.Parse()
 	if *token == "" {
@@ -100,6 +103,9 @@ func run(addr, token, camera string, cs rtcbot.CameraSettings, settings rtcbot.C
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(page)
 	})
+	// The browser client the page loads (RTCBot's getRTCBotJS).
+	mux.Handle("GET /rtcbot.js", rtcbot.JavaScriptHandler())
+	mux.Handle("GET /rtcbot.mjs", rtcbot.JavaScriptHandler())
 	// A fresh connection per offer with the token, one driver at a time: a
 	// new offer closes the previous connection and takes over.
 	access := rtcbot.HandlerSettings{Token: token, MaxConnections: 1, ReplaceOnReconnect: true}
@@ -159,7 +165,8 @@ func run(addr, token, camera string, cs rtcbot.CameraSettings, settings rtcbot.C
 }
 
 // control is a message from the page, in the shapes of RTCBot's browser
-// Keyboard and Gamepad.
+// Keyboard and Gamepad (rtcbot.js adds ctrlKey, metaKey, code and
+// timestamp, which this robot does not need).
 type control struct {
 	Type     string `json:"type"` // "keydown", "keyup", "btnN" or "axisN"
 	AltKey   bool   `json:"altKey"`

@@ -79,6 +79,9 @@ func Path(t testing.TB) string {
 type Browser struct {
 	t        testing.TB
 	allocCtx context.Context
+
+	mu         sync.Mutex
+	browserCtx context.Context // the first tab's, which holds the browser
 }
 
 // Start starts a browser for t, with extra flags after Flags. What pages
@@ -96,17 +99,31 @@ func Start(t testing.TB, extra ...chromedp.ExecAllocatorOption) *Browser {
 }
 
 // Tab opens a new tab, closed when the test ends, and returns its context,
-// which ends after Timeout. The first tab starts the browser.
+// which ends after Timeout. The first tab starts the browser; later ones
+// open in the same browser (a context made from the allocator would start
+// another Chromium on the same profile, which hands over to the first and
+// exits).
 func (b *Browser) Tab() context.Context {
 	b.t.Helper()
-	ctx, cancelTab := chromedp.NewContext(b.allocCtx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, Timeout)
-	messages := chromedp.Console(ctx) // before the tab starts: see Console
-	if err := chromedp.Do(ctx); err != nil {
-		cancelTimeout()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	parent := b.browserCtx
+	if parent == nil {
+		parent = b.allocCtx
+	}
+	tab, cancelTab := chromedp.NewContext(parent)
+	// The first run on a context binds the browser's life to that context,
+	// so it is the tab's, without the timeout. Console before the tab
+	// starts: see Console.
+	messages := chromedp.Console(tab)
+	if err := chromedp.Do(tab); err != nil {
 		cancelTab()
 		b.t.Fatalf("browsertest: start chromium: %v", err)
 	}
+	if b.browserCtx == nil {
+		b.browserCtx = tab
+	}
+	ctx, cancelTimeout := context.WithTimeout(tab, Timeout)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -118,6 +135,8 @@ func (b *Browser) Tab() context.Context {
 			b.logf("browser console: %s", m)
 		}
 	}()
+	// Cleanups run last first: the first tab, which holds the browser,
+	// closes after the others.
 	b.t.Cleanup(func() {
 		cancelTimeout()
 		cancelTab()
