@@ -412,8 +412,13 @@ func TestBrowserAnswersRobotOffer(t *testing.T) {
 	robotSide := newConn(t)
 	robotSide.Video().PutSubscription(cam)
 	msgs := robotSide.Subscribe()
-	extra := make(chan *DataChannel, 1)
-	robotSide.OnDataChannel(func(d *DataChannel) { extra <- d })
+	type channelMsgs struct {
+		d    *DataChannel
+		msgs Subscription[any]
+	}
+	extra := make(chan channelMsgs, 1)
+	// Subscribed as the channel arrives, before its first message.
+	robotSide.OnDataChannel(func(d *DataChannel) { extra <- channelMsgs{d, d.Subscribe()} })
 	offer, err := robotSide.GetLocalDescription(mediaCtx(t), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -425,6 +430,9 @@ func TestBrowserAnswersRobotOffer(t *testing.T) {
 	tab := openBrowserPage(t, browserRobot(t, nil))
 	answerJSON := browsertest.Eval[string](t, tab, `(async () => {
 		const rtcbot = await import("/rtcbot.mjs");
+		if (rtcbot.RTCConnection !== window.rtcbot.RTCConnection) {
+			throw new Error("the module's RTCConnection is not the classic script's: the client ran twice");
+		}
 		window.conn = new rtcbot.RTCConnection(true, {});
 		window.received = [];
 		conn.subscribe((m) => received.push(m));
@@ -460,10 +468,10 @@ func TestBrowserAnswersRobotOffer(t *testing.T) {
 	// A channel the page adds, and one the robot adds, once connected.
 	browsertest.Eval[bool](t, tab, `conn.addDataChannel("telemetry").put_nowait("from the page"), true`)
 	d := recv(t, extra)
-	if d.Label() != "telemetry" {
-		t.Fatalf("robot got channel %q, want telemetry", d.Label())
+	if d.d.Label() != "telemetry" {
+		t.Fatalf("robot got channel %q, want telemetry", d.d.Label())
 	}
-	if got := mustGetWithin(t, d.Subscribe()); got != "from the page" {
+	if got := mustGetWithin(t, d.msgs); got != "from the page" {
 		t.Fatalf("robot got %#v on telemetry", got)
 	}
 	mine, err := robotSide.AddDataChannel("commands", true)

@@ -27,6 +27,12 @@
 (function (root) {
   "use strict";
 
+  // Loaded twice (a classic <script> and the module, say), the client runs
+  // once: one set of classes, one gamepad poller.
+  if (root.rtcbot && root.rtcbot.RTCConnection && root.rtcbot._rtcbotjs) {
+    return;
+  }
+
   // RTCBot's default configuration: Google's public STUN server, so that a
   // robot behind a NAT can be reached. Pass {} for a robot on the same
   // network (no STUN requests, and gathering ends sooner).
@@ -498,6 +504,11 @@
     return (performance.timeOrigin + (event ? event.timeStamp : performance.now())) / 1000;
   }
 
+  // scrollKeys are the keys whose default action moves the page: a
+  // Keyboard keeps them from doing it, and leaves every other key's (F5,
+  // Tab, Alt+Left) alone.
+  const scrollKeys = new Set([" ", "ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "PageUp", "PageDown", "Home", "End"]);
+
   // editable is whether an event's target takes text, where keys belong to
   // the page.
   function editable(target) {
@@ -510,8 +521,10 @@
   // (KeyboardEvent.code, the physical key) and timestamp (seconds since the
   // Unix epoch; RTCBot's is always missing). A held key's repeats are not
   // sent. Unlike RTCBot's, it leaves keys typed into text fields, and
-  // shortcuts with Ctrl or Meta, to the page, and when the window loses focus
-  // it releases every key still held, so a robot does not drive on.
+  // shortcuts with Ctrl or Meta, to the page, and keeps only the keys that
+  // would scroll it (arrows, Space, Page Up/Down, Home, End) from doing
+  // so; when the window loses focus it releases every key still held, so a
+  // robot does not drive on.
   class Keyboard extends Producer {
     constructor() {
       super();
@@ -526,7 +539,9 @@
       if (editable(e.target) || (e.type === "keydown" && (e.ctrlKey || e.metaKey))) {
         return;
       }
-      e.preventDefault();
+      if (scrollKeys.has(e.key)) {
+        e.preventDefault();
+      }
       const id = e.code || e.key;
       if (e.type === "keydown") {
         if (e.repeat || this._held.has(id)) {
@@ -735,5 +750,5 @@
     }
   }
 
-  root.rtcbot = { RTCConnection, DataChannel, Keyboard, Gamepad, setGamepadRate, Queue, Websocket };
+  root.rtcbot = { RTCConnection, DataChannel, Keyboard, Gamepad, setGamepadRate, Queue, Websocket, _rtcbotjs: true };
 })(globalThis);
