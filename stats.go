@@ -20,7 +20,8 @@ import (
 //
 // In JSON (MarshalJSON, UnmarshalJSON) it is an object whose names are the
 // field names in lower camel case, as the struct tags say, except RTT,
-// which is "rttMs", in milliseconds.
+// which is "rttMs", in milliseconds: what a connection sends on a
+// StatsChannelLabel channel.
 type LinkStats struct {
 	// RTT is the round-trip time ICE last measured to the peer.
 	RTT time.Duration `json:"-"` // "rttMs" in JSON: see MarshalJSON
@@ -95,8 +96,8 @@ func (s LinkStats) MarshalJSON() ([]byte, error) {
 	return json.Marshal(linkStatsJSON{RTTMillis: ms, linkStatsFields: linkStatsFields(s)})
 }
 
-// UnmarshalJSON decodes what MarshalJSON encodes; names it does not know
-// are ignored.
+// UnmarshalJSON decodes what MarshalJSON encodes, such as a message of a
+// StatsChannelLabel channel; names it does not know are ignored.
 func (s *LinkStats) UnmarshalJSON(b []byte) error {
 	var v linkStatsJSON
 	if err := json.Unmarshal(b, &v); err != nil {
@@ -151,6 +152,50 @@ func (c *Connection) logStats(interval time.Duration) {
 		case <-tick.C:
 			c.log.Info("rtcbot: link", "stats", c.LinkStats().String())
 		case <-c.pcClosed: // Close waits for this goroutine before its close event
+			return
+		}
+	}
+}
+
+// StatsChannelLabel is the label of the data channel that carries a
+// connection's LinkStats to its peer: when the peer opens a channel with
+// this label, the connection sends its LinkStats on it, as JSON (see
+// LinkStats.MarshalJSON), at once and then once a second, until the channel
+// or the connection closes. The statistics page (StatsHandler) opens one.
+//
+// Such a channel is the connection's own: it is not given to OnDataChannel
+// and DataChannelByName does not return it (it counts towards
+// MaxDataChannels). To read a peer's stats, open one, with
+// AddDataChannel(StatsChannelLabel, true), and decode its messages with
+// DecodeMessage[LinkStats].
+const StatsChannelLabel = "rtcbot.stats"
+
+// statsChannelInterval is how often a StatsChannelLabel channel is sent
+// the connection's LinkStats.
+const statsChannelInterval = time.Second
+
+// sendStats sends the connection's LinkStats on d, a StatsChannelLabel
+// channel the peer opened, once it opens and then every
+// statsChannelInterval, until d or the connection closes; then it closes
+// d. It runs on a goroutine that Close waits for.
+func (c *Connection) sendStats(d *DataChannel) {
+	defer d.Close()
+	select {
+	case <-d.Ready():
+	case <-d.Done():
+		return
+	case <-c.pcClosed: // Close waits for this goroutine after pcClosed
+		return
+	}
+	tick := time.NewTicker(statsChannelInterval)
+	defer tick.Stop()
+	for {
+		d.Put(c.LinkStats())
+		select {
+		case <-tick.C:
+		case <-d.Done():
+			return
+		case <-c.pcClosed:
 			return
 		}
 	}

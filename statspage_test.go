@@ -2,6 +2,10 @@ package rtcbot
 
 import (
 	"encoding/json"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -36,4 +40,112 @@ func TestStatsLinkStatsJSON(t *testing.T) {
 	if got, err := DecodeMessage[LinkStats](decodeText(b)); err != nil || got != s {
 		t.Fatalf("DecodeMessage: %+v, %v", got, err)
 	}
+}
+
+// statsSenders counts the goroutines sending a connection's stats.
+func statsSenders() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), "rtcbot.(*Connection).sendStats(")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// A channel the peer opens with StatsChannelLabel brings the connection's
+// LinkStats, as JSON, once a second, until it or the connection closes; it
+// is the connection's own, not the program's.
+func TestStatsChannel(t *testing.T) {
+	cam := NewTestPatternCamera(CameraSettings{Width: 160, Height: 120})
+	t.Cleanup(func() { cam.Close() })
+	robot, desktop := newConn(t), newConn(t)
+	robot.Video().PutSubscription(cam)
+	frames := desktop.Video().Subscribe()
+	var (
+		mu     sync.Mutex
+		labels []string
+	)
+	robot.OnDataChannel(func(d *DataChannel) {
+		mu.Lock()
+		labels = append(labels, d.Label())
+		mu.Unlock()
+	})
+	stats, err := desktop.AddDataChannel(StatsChannelLabel, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := desktop.AddDataChannel("other", true); err != nil {
+		t.Fatal(err)
+	}
+	got := stats.Subscribe()
+	connectPair(t, desktop, robot)
+	mustGetWithin(t, frames)
+
+	// The first message at once, with every name.
+	first, ok := mustGetWithin(t, got).(map[string]any)
+	if !ok {
+		t.Fatalf("first message is not a JSON object")
+	}
+	for _, name := range []string{"rttMs", "targetBitrate", "sentBitrate", "resentBitrate", "peerLoss", "keyframesSent", "nacksReceived", "framesDecoded"} {
+		if _, ok := first[name]; !ok {
+			t.Errorf("the stats lack %q: %v", name, first)
+		}
+	}
+	// Then one a second, counting the video sent.
+	var last LinkStats
+	for n := 0; n < 2 || last.VideoBytesSent == 0 || last.KeyframesSent == 0 || last.SentBitrate == 0; n++ {
+		start := time.Now()
+		if last, err = DecodeMessage[LinkStats](mustGetWithin(t, got)); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d < 400*time.Millisecond || d > 2500*time.Millisecond {
+			t.Errorf("a message after %v, want one a second", d)
+		}
+	}
+	t.Logf("robot stats: %v", last)
+
+	// Not the program's: only "other" went to OnDataChannel.
+	eventually(t, "the other channel", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(labels) > 0
+	})
+	mu.Lock()
+	if !slices.Equal(labels, []string{"other"}) {
+		t.Errorf("OnDataChannel got %q, want only \"other\"", labels)
+	}
+	mu.Unlock()
+	if d := robot.DataChannelByName(StatsChannelLabel); d != nil {
+		t.Errorf("DataChannelByName(%q) returned the stats channel", StatsChannelLabel)
+	}
+	if d := robot.DataChannelByName("other"); d == nil {
+		t.Error("DataChannelByName(\"other\") = nil")
+	}
+
+	// Closing the channel ends the sending; the connection goes on, and a
+	// new one (once connected) brings stats again.
+	if k := statsSenders(); k != 1 {
+		t.Errorf("%d goroutines send stats, want 1", k)
+	}
+	stats.Close()
+	eventually(t, "the stats sender to end", func() bool { return statsSenders() == 0 })
+	again, err := desktop.AddDataChannel(StatsChannelLabel, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := DecodeMessage[LinkStats](mustGetWithin(t, again.Subscribe())); err != nil {
+		t.Fatal(err)
+	}
+	robot.Put("still here")
+	if m := mustGetWithin(t, desktop.Subscribe()); m != "still here" {
+		t.Errorf("desktop got %#v", m)
+	}
+	// Closing the connection ends it too.
+	robot.Close()
+	if k := statsSenders(); k != 0 {
+		t.Errorf("after Close, %d goroutines send stats", k)
+	}
+	closedWithin(t, again.Done(), "the desktop's stats channel")
 }
