@@ -532,7 +532,8 @@ func (c *Connection) addDataChannel(name string, init *webrtc.DataChannelInit, l
 }
 
 // DataChannelByName returns the data channel named name, opened by either
-// side, or nil (RTCBot's getDataChannel).
+// side, or nil (RTCBot's getDataChannel). A StatsChannelLabel channel the
+// peer opened is not returned: it is the connection's own.
 func (c *Connection) DataChannelByName(name string) *DataChannel {
 	if name == DefaultChannelLabel {
 		return c.channel
@@ -543,7 +544,8 @@ func (c *Connection) DataChannelByName(name string) *DataChannel {
 }
 
 // OnDataChannel runs f for every data channel the peer opens, other than the
-// default one (RTCBot's onDataChannel).
+// default one and StatsChannelLabel ones, which the connection keeps for
+// itself (RTCBot's onDataChannel).
 func (c *Connection) OnDataChannel(f func(*DataChannel)) {
 	c.mu.Lock()
 	c.onDataChannel = append(c.onDataChannel, f)
@@ -555,9 +557,11 @@ const maxLabelLength = 1024
 
 // adoptDataChannel takes a channel the peer opened, or refuses it (closing
 // it, and saying so in the log once) if it would replace a channel in use or
-// exceed MaxDataChannels.
+// exceed MaxDataChannels. A StatsChannelLabel channel is kept apart and
+// sent the connection's stats (sendStats).
 func (c *Connection) adoptDataChannel(dc *webrtc.DataChannel) {
 	label := dc.Label()
+	stats := label == StatsChannelLabel // the connection's own: not registered, not given to onDataChannel
 	c.mu.Lock()
 	reason := ""
 	switch {
@@ -567,7 +571,7 @@ func (c *Connection) adoptDataChannel(dc *webrtc.DataChannel) {
 		reason = fmt.Sprintf("label of %d bytes, over %d", len(label), maxLabelLength)
 	case c.peerChannels >= c.settings.MaxDataChannels:
 		reason = fmt.Sprintf("more than MaxDataChannels (%d) channels", c.settings.MaxDataChannels)
-	case label != DefaultChannelLabel && c.channels[label] != nil:
+	case label != DefaultChannelLabel && !stats && c.channels[label] != nil:
 		reason = "a channel with this label is open already"
 	}
 	var d *DataChannel
@@ -580,7 +584,9 @@ func (c *Connection) adoptDataChannel(dc *webrtc.DataChannel) {
 		} else {
 			d = newDataChannel(label, c.settings.MessageQueueCapacity, isLatestOnly(dc), c.log)
 			d.bind(dc)
-			c.channels[label] = d
+			if !stats {
+				c.channels[label] = d
+			}
 		}
 	}
 	if reason != "" {
@@ -593,6 +599,12 @@ func (c *Connection) adoptDataChannel(dc *webrtc.DataChannel) {
 	fs := c.onDataChannel
 	c.mu.Unlock()
 	if d == c.channel {
+		return
+	}
+	if stats {
+		if !c.goTracked(func() { c.sendStats(d) }) {
+			d.Close()
+		}
 		return
 	}
 	d.OnClose(func() { c.forgetChannel(d) }) // outside c.mu: it may run at once

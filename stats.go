@@ -1,7 +1,9 @@
 package rtcbot
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,53 +17,95 @@ import (
 // LinkStats is what a connection's video has met on its link, for seeing a
 // bad link: Connection.LinkStats returns it, and ConnectionSettings.
 // StatsInterval logs it. Counts are totals since the connection started.
+//
+// In JSON (MarshalJSON, UnmarshalJSON) it is an object whose names are the
+// field names in lower camel case, as the struct tags say, except RTT,
+// which is "rttMs", in milliseconds: what a connection sends on a
+// StatsChannelLabel channel.
 type LinkStats struct {
 	// RTT is the round-trip time ICE last measured to the peer.
-	RTT time.Duration
+	RTT time.Duration `json:"-"` // "rttMs" in JSON: see MarshalJSON
 
 	// TargetBitrate is what congestion control estimates the link to the
 	// peer carries, in bits per second (0 until an estimate came); the
 	// encoder follows it, within VideoSettings.
-	TargetBitrate int
+	TargetBitrate int `json:"targetBitrate"`
 	// SentBitrate is the video sent to the peer over the last second, in
 	// bits per second of payload, retransmissions included.
-	SentBitrate int
+	SentBitrate int `json:"sentBitrate"`
 	// ResentBitrate is the part of SentBitrate that was retransmissions,
 	// which are held to the target (pion's NACK responder) and taken off
 	// what the encoder is given.
-	ResentBitrate int
+	ResentBitrate int `json:"resentBitrate"`
 	// VideoBytesSent counts the video payload bytes sent to the peer,
 	// VideoBytesResent those of them that were retransmissions.
-	VideoBytesSent, VideoBytesResent uint64
+	VideoBytesSent   uint64 `json:"videoBytesSent"`
+	VideoBytesResent uint64 `json:"videoBytesResent"`
 	// PeerLoss is the share of this side's video packets the peer last
 	// reported lost (RTCP receiver reports, before any retransmission),
 	// 0 to 1.
-	PeerLoss float64
+	PeerLoss float64 `json:"peerLoss"`
 	// NACKsReceived and KeyframeRequestsReceived count the peer's requests
 	// for lost packets and for keyframes (PLI and FIR).
-	NACKsReceived, KeyframeRequestsReceived uint64
+	NACKsReceived            uint64 `json:"nacksReceived"`
+	KeyframeRequestsReceived uint64 `json:"keyframeRequestsReceived"`
 	// ResendsDropped counts the retransmissions not sent: a third copy of
 	// a packet within a round trip, or beyond half of the link's estimate.
-	ResendsDropped uint64
+	ResendsDropped uint64 `json:"resendsDropped"`
 	// KeyframesSent counts the keyframes of the video sent to the peer
 	// since it connected: the first, those it or another viewer of the
 	// same source asked for, and those of a change of picture size.
-	KeyframesSent uint64
+	KeyframesSent uint64 `json:"keyframesSent"`
 
 	// VideoPacketsReceived counts the packets of the peer's video,
 	// retransmissions included.
-	VideoPacketsReceived uint64
+	VideoPacketsReceived uint64 `json:"videoPacketsReceived"`
 	// NACKsSent and KeyframeRequestsSent count this side's requests.
-	NACKsSent, KeyframeRequestsSent uint64
+	NACKsSent            uint64 `json:"nacksSent"`
+	KeyframeRequestsSent uint64 `json:"keyframeRequestsSent"`
 	// PacketsRepaired counts missing packets that came later (resent, or
 	// reordered) in time to be used; PacketsGivenUp those waited for in
 	// vain, whose frames were dropped.
-	PacketsRepaired, PacketsGivenUp uint64
+	PacketsRepaired uint64 `json:"packetsRepaired"`
+	PacketsGivenUp  uint64 `json:"packetsGivenUp"`
 	// FramesDecoded counts the frames delivered to subscribers. The others
 	// were dropped: FramesIncomplete had a packet lost for good;
 	// FramesSkipped were complete but came after a loss, waiting for a
 	// keyframe; FramesRefused were malformed or refused by the decoder.
-	FramesDecoded, FramesIncomplete, FramesSkipped, FramesRefused uint64
+	FramesDecoded    uint64 `json:"framesDecoded"`
+	FramesIncomplete uint64 `json:"framesIncomplete"`
+	FramesSkipped    uint64 `json:"framesSkipped"`
+	FramesRefused    uint64 `json:"framesRefused"`
+}
+
+// linkStatsFields is LinkStats without its methods, for its JSON form.
+type linkStatsFields LinkStats
+
+// linkStatsJSON is the JSON form of LinkStats: its tagged fields, and RTT
+// in milliseconds.
+type linkStatsJSON struct {
+	RTTMillis float64 `json:"rttMs"`
+	linkStatsFields
+}
+
+// MarshalJSON encodes the stats as a JSON object with stable lower camel
+// case names (see LinkStats): the fields' tags, and "rttMs" for RTT in
+// milliseconds (to the microsecond).
+func (s LinkStats) MarshalJSON() ([]byte, error) {
+	ms := math.Round(float64(s.RTT)/float64(time.Microsecond)) / 1000
+	return json.Marshal(linkStatsJSON{RTTMillis: ms, linkStatsFields: linkStatsFields(s)})
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes, such as a message of a
+// StatsChannelLabel channel; names it does not know are ignored.
+func (s *LinkStats) UnmarshalJSON(b []byte) error {
+	var v linkStatsJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*s = LinkStats(v.linkStatsFields)
+	s.RTT = time.Duration(math.Round(v.RTTMillis * float64(time.Millisecond)))
+	return nil
 }
 
 // String formats the stats as one log line.
@@ -108,6 +152,50 @@ func (c *Connection) logStats(interval time.Duration) {
 		case <-tick.C:
 			c.log.Info("rtcbot: link", "stats", c.LinkStats().String())
 		case <-c.pcClosed: // Close waits for this goroutine before its close event
+			return
+		}
+	}
+}
+
+// StatsChannelLabel is the label of the data channel that carries a
+// connection's LinkStats to its peer: when the peer opens a channel with
+// this label, the connection sends its LinkStats on it, as JSON (see
+// LinkStats.MarshalJSON), at once and then once a second, until the channel
+// or the connection closes. The statistics page (StatsHandler) opens one.
+//
+// Such a channel is the connection's own: it is not given to OnDataChannel
+// and DataChannelByName does not return it (it counts towards
+// MaxDataChannels). To read a peer's stats, open one, with
+// AddDataChannel(StatsChannelLabel, true), and decode its messages with
+// DecodeMessage[LinkStats].
+const StatsChannelLabel = "rtcbot.stats"
+
+// statsChannelInterval is how often a StatsChannelLabel channel is sent
+// the connection's LinkStats.
+const statsChannelInterval = time.Second
+
+// sendStats sends the connection's LinkStats on d, a StatsChannelLabel
+// channel the peer opened, once it opens and then every
+// statsChannelInterval, until d or the connection closes; then it closes
+// d. It runs on a goroutine that Close waits for.
+func (c *Connection) sendStats(d *DataChannel) {
+	defer d.Close()
+	select {
+	case <-d.Ready():
+	case <-d.Done():
+		return
+	case <-c.pcClosed: // Close waits for this goroutine after pcClosed
+		return
+	}
+	tick := time.NewTicker(statsChannelInterval)
+	defer tick.Stop()
+	for {
+		d.Put(c.LinkStats())
+		select {
+		case <-tick.C:
+		case <-d.Done():
+			return
+		case <-c.pcClosed:
 			return
 		}
 	}
