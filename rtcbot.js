@@ -111,6 +111,32 @@
     }
   }
 
+  // Endpoint is a producer with RTCBot's ready and close events, each
+  // firing once: a connection is ready when its default channel opens, a
+  // channel or websocket when it opens; each closes when either side
+  // closes it or it fails.
+  class Endpoint extends Producer {
+    constructor() {
+      super();
+      this._ready = new Once();
+      this._closed = new Once();
+    }
+    get ready() {
+      return this._ready.fired;
+    }
+    get closed() {
+      return this._closed.fired;
+    }
+    // onReady calls cb once it is ready (at once if it is).
+    onReady(cb) {
+      this._ready.add(cb);
+    }
+    // onClose calls cb once it closes (at once if it has).
+    onClose(cb) {
+      this._closed.add(cb);
+    }
+  }
+
   // encode returns what a data channel or websocket sends for msg: strings
   // and binary data as they are, anything else JSON-encoded (RTCBot's rule).
   function encode(msg) {
@@ -156,14 +182,12 @@
   // DataChannel is one data channel of a connection: a producer of the
   // messages it receives (strings as they came, binary as ArrayBuffer; not
   // JSON-decoded, as in RTCBot's client) and a consumer of messages to send.
-  class DataChannel extends Producer {
+  class DataChannel extends Endpoint {
     constructor(name) {
       super();
       this.name = name;
       this.channel = null; // the RTCDataChannel, once it exists
       this._sender = new Sender("data channel " + JSON.stringify(name));
-      this._ready = new Once();
-      this._closed = new Once();
       this.put_nowait = this.put_nowait.bind(this);
       this.send = this.put_nowait;
     }
@@ -187,18 +211,6 @@
     // else as JSON text; queued until the channel opens. Also called send.
     put_nowait(msg) {
       this._sender.put(msg);
-    }
-    get ready() {
-      return this._ready.fired;
-    }
-    get closed() {
-      return this._closed.fired;
-    }
-    onReady(cb) {
-      this._ready.add(cb);
-    }
-    onClose(cb) {
-      this._closed.add(cb);
     }
     close() {
       if (this.channel) {
@@ -288,8 +300,10 @@
   // RTCConnection: getLocalDescription and setRemoteDescription exchange
   // the descriptions in one round trip (no trickle ICE); the offerer makes
   // the "default" data channel, whose messages the connection sends
-  // (put_nowait) and delivers to its subscribers.
-  class RTCConnection extends Producer {
+  // (put_nowait) and delivers to its subscribers. It is ready (onReady) when
+  // the default channel opens, and closes (onClose) when close is called,
+  // the robot closes it, or it fails.
+  class RTCConnection extends Endpoint {
     constructor(defaultOrdered = true, rtcConfiguration = defaultConfiguration) {
       super();
       this._defaultOrdered = defaultOrdered;
@@ -303,8 +317,6 @@
       this._default.onReady(() => this._ready.fire());
       this._default.onClose(() => this.close());
       this._channels.set("default", this._default);
-      this._ready = new Once();
-      this._closed = new Once();
       this.video = new MediaHandler(this, "video");
       this.audio = new MediaHandler(this, "audio");
       this.put_nowait = this.put_nowait.bind(this);
@@ -460,23 +472,6 @@
     // onDataChannel calls cb with each data channel the robot opens.
     onDataChannel(cb) {
       this._onDataChannel.subscribe(cb);
-    }
-
-    // ready is true once the default channel has opened.
-    get ready() {
-      return this._ready.fired;
-    }
-    get closed() {
-      return this._closed.fired;
-    }
-    // onReady calls cb once the default channel opens (at once if it has).
-    onReady(cb) {
-      this._ready.add(cb);
-    }
-    // onClose calls cb once the connection closes: close was called, the
-    // robot closed it, or it failed.
-    onClose(cb) {
-      this._closed.add(cb);
     }
 
     // close closes the channels and the connection; calling it again does
@@ -707,15 +702,13 @@
   // be relative to the page ("/ws"), with http(s) becoming ws(s). Messages
   // put before it opens are queued; received ones are delivered as they
   // came (strings, or ArrayBuffers).
-  class Websocket extends Producer {
+  class Websocket extends Endpoint {
     constructor(url) {
       super();
       const u = new URL(url, typeof location !== "undefined" ? location.href : undefined);
       if (u.protocol === "http:" || u.protocol === "https:") {
         u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
       }
-      this._ready = new Once();
-      this._closed = new Once();
       this._ws = new WebSocket(u.href);
       this._ws.binaryType = "arraybuffer";
       this._sender = new Sender("websocket " + u.href);
@@ -731,18 +724,6 @@
     }
     put_nowait(msg) {
       this._sender.put(msg);
-    }
-    get ready() {
-      return this._ready.fired;
-    }
-    get closed() {
-      return this._closed.fired;
-    }
-    onReady(cb) {
-      this._ready.add(cb);
-    }
-    onClose(cb) {
-      this._closed.add(cb);
     }
     close() {
       this._ws.close();
