@@ -1,0 +1,590 @@
+// Command rtcbench measures a robot streaming to a desktop, as two processes
+// on 127.0.0.1, and with -peer aiortc the same desktop watching a Python
+// robot on aiortc (Debian's python3-aiortc, what Python RTCBot runs on) in
+// the same run, side by side:
+//
+//	go run ./cmd/rtcbench                       # 320x240, 640x480, 1280x720, VP8, Go robot
+//	go run ./cmd/rtcbench -peer aiortc          # and the aiortc robot, with ratios
+//	go run ./cmd/rtcbench -width 640 -height 480 -codec h264 -seconds 30 -json
+//
+// The robot streams the moving test pattern with the frame time code (the
+// offloading tutorial's robot, with rtcbot.NewTestPatternCamera as its
+// camera) and echoes every control message; the desktop (the tutorial's
+// desktop: it decodes the video and shows it four times larger on a
+// headless display) reads each frame's time code and sends a control
+// message every 50 ms. After a warm-up of two seconds from the first frame,
+// it measures for -seconds:
+//
+//   - capture-to-decoded latency, median and 99th percentile, from the time
+//     code (one clock: both processes are on this machine);
+//   - frames received per second, and frames dropped (gaps in the time
+//     code's sequence numbers);
+//   - each process's CPU, user and system time of all its threads from
+//     /proc per second of the measured window, as a share of one core, and
+//     its peak resident memory (VmHWM);
+//   - the control round trip while video flows, median and 99th percentile;
+//   - the time from starting the desktop process to its first frame.
+//
+// It prints a table (Markdown) and, for each size and codec, one JSON line
+// (only the JSON lines with -json). With -peer aiortc the JSON line also has
+// the aiortc robot's figures (aiortc_*) and robot_cpu_ratio, the aiortc
+// robot's CPU divided by the Go robot's.
+//
+// H.264 is x264 and FFmpeg's libavcodec through package codec/h264, so this
+// command links GPL libraries (it is a measurement tool, not distributed).
+package main
+
+import (
+	"bufio"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rtcbot-go/rtcbot"
+	_ "github.com/rtcbot-go/rtcbot/codec/h264" // H.264 both ways (GPL-2.0+ as Debian builds it)
+	"github.com/rtcbot-go/rtcbot/timecode"
+)
+
+//go:embed aiortc_robot.py
+var aiortcRobot []byte
+
+// The options of every role.
+type options struct {
+	width, height, fps int
+	codec              string
+	seconds            float64
+	warmup             time.Duration
+	robotURL           string
+}
+
+func main() {
+	var o options
+	role := flag.String("role", "", `internal: "robot" or "desktop", the processes rtcbench starts`)
+	flag.IntVar(&o.width, "width", 0, "frame width (default: 320x240, 640x480 and 1280x720 in turn)")
+	flag.IntVar(&o.height, "height", 0, "frame height (with -width)")
+	flag.IntVar(&o.fps, "fps", 30, "frames per second")
+	codecs := flag.String("codec", "vp8", `video codec: "vp8", "h264", or both: "vp8,h264"`)
+	flag.Float64Var(&o.seconds, "seconds", 20, "seconds to measure, after a 2 s warm-up")
+	peer := flag.String("peer", "go", `robots to measure: "go", or "aiortc" for the Go robot and the aiortc robot`)
+	jsonOnly := flag.Bool("json", false, "print only the JSON lines")
+	flag.StringVar(&o.robotURL, "robot", "", "internal: the robot's /connect URL, for -role desktop")
+	flag.Parse()
+	o.warmup = 2 * time.Second
+	o.codec = *codecs
+
+	var err error
+	switch *role {
+	case "robot":
+		err = runRobot(o)
+	case "desktop":
+		err = runDesktop(o)
+	case "":
+		err = orchestrate(o, strings.Split(*codecs, ","), *peer, *jsonOnly)
+	default:
+		err = fmt.Errorf("unknown -role %q", *role)
+	}
+	if err != nil {
+		log.Fatal("rtcbench: ", err)
+	}
+}
+
+// --- the robot ---------------------------------------------------------------
+
+// runRobot is the Go robot: the test pattern to every desktop that connects,
+// encoded once, and every control message echoed as {"echo": message}. It
+// prints its /connect URL, then runs until its standard input closes.
+func runRobot(o options) error {
+	cam := rtcbot.NewTestPatternCamera(rtcbot.CameraSettings{Width: o.width, Height: o.height, FPS: o.fps})
+	defer cam.Close()
+	var conns rtcbot.ConnectionSet
+	defer conns.Close()
+	handler := rtcbot.Handler(func(*http.Request) (*rtcbot.Connection, error) {
+		conn, err := rtcbot.NewConnection(rtcbot.ConnectionSettings{LoopbackOnly: true, Video: rtcbot.VideoSettings{Codec: o.codec}})
+		if err != nil {
+			return nil, err
+		}
+		conn.Video().PutSubscription(cam)
+		conn.SubscribeFunc(func(msg any) { conn.Put(map[string]any{"echo": msg}) })
+		return conn, conns.Add(conn)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	fmt.Printf("robot http://%s/connect\n", ln.Addr())
+	io.Copy(io.Discard, os.Stdin) // until rtcbench closes it
+	return nil
+}
+
+// --- the desktop -------------------------------------------------------------
+
+// desktopReport is what the desktop measured, its last line of output.
+type desktopReport struct {
+	FirstFrameUnixNano int64   `json:"first_frame_unix_ns"`
+	Frames             int     `json:"frames"`
+	Dropped            int     `json:"dropped"`
+	Seconds            float64 `json:"seconds"`
+	Width              int     `json:"width"`
+	Height             int     `json:"height"`
+	LatencyP50         float64 `json:"latency_p50_ms"`
+	LatencyP99         float64 `json:"latency_p99_ms"`
+	RTTP50             float64 `json:"rtt_p50_ms"`
+	RTTP99             float64 `json:"rtt_p99_ms"`
+	Unreadable         int     `json:"unreadable"`
+}
+
+// runDesktop connects to the robot, shows its video 4x larger on a headless
+// display, sends a control every 50 ms, and measures. It prints "first"
+// at the first frame, "window" when measuring starts, "end" when it
+// stops, then its report as JSON.
+func runDesktop(o options) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(o.seconds*float64(time.Second))+o.warmup+30*time.Second)
+	defer cancel()
+	conn, err := rtcbot.NewConnection(rtcbot.ConnectionSettings{LoopbackOnly: true})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	frames := conn.Video().Subscribe()
+	echoes := conn.Subscribe()
+	disp := rtcbot.NewHeadlessDisplay(rtcbot.HeadlessDisplaySettings{})
+	defer disp.Close()
+	if err := rtcbot.Connect(ctx, conn, o.robotURL, nil); err != nil {
+		return err
+	}
+
+	var mu sync.Mutex
+	measuring := false
+	var rtts []float64
+	go func() { // controls out, echoes in
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for n := 0; ; n++ {
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				return
+			}
+			conn.Put(map[string]any{"ping": n, "sent": time.Now().UnixNano()})
+		}
+	}()
+	go func() {
+		for {
+			msg, err := echoes.Get(ctx)
+			if err != nil {
+				return
+			}
+			echo, _ := msg.(map[string]any)["echo"].(map[string]any)
+			sent, ok := echo["sent"].(float64)
+			if !ok {
+				continue
+			}
+			rtt := float64(time.Now().UnixNano()-int64(sent)) / 1e6
+			mu.Lock()
+			if measuring {
+				rtts = append(rtts, rtt)
+			}
+			mu.Unlock()
+		}
+	}()
+
+	var r desktopReport
+	var latencies []float64
+	var start, end time.Time
+	var lastSeq uint32
+	haveSeq := false
+	for {
+		frame, err := frames.Get(ctx)
+		if err != nil {
+			return fmt.Errorf("video: %w", err)
+		}
+		now := time.Now()
+		disp.Put(frame)
+		if r.FirstFrameUnixNano == 0 {
+			r.FirstFrameUnixNano = now.UnixNano()
+			start, end = now.Add(o.warmup), now.Add(o.warmup+time.Duration(o.seconds*float64(time.Second)))
+			fmt.Println("first")
+		}
+		if now.Before(start) {
+			continue
+		}
+		if !measuring {
+			mu.Lock()
+			measuring = true
+			mu.Unlock()
+			fmt.Println("window")
+		}
+		if now.After(end) {
+			break
+		}
+		r.Frames++
+		b := frame.Bounds()
+		r.Width, r.Height = b.Dx(), b.Dy()
+		s, err := timecode.Read(frame)
+		if err != nil {
+			r.Unreadable++
+			continue
+		}
+		latencies = append(latencies, float64(s.Latency(now))/float64(time.Millisecond))
+		if haveSeq && s.Seq > lastSeq+1 {
+			r.Dropped += int(s.Seq - lastSeq - 1)
+		}
+		lastSeq, haveSeq = s.Seq, true
+	}
+	fmt.Println("end")
+	r.Seconds = o.seconds
+	r.LatencyP50, r.LatencyP99 = percentile(latencies, 50), percentile(latencies, 99)
+	mu.Lock()
+	r.RTTP50, r.RTTP99 = percentile(rtts, 50), percentile(rtts, 99)
+	mu.Unlock()
+	return json.NewEncoder(os.Stdout).Encode(r)
+}
+
+// percentile returns the p-th percentile of v (NaN if empty).
+func percentile(v []float64, p int) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	v = slices.Sorted(slices.Values(v))
+	return v[min(len(v)*p/100, len(v)-1)]
+}
+
+// --- the orchestrator --------------------------------------------------------
+
+// result is one run: a robot and the desktop, measured.
+type result struct {
+	desktopReport
+	RobotCPU, RobotRSS     float64 // % of one core, MB
+	DesktopCPU, DesktopRSS float64
+	FirstFrameMS           float64
+	FPS                    float64
+}
+
+func orchestrate(o options, codecs []string, peer string, jsonOnly bool) error {
+	if peer != "go" && peer != "aiortc" {
+		return fmt.Errorf(`-peer %q: want "go" or "aiortc"`, peer)
+	}
+	sizes := [][2]int{{320, 240}, {640, 480}, {1280, 720}}
+	if o.width > 0 || o.height > 0 {
+		sizes = [][2]int{{o.width, o.height}}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if !jsonOnly {
+		fmt.Printf("rtcbench: %s, %d cores, %s, %s; loopback, %d fps, %g s measured after a %v warm-up\n\n",
+			cpuModel(), runtime.NumCPU(), runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH, o.fps, o.seconds, o.warmup)
+		fmt.Println("| size | codec | robot | fps | dropped | latency p50 / p99 | robot CPU / RSS | desktop CPU / RSS | control RTT p50 / p99 | first frame |")
+		fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
+	}
+	for _, codec := range codecs {
+		codec = strings.ToLower(strings.TrimSpace(codec))
+		if codec != "vp8" && codec != "h264" {
+			return fmt.Errorf(`-codec %q: want "vp8" or "h264"`, codec)
+		}
+		for _, size := range sizes {
+			run := o
+			run.width, run.height, run.codec = size[0], size[1], codec
+			goRes, err := measure(ctx, self, run, "go")
+			if err != nil {
+				return fmt.Errorf("%dx%d %s, Go robot: %w", run.width, run.height, codec, err)
+			}
+			line := jsonLine(run, goRes)
+			if !jsonOnly {
+				printRow(run, "Go", goRes)
+			}
+			if peer == "aiortc" {
+				pyRes, err := measure(ctx, self, run, "aiortc")
+				if err != nil {
+					return fmt.Errorf("%dx%d %s, aiortc robot: %w", run.width, run.height, codec, err)
+				}
+				for k, v := range jsonLine(run, pyRes) {
+					if k != "width" && k != "height" && k != "codec" && k != "fps_target" && k != "seconds" {
+						line["aiortc_"+k] = v
+					}
+				}
+				line["robot_cpu_ratio"] = round(pyRes.RobotCPU/goRes.RobotCPU, 2)
+				if !jsonOnly {
+					printRow(run, "aiortc", pyRes)
+					fmt.Printf("| | | aiortc / Go | %.2f | | %.1fx / %.1fx | %.1fx / %.1fx | %.1fx / %.1fx | | |\n",
+						pyRes.FPS/goRes.FPS, pyRes.LatencyP50/goRes.LatencyP50, pyRes.LatencyP99/goRes.LatencyP99,
+						pyRes.RobotCPU/goRes.RobotCPU, pyRes.RobotRSS/goRes.RobotRSS, pyRes.DesktopCPU/goRes.DesktopCPU, pyRes.DesktopRSS/goRes.DesktopRSS)
+				}
+			}
+			b, _ := json.Marshal(line)
+			if !jsonOnly {
+				defer fmt.Println(string(b)) // after the table
+			} else {
+				fmt.Println(string(b))
+			}
+		}
+	}
+	if !jsonOnly {
+		fmt.Println()
+	}
+	return nil
+}
+
+func printRow(o options, robot string, r result) {
+	fmt.Printf("| %dx%d | %s | %s | %.1f | %d (%.1f%%) | %.1f / %.1f ms | %.1f%% / %.0f MB | %.1f%% / %.0f MB | %.2f / %.2f ms | %.0f ms |\n",
+		o.width, o.height, strings.ToUpper(o.codec), robot, r.FPS, r.Dropped, 100*float64(r.Dropped)/float64(max(r.Frames+r.Dropped, 1)),
+		r.LatencyP50, r.LatencyP99, r.RobotCPU, r.RobotRSS, r.DesktopCPU, r.DesktopRSS, r.RTTP50, r.RTTP99, r.FirstFrameMS)
+}
+
+func jsonLine(o options, r result) map[string]any {
+	return map[string]any{
+		"width": o.width, "height": o.height, "codec": o.codec, "fps_target": o.fps, "seconds": o.seconds,
+		"fps": round(r.FPS, 2), "dropped": r.Dropped, "frames": r.Frames,
+		"latency_p50_ms": round(r.LatencyP50, 2), "latency_p99_ms": round(r.LatencyP99, 2),
+		"robot_cpu_pct": round(r.RobotCPU, 1), "robot_rss_mb": round(r.RobotRSS, 1),
+		"desktop_cpu_pct": round(r.DesktopCPU, 1), "desktop_rss_mb": round(r.DesktopRSS, 1),
+		"rtt_p50_ms": round(r.RTTP50, 3), "rtt_p99_ms": round(r.RTTP99, 3), "first_frame_ms": round(r.FirstFrameMS, 1),
+	}
+}
+
+func round(v float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(v*p) / p
+}
+
+// measure runs one robot (kind "go" or "aiortc") and the desktop.
+func measure(ctx context.Context, self string, o options, kind string) (result, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(o.seconds*float64(time.Second))+o.warmup+90*time.Second)
+	defer cancel()
+	robot, url, err := startRobot(ctx, self, o, kind)
+	if err != nil {
+		return result{}, err
+	}
+	defer robot.stop()
+
+	desktop := exec.CommandContext(ctx, self, "-role", "desktop", "-robot", url,
+		"-seconds", strconv.FormatFloat(o.seconds, 'f', -1, 64))
+	desktop.Stderr = os.Stderr
+	out, err := desktop.StdoutPipe()
+	if err != nil {
+		return result{}, err
+	}
+	started := time.Now()
+	if err := desktop.Start(); err != nil {
+		return result{}, err
+	}
+	defer desktop.Wait()
+	var r result
+	var cpu0Robot, cpu0Desktop, cpu1Robot, cpu1Desktop float64
+	var t0, t1 time.Time
+	lines := bufio.NewScanner(out)
+	for lines.Scan() {
+		switch line := lines.Text(); line {
+		case "first":
+		case "window":
+			t0 = time.Now()
+			cpu0Robot, cpu0Desktop = cpuSeconds(robot.pid()), cpuSeconds(desktop.Process.Pid)
+		case "end":
+			t1 = time.Now()
+			cpu1Robot, cpu1Desktop = cpuSeconds(robot.pid()), cpuSeconds(desktop.Process.Pid)
+			r.RobotRSS, r.DesktopRSS = peakRSS(robot.pid()), peakRSS(desktop.Process.Pid)
+		default:
+			if err := json.Unmarshal([]byte(line), &r.desktopReport); err != nil {
+				return result{}, fmt.Errorf("desktop printed %q: %w", line, err)
+			}
+		}
+	}
+	if err := desktop.Wait(); err != nil {
+		return result{}, fmt.Errorf("desktop: %w", err)
+	}
+	if t1.IsZero() || r.Frames == 0 {
+		return result{}, errors.New("the desktop measured no frames")
+	}
+	wall := t1.Sub(t0).Seconds()
+	r.RobotCPU = 100 * (cpu1Robot - cpu0Robot) / wall
+	r.DesktopCPU = 100 * (cpu1Desktop - cpu0Desktop) / wall
+	r.FirstFrameMS = float64(time.Unix(0, r.FirstFrameUnixNano).Sub(started)) / float64(time.Millisecond)
+	r.FPS = float64(r.Frames) / r.Seconds
+	return r, nil
+}
+
+// robotProcess is a running robot.
+type robotProcess struct {
+	cmd   *exec.Cmd
+	stdin io.Closer
+	srv   *http.Server // the aiortc robot's /connect, served here
+	file  string       // the aiortc robot's script, removed at the end
+}
+
+func (p *robotProcess) pid() int { return p.cmd.Process.Pid }
+
+// stop closes the robot's standard input, which ends it, and waits.
+func (p *robotProcess) stop() {
+	p.stdin.Close()
+	if p.srv != nil {
+		p.srv.Close()
+	}
+	if p.file != "" {
+		defer os.Remove(p.file)
+	}
+	done := make(chan struct{})
+	go func() { p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		p.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// startRobot starts a robot and returns its /connect URL. The Go robot
+// serves /connect itself; the aiortc robot answers one offer on its
+// standard input, and a /connect served here hands it the desktop's offer.
+func startRobot(ctx context.Context, self string, o options, kind string) (*robotProcess, string, error) {
+	var cmd *exec.Cmd
+	script := ""
+	if kind == "go" {
+		cmd = exec.CommandContext(ctx, self, "-role", "robot", "-width", strconv.Itoa(o.width), "-height", strconv.Itoa(o.height),
+			"-fps", strconv.Itoa(o.fps), "-codec", o.codec)
+	} else {
+		script = filepath.Join(os.TempDir(), fmt.Sprintf("rtcbench-aiortc-robot-%d.py", os.Getpid()))
+		if err := os.WriteFile(script, aiortcRobot, 0o600); err != nil {
+			return nil, "", err
+		}
+		cmd = exec.CommandContext(ctx, "/usr/bin/python3", script, strconv.Itoa(o.width), strconv.Itoa(o.height), strconv.Itoa(o.fps), o.codec)
+	}
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, "", err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, "", err
+	}
+	if err := cmd.Start(); err != nil {
+		os.Remove(script)
+		if kind == "aiortc" {
+			err = fmt.Errorf("%w (install python3-aiortc: sudo apt-get install python3-aiortc)", err)
+		}
+		return nil, "", err
+	}
+	p := &robotProcess{cmd: cmd, stdin: stdin, file: script}
+	lines := bufio.NewScanner(stdout)
+	if kind == "go" {
+		if !lines.Scan() {
+			p.stop()
+			return nil, "", errors.New("the robot printed no address")
+		}
+		url, ok := strings.CutPrefix(lines.Text(), "robot ")
+		if !ok {
+			p.stop()
+			return nil, "", fmt.Errorf("the robot printed %q", lines.Text())
+		}
+		go io.Copy(io.Discard, stdout)
+		return p, url, nil
+	}
+	// aiortc: "ready" once Python has started, then one offer in, one
+	// answer out.
+	if !lines.Scan() || lines.Text() != "ready" {
+		p.stop()
+		return nil, "", errors.New("the aiortc robot did not start")
+	}
+	var once sync.Once
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /connect", func(w http.ResponseWriter, r *http.Request) {
+		served := false
+		once.Do(func() {
+			served = true
+			offer, err := io.ReadAll(io.LimitReader(r.Body, rtcbot.MaxOfferSize))
+			if err == nil {
+				_, err = fmt.Fprintf(stdin, "%s\n", strings.TrimSpace(string(offer)))
+			}
+			if err != nil || !lines.Scan() {
+				http.Error(w, "the aiortc robot did not answer", http.StatusBadGateway)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, lines.Text())
+			go io.Copy(io.Discard, stdout)
+		})
+		if !served {
+			http.Error(w, "the aiortc robot takes one connection", http.StatusConflict)
+		}
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		p.stop()
+		return nil, "", err
+	}
+	p.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go p.srv.Serve(ln)
+	return p, "http://" + ln.Addr().String() + "/connect", nil
+}
+
+// cpuSeconds returns a process's user and system CPU time, all threads,
+// from /proc/PID/stat.
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return math.NaN()
+	}
+	// The command name (field 2) is in parentheses and may hold spaces.
+	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(fields) < 13 {
+		return math.NaN()
+	}
+	utime, _ := strconv.ParseFloat(fields[11], 64) // field 14
+	stime, _ := strconv.ParseFloat(fields[12], 64) // field 15
+	return (utime + stime) / clockTicks
+}
+
+// clockTicks is Linux's USER_HZ, the unit of /proc's CPU times: 100 on
+// every architecture Go supports.
+const clockTicks = 100
+
+// peakRSS returns a process's peak resident memory (VmHWM) in MB.
+func peakRSS(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return math.NaN()
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return math.NaN()
+}
+
+// cpuModel is the machine's processor, from /proc/cpuinfo.
+func cpuModel() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "model name"); ok {
+			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+		}
+	}
+	return "unknown CPU"
+}
