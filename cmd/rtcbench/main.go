@@ -52,6 +52,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -74,6 +75,7 @@ type options struct {
 	seconds            float64
 	warmup             time.Duration
 	robotURL           string
+	profile            string // a CPU profile to write (roles), or their directory
 }
 
 func main() {
@@ -87,10 +89,22 @@ func main() {
 	peer := flag.String("peer", "go", `robots to measure: "go", or "aiortc" for the Go robot and the aiortc robot`)
 	jsonOnly := flag.Bool("json", false, "print only the JSON lines")
 	flag.StringVar(&o.robotURL, "robot", "", "internal: the robot's /connect URL, for -role desktop")
+	flag.StringVar(&o.profile, "cpuprofile", "", "write CPU profiles of the Go robot and the desktop into this directory (robot-WxH-CODEC.pprof, desktop-...), for go tool pprof")
 	flag.Parse()
 	o.warmup = 2 * time.Second
 	o.codec = *codecs
 
+	if *role != "" && o.profile != "" {
+		f, err := os.Create(o.profile)
+		if err != nil {
+			log.Fatal("rtcbench: ", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal("rtcbench: ", err)
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	var err error
 	switch *role {
 	case "robot":
@@ -103,6 +117,7 @@ func main() {
 		err = fmt.Errorf("unknown -role %q", *role)
 	}
 	if err != nil {
+		pprof.StopCPUProfile()
 		log.Fatal("rtcbench: ", err)
 	}
 }
@@ -383,7 +398,7 @@ func measure(ctx context.Context, self string, o options, kind string) (result, 
 	defer robot.stop()
 
 	desktop := exec.CommandContext(ctx, self, "-role", "desktop", "-robot", url,
-		"-seconds", strconv.FormatFloat(o.seconds, 'f', -1, 64))
+		"-seconds", strconv.FormatFloat(o.seconds, 'f', -1, 64), "-cpuprofile", profilePath(o, "desktop-"+kind))
 	desktop.Stderr = os.Stderr
 	out, err := desktop.StdoutPipe()
 	if err != nil {
@@ -428,6 +443,14 @@ func measure(ctx context.Context, self string, o options, kind string) (result, 
 	return r, nil
 }
 
+// profilePath is where a role writes its CPU profile, "" for none.
+func profilePath(o options, who string) string {
+	if o.profile == "" {
+		return ""
+	}
+	return filepath.Join(o.profile, fmt.Sprintf("%s-%dx%d-%s.pprof", who, o.width, o.height, o.codec))
+}
+
 // robotProcess is a running robot.
 type robotProcess struct {
 	cmd   *exec.Cmd
@@ -465,7 +488,7 @@ func startRobot(ctx context.Context, self string, o options, kind string) (*robo
 	script := ""
 	if kind == "go" {
 		cmd = exec.CommandContext(ctx, self, "-role", "robot", "-width", strconv.Itoa(o.width), "-height", strconv.Itoa(o.height),
-			"-fps", strconv.Itoa(o.fps), "-codec", o.codec)
+			"-fps", strconv.Itoa(o.fps), "-codec", o.codec, "-cpuprofile", profilePath(o, "robot"))
 	} else {
 		script = filepath.Join(os.TempDir(), fmt.Sprintf("rtcbench-aiortc-robot-%d.py", os.Getpid()))
 		if err := os.WriteFile(script, aiortcRobot, 0o600); err != nil {
