@@ -17,6 +17,7 @@ fi
 
 echo "== go vet"
 go vet ./...
+go vet -tags opencv ./examples/... # the examples' OpenCV camera and window
 
 echo "== staticcheck"
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...

@@ -32,6 +32,10 @@
 // microphone only on https:// or from localhost; elsewhere the page only
 // listens. The media are always encrypted, but the token travels as plainly
 // as the page over http://.
+//
+// Its camera is a V4L2 one (package v4l2), so the robot links no OpenCV;
+// built with -tags opencv it is an OpenCV camera instead, RTCBot's
+// CVCamera.
 package main
 
 import (
@@ -64,7 +68,7 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.addr, "addr", ":8080", "address to serve the page and /connect on")
-	flag.StringVar(&o.camera, "camera", "auto", `camera: "auto" (OpenCV camera, else the test pattern), "cv" or "testpattern"`)
+	flag.StringVar(&o.camera, "camera", "auto", `camera: "auto" (V4L2, or OpenCV in a -tags opencv build; the test pattern if none opens), "v4l2", "cv" (needs -tags opencv) or "testpattern"`)
 	flag.IntVar(&o.cam.Device, "device", 0, "camera number")
 	flag.IntVar(&o.cam.Width, "width", 320, "frame width")
 	flag.IntVar(&o.cam.Height, "height", 240, "frame height")

@@ -17,9 +17,16 @@
 //     the grayscale stream with another PutSubscription, which replaces the
 //     display's input mid-stream without stopping the display.
 //
-// With no camera it says so and uses the synthetic test pattern; with no
-// screen it uses a headless display (an fps line every few seconds and a
-// snapshot file) instead of a window. -camera and -display choose explicitly.
+// In a build with -tags opencv, which needs OpenCV 4, the camera and the
+// window are RTCBot's OpenCV ones (CVCamera, CVDisplay):
+//
+//	go run -tags opencv ./examples/basics
+//
+// Without the tag the program links no OpenCV: its camera is a V4L2 one
+// (package v4l2) and its display a headless one (an fps line every few
+// seconds and a snapshot file). With no camera it says so and uses the
+// synthetic test pattern, and with no screen the headless display. -camera
+// and -display choose explicitly.
 package main
 
 import (
@@ -37,7 +44,6 @@ import (
 	"time"
 
 	"github.com/rtcbot-go/rtcbot"
-	"github.com/rtcbot-go/rtcbot/cv"
 	"github.com/rtcbot-go/rtcbot/examples/internal/exampleutil"
 )
 
@@ -49,12 +55,12 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.camera, "camera", "auto", `camera: "auto" (OpenCV camera, else the test pattern), "cv" or "testpattern"`)
+	flag.StringVar(&o.camera, "camera", "auto", `camera: "auto" (V4L2, or OpenCV in a -tags opencv build; the test pattern if none opens), "v4l2", "cv" (needs -tags opencv) or "testpattern"`)
 	flag.IntVar(&o.cam.Device, "device", 0, "camera number")
 	flag.IntVar(&o.cam.Width, "width", 320, "frame width")
 	flag.IntVar(&o.cam.Height, "height", 240, "frame height")
 	flag.IntVar(&o.cam.FPS, "fps", 30, "frames per second")
-	flag.StringVar(&o.display, "display", "auto", `display: "auto" (a window, else headless), "cv" or "headless"`)
+	flag.StringVar(&o.display, "display", "auto", `display: "auto" (an OpenCV window in a -tags opencv build with a screen, else headless), "cv" (needs -tags opencv) or "headless"`)
 	flag.StringVar(&o.snapshot, "snapshot", "basics-snapshot.png", "where the headless display writes the latest frame")
 	flag.DurationVar(&o.every, "switch", 3*time.Second, "switch the display between the camera and the grayscale stream this often")
 	flag.DurationVar(&o.duration, "duration", 0, "stop after this long (0: run until Ctrl-C)")
@@ -223,13 +229,13 @@ func openDisplay(kind, snapshot string) (display, error) {
 	case "headless":
 		return headless(), nil
 	case "cv":
-		return cv.NewDisplay(cv.DisplaySettings{Name: "basics"})
+		return exampleutil.OpenWindow("basics")
 	case "auto":
-		d, err := cv.NewDisplay(cv.DisplaySettings{Name: "basics"})
+		w, err := exampleutil.OpenWindow("basics")
 		if err == nil {
-			return d, nil
+			return w, nil
 		}
-		fmt.Printf("No screen (%v): using a headless display, snapshots in %s.\n", err, snapshot)
+		fmt.Printf("No window (%v): using a headless display, snapshots in %s.\n", err, snapshot)
 		return headless(), nil
 	}
 	return nil, fmt.Errorf("unknown display %q", kind)

@@ -35,7 +35,10 @@
 //	RTCBOT_TOKEN=... go run ./examples/multiconnect -client http://localhost:8080/connect -n 5 -for 2s
 //	go run ./examples/multiconnect -client 'http://localhost:8080/?token=...'
 //
-// With no camera the robot says so and streams the synthetic test pattern.
+// The robot's camera is a V4L2 one (package v4l2), so it links no OpenCV;
+// built with -tags opencv it is an OpenCV camera instead, RTCBot's
+// CVCamera. With no camera the robot says so and streams the synthetic
+// test pattern.
 // -loopback keeps connections on 127.0.0.1, for a robot and its viewers (Go
 // or a browser) on one machine. The video is always encrypted, but the
 // token travels as plainly as the page over http://.
@@ -79,7 +82,7 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.addr, "addr", ":8080", "robot: address to serve the page and /connect on")
-	flag.StringVar(&o.camera, "camera", "auto", `robot: camera: "auto" (OpenCV camera, else the test pattern), "cv" or "testpattern"`)
+	flag.StringVar(&o.camera, "camera", "auto", `robot: camera: "auto" (V4L2, or OpenCV in a -tags opencv build; the test pattern if none opens), "v4l2", "cv" (needs -tags opencv) or "testpattern"`)
 	flag.IntVar(&o.cam.Device, "device", 0, "robot: camera number")
 	flag.IntVar(&o.cam.Width, "width", 320, "robot: frame width")
 	flag.IntVar(&o.cam.Height, "height", 240, "robot: frame height")

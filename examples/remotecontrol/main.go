@@ -31,9 +31,13 @@
 // fresh connection sending the camera. One driver at a time: with
 // MaxConnections 1 and ReplaceOnReconnect, a new offer (a reloaded page, a
 // second browser) closes the connection before it, which stops the motors,
-// and takes over. With no camera it says so and streams the synthetic test
-// pattern. The video and the controls are always encrypted, but the token
-// travels as plainly as the page over http://.
+// and takes over. The video and the controls are always encrypted, but the
+// token travels as plainly as the page over http://.
+//
+// Its camera is a V4L2 one (package v4l2), so the robot links no OpenCV;
+// built with -tags opencv it is an OpenCV camera instead, RTCBot's
+// CVCamera. With no camera it says so and streams the synthetic test
+// pattern.
 package main
 
 import (
@@ -63,7 +67,7 @@ var page []byte
 
 func main() {
 	addr := flag.String("addr", ":8080", "address to serve the page and /connect on")
-	camera := flag.String("camera", "auto", `camera: "auto" (OpenCV camera, else the test pattern), "cv" or "testpattern"`)
+	camera := flag.String("camera", "auto", `camera: "auto" (V4L2, or OpenCV in a -tags opencv build; the test pattern if none opens), "v4l2", "cv" (needs -tags opencv) or "testpattern"`)
 	device := flag.Int("device", 0, "camera number")
 	width := flag.Int("width", 320, "frame width")
 	height := flag.Int("height", 240, "frame height")

@@ -28,17 +28,22 @@
 // robot shows it: conn.Video() is its incoming video, handed to a display
 // as RTCBot's display.putSubscription(conn.video.subscribe()). It is off by
 // default, as a page that asks for the camera of everyone who only wants to
-// watch would surprise them. The display is a window (OpenCV), or with no
-// screen a headless one that prints the frame rate and, with -snapshot,
-// writes the latest frame to a PNG file; -display chooses. The robot says
-// "Receiving the browser's camera from ADDR: WxH." when a browser's first
-// frame arrives; the latest browser to send its camera has the display.
-// Browsers give a page the camera only on https:// or from localhost.
+// watch would surprise them. The display is a headless one that prints the
+// frame rate and, with -snapshot, writes the latest frame to a PNG file, or
+// in a build with -tags opencv and a screen an OpenCV window; -display
+// chooses. The robot says "Receiving the browser's camera from ADDR: WxH."
+// when a browser's first frame arrives; the latest browser to send its
+// camera has the display. Browsers give a page the camera only on https://
+// or from localhost.
 //
-// With no camera it says so and streams the synthetic test pattern. A robot
-// on another machine is reached at http://ROBOT:8080/?token=... (no STUN
-// server is used, so both must be on one network). The video is always
-// encrypted, but the token travels as plainly as the page over http://.
+// Its camera is a V4L2 one (package v4l2), so the robot links no OpenCV;
+// built with -tags opencv (go run -tags opencv ./examples/streaming, which
+// needs OpenCV 4) it has an OpenCV camera instead, RTCBot's CVCamera, and
+// the window. With no camera it says so and streams the synthetic test
+// pattern. A robot on another machine is reached at
+// http://ROBOT:8080/?token=... (no STUN server is used, so both must be on
+// one network). The video is always encrypted, but the token travels as
+// plainly as the page over http://.
 package main
 
 import (
@@ -58,7 +63,6 @@ import (
 	"time"
 
 	"github.com/rtcbot-go/rtcbot"
-	"github.com/rtcbot-go/rtcbot/cv"
 	"github.com/rtcbot-go/rtcbot/examples/internal/exampleutil"
 )
 
@@ -75,12 +79,12 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.addr, "addr", ":8080", "address to serve the page and /connect on")
-	flag.StringVar(&o.camera, "camera", "auto", `camera: "auto" (OpenCV camera, else the test pattern), "cv" or "testpattern"`)
+	flag.StringVar(&o.camera, "camera", "auto", `camera: "auto" (V4L2, or OpenCV in a -tags opencv build; the test pattern if none opens), "v4l2", "cv" (needs -tags opencv) or "testpattern"`)
 	flag.IntVar(&o.cam.Device, "device", 0, "camera number")
 	flag.IntVar(&o.cam.Width, "width", 320, "frame width")
 	flag.IntVar(&o.cam.Height, "height", 240, "frame height")
 	flag.IntVar(&o.cam.FPS, "fps", 30, "frames per second")
-	flag.StringVar(&o.display, "display", "auto", `display for the browser's camera: "auto" (a window, else headless), "cv" or "headless"`)
+	flag.StringVar(&o.display, "display", "auto", `display for the browser's camera: "auto" (an OpenCV window in a -tags opencv build with a screen, else headless), "cv" (needs -tags opencv) or "headless"`)
 	flag.StringVar(&o.snapshot, "snapshot", "", "a PNG file the headless display writes the browser's latest frame to (default none)")
 	flag.BoolVar(&o.loopback, "loopback", false, "use only 127.0.0.1 for connections (a Go client or a browser on this machine, tests)")
 	flag.StringVar(&o.token, "token", "", "the token a viewer needs (default $RTCBOT_TOKEN, else a random one)")
@@ -261,13 +265,13 @@ func openDisplay(kind, snapshot string) (display, error) {
 	case "headless":
 		return headless(), nil
 	case "cv":
-		return cv.NewDisplay(cv.DisplaySettings{Name: "browser camera"})
+		return exampleutil.OpenWindow("browser camera")
 	case "auto":
-		d, err := cv.NewDisplay(cv.DisplaySettings{Name: "browser camera"})
+		w, err := exampleutil.OpenWindow("browser camera")
 		if err == nil {
-			return d, nil
+			return w, nil
 		}
-		fmt.Printf("No screen (%v): using a headless display for the browser's camera.\n", err)
+		fmt.Printf("No window (%v): using a headless display for the browser's camera.\n", err)
 		return headless(), nil
 	}
 	return nil, fmt.Errorf("unknown display %q", kind)

@@ -1,50 +1,19 @@
 // Package exampleutil holds the few lines every tutorial example in
 // examples/ would otherwise repeat: opening the camera its -camera flag asks
-// for, and printing the URL of its page. It is internal: the examples are
-// meant to be read and copied, and a program of your own can copy these two
-// functions with them, or write what suits it.
+// for, opening a window, and printing the URL of its page. It is internal:
+// the examples are meant to be read and copied, and a program of your own
+// can copy these functions with them, or write what suits it.
+//
+// OpenCV is linked only by a build that asks for it with the opencv build
+// tag (go build -tags opencv ./examples/...), which adds the OpenCV camera
+// and window of package rtcbot/cv (opencv.go). Without it the examples link
+// no OpenCV, and their real camera is package rtcbot/v4l2's.
 package exampleutil
 
 import (
-	"fmt"
 	"net"
 	"net/url"
-
-	"github.com/rtcbot-go/rtcbot"
-	"github.com/rtcbot-go/rtcbot/cv"
 )
-
-// OpenCamera opens the camera a -camera flag asks for, with settings cs:
-// "cv" is an OpenCV camera (cv.NewCamera), "testpattern" the synthetic one
-// (rtcbot.NewTestPatternCamera), and "auto" an OpenCV camera if there is
-// one, else the test pattern, saying so in one line on standard output. Any
-// other kind is an error, as is a test pattern too small to carry its stamp
-// (an error wrapping rtcbot.ErrFrameTooSmall).
-func OpenCamera(kind string, cs rtcbot.CameraSettings) (*rtcbot.Camera, error) {
-	switch kind {
-	case "testpattern":
-		return testPattern(cs)
-	case "cv":
-		return cv.NewCamera(cs)
-	case "auto":
-		cam, err := cv.NewCamera(cs)
-		if err == nil {
-			return cam, nil
-		}
-		fmt.Printf("No camera (%v): using the test pattern instead.\n", err)
-		return testPattern(cs)
-	}
-	return nil, fmt.Errorf("unknown camera %q (want auto, cv or testpattern)", kind)
-}
-
-// testPattern is rtcbot.NewTestPatternCamera with its size error returned.
-func testPattern(cs rtcbot.CameraSettings) (*rtcbot.Camera, error) {
-	cam := rtcbot.NewTestPatternCamera(cs)
-	if err := cam.Err(); err != nil {
-		return nil, err
-	}
-	return cam, nil
-}
 
 // PageURL is the address to open in a browser on this machine for a server
 // listening on a, with token as the page's token query parameter (which the

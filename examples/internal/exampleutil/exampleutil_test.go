@@ -3,7 +3,9 @@ package exampleutil
 import (
 	"errors"
 	"net"
+	"os"
 	"testing"
+	"time"
 
 	"github.com/rtcbot-go/rtcbot"
 )
@@ -42,4 +44,57 @@ func TestOpenCamera(t *testing.T) {
 	if _, err := OpenCamera("webcam", rtcbot.CameraSettings{}); err == nil {
 		t.Error("an unknown kind opened")
 	}
+}
+
+// Without a camera (no /dev/video0 here), the V4L2 camera fails at once with
+// an error, and "auto" streams the test pattern instead, in a build with or
+// without OpenCV.
+func TestOpenCameraWithoutCamera(t *testing.T) {
+	if _, err := os.Stat("/dev/video0"); err == nil {
+		t.Skip("this machine has a camera, /dev/video0")
+	}
+	cs := rtcbot.CameraSettings{Width: 64, Height: 48}
+	start := time.Now()
+	if cam, err := OpenCamera("v4l2", cs); err == nil {
+		cam.Close()
+		t.Fatal("the V4L2 camera opened without /dev/video0")
+	} else {
+		t.Logf("v4l2: %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("the V4L2 camera took %v to fail", d)
+	}
+	cam, err := OpenCamera("auto", cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cam.Close()
+	if s := cam.Settings(); s.Width != 64 || s.Height != 48 {
+		t.Errorf("auto: Settings = %+v, want the 64x48 test pattern", s)
+	}
+}
+
+// Only a build with -tags opencv has the OpenCV camera and window; without
+// it, asking for them is ErrNoOpenCV.
+func TestOpenCV(t *testing.T) {
+	built := openCVCamera != nil
+	if (openCVWindow != nil) != built {
+		t.Fatal("the OpenCV camera and window are not both set, or both unset")
+	}
+	check := func(what string, err error) {
+		t.Helper()
+		switch {
+		case err == nil:
+			t.Errorf("%s opened", what)
+		case errors.Is(err, ErrNoOpenCV) == built:
+			t.Errorf("%s, built with OpenCV %v: %v", what, built, err)
+		}
+	}
+	_, err := OpenCamera("cv", rtcbot.CameraSettings{Device: 99})
+	check("OpenCV camera 99", err)
+	if built && rtcbot.CheckDisplay() == nil {
+		return // a window would open on this screen
+	}
+	_, err = OpenWindow("test")
+	check("a window", err)
 }

@@ -16,6 +16,9 @@
 // need not wait for its old connection to time out). When no control
 // message has come for -watchdog, it says so: the place to stop the motors.
 //
+// Its camera is a V4L2 one (package v4l2), so the robot links no OpenCV;
+// built with -tags opencv (go run -tags opencv ./examples/offload/robot,
+// which needs OpenCV 4) it is an OpenCV camera instead, RTCBot's CVCamera.
 // With no camera it says so and streams the synthetic test pattern, whose
 // frames carry their capture time so the desktop can measure latency.
 //
@@ -52,7 +55,7 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.addr, "addr", ":8080", `address to serve /connect on (":8080" is every interface; "127.0.0.1:8080" this machine only)`)
-	flag.StringVar(&o.camera, "camera", "auto", `camera: "auto" (OpenCV camera, else the test pattern), "cv" or "testpattern"`)
+	flag.StringVar(&o.camera, "camera", "auto", `camera: "auto" (V4L2, or OpenCV in a -tags opencv build; the test pattern if none opens), "v4l2", "cv" (needs -tags opencv) or "testpattern"`)
 	flag.IntVar(&o.cam.Device, "device", 0, "camera number")
 	flag.IntVar(&o.cam.Width, "width", 320, "frame width")
 	flag.IntVar(&o.cam.Height, "height", 240, "frame height")

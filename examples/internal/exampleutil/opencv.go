@@ -1,0 +1,18 @@
+//go:build opencv
+
+package exampleutil
+
+import "github.com/rtcbot-go/rtcbot/cv"
+
+// With -tags opencv, OpenCamera and OpenWindow offer OpenCV's camera and
+// window, and the program links OpenCV.
+func init() {
+	openCVCamera = cv.NewCamera
+	openCVWindow = func(name string) (Window, error) {
+		d, err := cv.NewDisplay(cv.DisplaySettings{Name: name})
+		if err != nil {
+			return nil, err // not a nil *cv.Display in a non-nil Window
+		}
+		return d, nil
+	}
+}
