@@ -10,3 +10,4 @@ test: ## set up, then run every check CI runs
 rtcbench: ## measure robot and desktop beside Python's aiortc (see cmd/rtcbench)
 	bash scripts/setup.sh
 	go run ./cmd/rtcbench -peer aiortc $(RTCBENCH_FLAGS)
+	go run -tags h264 ./cmd/rtcbench -peer aiortc -codec h264 $(RTCBENCH_FLAGS)

@@ -18,6 +18,7 @@ fi
 echo "== go vet"
 go vet ./...
 go vet -tags opencv ./examples/... # the examples' OpenCV camera and window
+go vet -tags h264 ./examples/... ./cmd/... # H.264 in the tutorial's robot and desktop, and rtcbench
 
 echo "== staticcheck"
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...

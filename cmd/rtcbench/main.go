@@ -30,8 +30,13 @@
 // the aiortc robot's figures (aiortc_*) and robot_cpu_ratio, the aiortc
 // robot's CPU divided by the Go robot's.
 //
-// H.264 is x264 and FFmpeg's libavcodec through package codec/h264, so this
-// command links GPL libraries (it is a measurement tool, not distributed).
+// H.264 is x264 and FFmpeg's libavcodec through package codec/h264, in a
+// build with the h264 tag only, as in the tutorial's robot and desktop:
+//
+//	go run -tags h264 ./cmd/rtcbench -codec h264
+//
+// so that VP8 is measured without the GPL libraries (and their 15 MB of
+// shared libraries) that the default robot does not carry.
 package main
 
 import (
@@ -61,12 +66,14 @@ import (
 	"time"
 
 	"github.com/rtcbot-go/rtcbot"
-	_ "github.com/rtcbot-go/rtcbot/codec/h264" // H.264 both ways (GPL-2.0+ as Debian builds it)
 	"github.com/rtcbot-go/rtcbot/timecode"
 )
 
 //go:embed aiortc_robot.py
 var aiortcRobot []byte
+
+// h264Built is whether this build has H.264 (the h264 tag: h264.go).
+var h264Built = false
 
 // The options of every role.
 type options struct {
@@ -321,6 +328,9 @@ func orchestrate(o options, codecs []string, peer string, jsonOnly bool) error {
 		codec = strings.ToLower(strings.TrimSpace(codec))
 		if codec != "vp8" && codec != "h264" {
 			return fmt.Errorf(`-codec %q: want "vp8" or "h264"`, codec)
+		}
+		if codec == "h264" && !h264Built {
+			return errors.New("-codec h264 needs a build with H.264: go run -tags h264 ./cmd/rtcbench -codec h264")
 		}
 		for _, size := range sizes {
 			run := o

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,10 +25,10 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // build compiles one example command into dir.
-func build(t *testing.T, dir, pkg string) string {
+func build(t *testing.T, dir, pkg string, flags ...string) string {
 	t.Helper()
 	bin := filepath.Join(dir, filepath.Base(pkg))
-	out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput()
+	out, err := exec.Command("go", append(append([]string{"build"}, flags...), "-o", bin, pkg)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
 	}
@@ -200,13 +201,14 @@ func TestRobotAndDesktopProcesses(t *testing.T) {
 	}
 }
 
-// With -codec h264 the robot streams H.264 (x264), which the desktop
-// decodes (codec/avcodec), and the controls come back as with VP8.
+// Built with -tags h264 and run with -codec h264, the robot streams H.264
+// (x264), which the desktop built with the tag decodes (codec/avcodec), and
+// the controls come back as with VP8.
 func TestRobotSendsH264(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	robotBin, desktopBin := build(t, dir, "./robot"), build(t, dir, "./desktop")
+	robotBin, desktopBin := build(t, dir, "./robot", "-tags", "h264"), build(t, dir, "./desktop", "-tags", "h264")
 	robot, lines, url := startRobot(t, ctx, robotBin, "-codec", "h264")
 	const events = 20
 	runDesktop(t, ctx, desktopBin, dir, url, events)
@@ -222,5 +224,33 @@ func TestRobotSendsH264(t *testing.T) {
 	}
 	if controls != events {
 		t.Errorf("robot printed %d control messages, want %d", controls, events)
+	}
+}
+
+// TestH264OnlyWithTag checks that the tutorial's robot and desktop carry the
+// GPL H.264 codecs (codec/h264: x264 and libavcodec) only when built with
+// -tags h264, and that the default robot refuses -codec h264 saying how to
+// build it.
+func TestH264OnlyWithTag(t *testing.T) {
+	gpl := []string{"github.com/rtcbot-go/rtcbot/codec/h264", "github.com/rtcbot-go/rtcbot/codec/x264", "github.com/rtcbot-go/rtcbot/codec/avcodec"}
+	for _, tags := range [][]string{nil, {"-tags", "h264"}} {
+		args := append(append([]string{"list"}, tags...), "-f", "{{.ImportPath}}{{range .Deps}} {{.}}{{end}}", "./robot", "./desktop", "../../cmd/rtcbench")
+		out, err := exec.Command("go", args...).Output()
+		if err != nil {
+			t.Fatalf("go %s: %v", strings.Join(args, " "), err)
+		}
+		for line := range strings.Lines(string(out)) {
+			deps := strings.Fields(line)
+			for _, p := range gpl {
+				if got, want := slices.Contains(deps[1:], p), tags != nil; got != want {
+					t.Errorf("%v: %s depends on %s: %v, want %v", tags, deps[0], p, got, want)
+				}
+			}
+		}
+	}
+	bin := build(t, t.TempDir(), "./robot")
+	out, err := exec.Command(bin, "-codec", "h264", "-camera", "testpattern", "-addr", "127.0.0.1:0").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "go run -tags h264 ./examples/offload/robot -codec h264") {
+		t.Fatalf("default robot with -codec h264: %v\n%s\nwant a failure saying to build with -tags h264", err, out)
 	}
 }

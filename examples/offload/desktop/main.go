@@ -13,9 +13,11 @@
 //
 // Without a gamepad it drives the robot with a simulated one, and without a
 // screen it shows the video on a headless display (an fps line every few
-// seconds and a snapshot file), saying so in one line each. It decodes VP8
-// and, through package codec/h264 (GPL-2.0+), H.264. With -duration it
-// stops by itself and prints a summary; -summary prints it as JSON.
+// seconds and a snapshot file), saying so in one line each. It decodes VP8,
+// and H.264 when built with the h264 tag (go run -tags h264
+// ./examples/offload/desktop), which imports package codec/h264 (h264.go;
+// libavcodec, GPL-2.0+ as Debian builds it). With -duration it stops by
+// itself and prints a summary; -summary prints it as JSON.
 package main
 
 import (
@@ -35,7 +37,6 @@ import (
 	"time"
 
 	"github.com/rtcbot-go/rtcbot"
-	_ "github.com/rtcbot-go/rtcbot/codec/h264" // decodes a robot's -codec h264 (libavcodec, GPL-2.0+ as Debian builds it)
 	"github.com/rtcbot-go/rtcbot/cv"
 	"github.com/rtcbot-go/rtcbot/timecode"
 )

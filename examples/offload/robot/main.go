@@ -22,13 +22,16 @@
 // With no camera it says so and streams the synthetic test pattern, whose
 // frames carry their capture time so the desktop can measure latency.
 //
-// It streams VP8 (libvpx, BSD) unless run with -codec h264, for which it
-// imports package codec/h264: that links libx264 and libavcodec, under the
-// GPL. A robot that sends VP8 only can drop the import and the GPL with it.
+// It streams VP8 (libvpx, BSD). -codec h264 needs a build with the h264 tag
+// (go run -tags h264 ./examples/offload/robot -codec h264), which imports
+// package codec/h264 (h264.go): that links libx264 and libavcodec, under the
+// GPL, and about 15 MB of shared libraries, which the default build does
+// without.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -36,12 +39,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/rtcbot-go/rtcbot"
-	_ "github.com/rtcbot-go/rtcbot/codec/h264" // for -codec h264: x264, GPL-2.0+ (see package codec/h264)
 	"github.com/rtcbot-go/rtcbot/examples/internal/exampleutil"
 )
 
@@ -61,7 +64,7 @@ func main() {
 	flag.IntVar(&o.cam.Height, "height", 240, "frame height")
 	flag.IntVar(&o.cam.FPS, "fps", 30, "frames per second")
 	flag.StringVar(&o.token, "token", os.Getenv("RTCBOT_TOKEN"), "token a desktop must present (default $RTCBOT_TOKEN; if empty, a random one is made and printed)")
-	flag.StringVar(&o.codec, "codec", "vp8", `video codec: "vp8" or "h264" (x264, through package codec/h264; a Go or Python desktop and browsers decode both)`)
+	flag.StringVar(&o.codec, "codec", "vp8", `video codec: "vp8" or "h264" (x264, in builds with -tags h264; a Python desktop and browsers decode both, a Go desktop built with -tags h264 too)`)
 	flag.DurationVar(&o.watchdog, "watchdog", rtcbot.DefaultWatchdogTimeout, "report the controls lost after this long without a control message")
 	flag.BoolVar(&o.loopback, "loopback", false, "use only 127.0.0.1 for the connection (robot and desktop on one machine)")
 	flag.Parse()
@@ -70,7 +73,13 @@ func main() {
 	}
 }
 
+// h264Built is whether this build has H.264 (the h264 tag: h264.go).
+var h264Built = false
+
 func run(o options) error {
+	if strings.EqualFold(o.codec, "h264") && !h264Built {
+		return errors.New("-codec h264 needs a build with H.264 (x264 and libavcodec, GPL): go run -tags h264 ./examples/offload/robot -codec h264")
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
