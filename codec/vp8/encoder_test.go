@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rtcbot-go/rtcbot/timecode"
 )
 
 func TestRoundTrip640x480(t *testing.T) {
@@ -424,4 +426,53 @@ func benchmarkEncode(b *testing.B, w, h int) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(i), "ms/frame")
 	b.ReportMetric(float64(bytes)/float64(i), "bytes/frame")
+}
+
+// TestAppendEncode checks that AppendEncode appends what Encode returns
+// (two encoders with the same settings and input encode alike), leaves
+// dst's bytes in place, and, with a reused buffer, does not allocate.
+func TestAppendEncode(t *testing.T) {
+	const w, h = 160, 120
+	a, err := NewEncoder(EncoderSettings{Width: w, Height: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := NewEncoder(EncoderSettings{Width: w, Height: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	pattern := timecode.NewPattern(w, h)
+	pic := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	prefix := []byte("prefix")
+	for i := range 10 {
+		if err := pattern.FrameInto(pic, uint32(i), time.Unix(0, 0)); err != nil {
+			t.Fatal(err)
+		}
+		want, wantKey, err := a.Encode(pic, ptsOf(i, 30), i == 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, key, err := b.AppendEncode(append([]byte(nil), prefix...), pic, ptsOf(i, 30), i == 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got[:len(prefix)]) != string(prefix) || string(got[len(prefix):]) != string(want) || key != wantKey {
+			t.Fatalf("frame %d: AppendEncode gave %d bytes after the prefix (keyframe %v), Encode %d (keyframe %v)",
+				i, len(got)-len(prefix), key, len(want), wantKey)
+		}
+	}
+	buf := make([]byte, 0, 64<<10)
+	n := 10
+	allocs := testing.AllocsPerRun(20, func() {
+		var err error
+		if buf, _, err = b.AppendEncode(buf[:0], pic, ptsOf(n, 30), false); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	})
+	if allocs != 0 {
+		t.Errorf("AppendEncode into a reused buffer allocates %v times a frame, want 0", allocs)
+	}
 }
