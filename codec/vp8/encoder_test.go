@@ -399,35 +399,6 @@ func TestEncoderCloseWhileEncoding(t *testing.T) {
 	}
 }
 
-func BenchmarkEncode640x480(b *testing.B)  { benchmarkEncode(b, 640, 480) }
-func BenchmarkEncode1280x720(b *testing.B) { benchmarkEncode(b, 1280, 720) }
-
-func benchmarkEncode(b *testing.B, w, h int) {
-	enc, err := NewEncoder(EncoderSettings{Width: w, Height: h})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer enc.Close()
-	const cycle = 60
-	pics := make([]*image.YCbCr, cycle)
-	for i := range pics {
-		pics[i] = testPicture(w, h, i)
-	}
-	bytes := 0
-	i := 0
-	for b.Loop() {
-		// Content keeps moving; the cycle restart is just a scene cut.
-		frame, _, err := enc.Encode(pics[i%cycle], ptsOf(i, 30), false)
-		if err != nil {
-			b.Fatal(err)
-		}
-		bytes += len(frame)
-		i++
-	}
-	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(i), "ms/frame")
-	b.ReportMetric(float64(bytes)/float64(i), "bytes/frame")
-}
-
 // TestAppendEncode checks that AppendEncode appends what Encode returns
 // (two encoders with the same settings and input encode alike), leaves
 // dst's bytes in place, and, with a reused buffer, does not allocate.
