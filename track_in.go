@@ -30,7 +30,12 @@ func (c frameCounts) dropped() uint64 { return c.incomplete + c.skipped + c.refu
 // codecs of its connection. A codec without a decoder is an error matching
 // ErrCodecNotSupported, which names what to import or register.
 func newVideoDecoder(codecs videoCodecSet, track *webrtc.TrackRemote) (trackDecoder[image.Image], error) {
-	mime := track.Codec().MimeType
+	return newVideoAssembler(codecs, track.Codec().MimeType)
+}
+
+// newVideoAssembler returns the decoder of an incoming video track of the
+// given MIME type (see newVideoDecoder).
+func newVideoAssembler(codecs videoCodecSet, mime string) (trackDecoder[image.Image], error) {
 	var codec string
 	switch {
 	case strings.EqualFold(mime, webrtc.MimeTypeVP8):

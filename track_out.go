@@ -287,6 +287,15 @@ type videoSampleEncoder struct {
 	bitrate   int       // the bitrate set on enc
 	bitrateAt time.Time // when it was set
 	debt      frameDebt
+	clock     func() time.Time // nil: time.Now (tests and benchmarks simulate one)
+}
+
+// now returns the time on e's clock.
+func (e *videoSampleEncoder) now() time.Time {
+	if e.clock != nil {
+		return e.clock()
+	}
+	return time.Now()
 }
 
 func (e *videoSampleEncoder) encode(img image.Image, forceKeyframe bool, write func(media.Sample)) (bool, bool, error) {
@@ -298,7 +307,7 @@ func (e *videoSampleEncoder) encode(img image.Image, forceKeyframe bool, write f
 		e.buf = yuv
 	}
 	w, h := yuv.Rect.Dx(), yuv.Rect.Dy()
-	now := time.Now()
+	now := e.now()
 	bps, divisor, send := e.plan(w, h, now)
 	if e.enc == nil {
 		enc, err := e.newEnc(VideoEncoderSettings{Width: w, Height: h, FPS: e.settings.fps(), Bitrate: bps})
