@@ -235,3 +235,95 @@ func (c *benchTrackContext) SSRCForwardErrorCorrection() webrtc.SSRC { return 0 
 func (c *benchTrackContext) WriteStream() webrtc.TrackLocalWriter    { return c.wire }
 func (c *benchTrackContext) ID() string                              { return "bench" }
 func (c *benchTrackContext) RTCPReader() interceptor.RTCPReader      { return nil }
+
+// TestVideoPipelineAllocations pins what the library's own code allocates
+// per frame on the video path: on the send side nothing for VP8 (the
+// track's handler, congestion planning, the encoder into its reused buffer;
+// pion's packetiser, which allocates each packet, is not counted: the track
+// here is not bound), and on the receive side only the decoded picture,
+// which is the subscribers' to keep (image.NewYCbCr: two allocations), for
+// both codecs.
+func TestVideoPipelineAllocations(t *testing.T) {
+	const w, h = 320, 240
+	t.Run("send/VP8", func(t *testing.T) {
+		requireVideoCodec(t, codecVP8)
+		p := newBenchPipeline(t, codecVP8, w, h)
+		local, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", "rtcbot")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.track.local = local // unbound: WriteSample returns at once
+		img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+		frame := func() {
+			if err := p.pattern.FrameInto(img, p.seq, p.now); err != nil {
+				t.Fatal(err)
+			}
+			p.seq++
+			p.track.handle(img)
+			p.now = p.now.Add(time.Second / 30)
+		}
+		for range 5 {
+			frame()
+		}
+		if allocs := testing.AllocsPerRun(20, frame); allocs != 0 {
+			t.Errorf("sending a VP8 frame allocates %v times in rtcbot's code, want 0", allocs)
+		}
+		if p.track.enc.sendingBitrate() == 0 {
+			t.Error("nothing was encoded")
+		}
+	})
+	for _, codec := range []string{codecVP8, codecH264} {
+		t.Run("receive/"+codec, func(t *testing.T) {
+			requireVideoCodec(t, codec)
+			// Record a few frames' packets with the whole pipeline.
+			p := newBenchPipeline(t, codec, w, h)
+			var frames [][]*rtp.Packet
+			for range 12 {
+				p.wire.n = 0
+				img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+				if err := p.pattern.FrameInto(img, p.seq, p.now); err != nil {
+					t.Fatal(err)
+				}
+				p.seq++
+				p.track.handle(img)
+				p.now = p.now.Add(time.Second / 30)
+				var pkts []*rtp.Packet
+				for _, data := range p.wire.packets[:p.wire.n] {
+					pkt := &rtp.Packet{}
+					if err := pkt.Unmarshal(append([]byte(nil), data...)); err != nil {
+						t.Fatal(err)
+					}
+					pkts = append(pkts, pkt)
+				}
+				frames = append(frames, pkts)
+			}
+			// Replay them into a fresh assembler: the keyframe first, then
+			// the delta frames, measured.
+			_, capability, _ := videoCodec(VideoSettings{Codec: codec})
+			dec, err := newVideoAssembler(registeredVideoCodecs(), capability.MimeType)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dec.close()
+			decoded := 0
+			emit := func(image.Image) { decoded++ }
+			next := 0
+			push := func() {
+				for _, pkt := range frames[next] {
+					if dec.push(packet{pkt}, emit) {
+						t.Fatalf("frame %d: keyframe asked for (%+v)", next, dec.frames())
+					}
+				}
+				next++
+			}
+			push()
+			push()
+			if allocs := testing.AllocsPerRun(len(frames)-3, push); allocs > 2 {
+				t.Errorf("receiving a %s frame allocates %v times, want 2 (the decoded picture)", codec, allocs)
+			}
+			if decoded != len(frames) {
+				t.Errorf("%d of %d frames decoded", decoded, len(frames))
+			}
+		})
+	}
+}
