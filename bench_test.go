@@ -104,3 +104,61 @@ func TestPublishDoesNotAllocate(t *testing.T) {
 		t.Fatalf("Publish + Get allocates %v times per item, want 0", allocs)
 	}
 }
+
+// benchInputEvent is a gamepad's stick moving, as a robot receives it.
+var benchInputEvent = InputEvent{Timestamp: 1553379212.684861, Code: "ABS_X", State: -12345, Event: InputAbsolute}
+
+// benchMap is a small control message, as a desktop sends it.
+var benchMap = map[string]any{"forward": 0.5, "turn": -0.25, "mode": "drive"}
+
+// BenchmarkMessageEncode is what a connection's data channel does to each
+// message it sends (encodeMessage: JSON, as RTCBot sends it).
+func BenchmarkMessageEncode(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		msg  any
+	}{{"InputEvent", benchInputEvent}, {"Map", benchMap}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var n int
+			for b.Loop() {
+				data, _, err := encodeMessage(bc.msg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = len(data)
+			}
+			b.ReportMetric(float64(n), "bytes/msg")
+		})
+	}
+}
+
+// BenchmarkMessageDecode is what a connection's data channel does to each
+// text message it receives (decodeText), and for the input event what a
+// robot then does to get the event back (InputEventFromMessage).
+func BenchmarkMessageDecode(b *testing.B) {
+	event, _, err := encodeMessage(benchInputEvent)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, _, err := encodeMessage(benchMap)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("InputEvent", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if e, ok := InputEventFromMessage(decodeText(event)); !ok || e != benchInputEvent {
+				b.Fatalf("decoded %+v, %v", e, ok)
+			}
+		}
+	})
+	b.Run("Map", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if v, ok := decodeText(m).(map[string]any); !ok || len(v) != len(benchMap) {
+				b.Fatalf("decoded %v", v)
+			}
+		}
+	})
+}

@@ -30,7 +30,12 @@ func (c frameCounts) dropped() uint64 { return c.incomplete + c.skipped + c.refu
 // codecs of its connection. A codec without a decoder is an error matching
 // ErrCodecNotSupported, which names what to import or register.
 func newVideoDecoder(codecs videoCodecSet, track *webrtc.TrackRemote) (trackDecoder[image.Image], error) {
-	mime := track.Codec().MimeType
+	return newVideoAssembler(codecs, track.Codec().MimeType)
+}
+
+// newVideoAssembler returns the decoder of an incoming video track of the
+// given MIME type (see newVideoDecoder).
+func newVideoAssembler(codecs videoCodecSet, mime string) (trackDecoder[image.Image], error) {
 	var codec string
 	switch {
 	case strings.EqualFold(mime, webrtc.MimeTypeVP8):
@@ -209,7 +214,6 @@ func (a *vp8Assembler) close() { a.dec.Close() }
 // cleanly. Access units are bounded at maxAU bytes.
 type h264Assembler struct {
 	dec     VideoDecoder
-	depack  codecs.H264Packet
 	maxAU   int
 	au      []byte
 	ts      uint32
@@ -217,6 +221,8 @@ type h264Assembler struct {
 	haveSeq bool
 	started bool // an access unit is being assembled
 	broken  bool // it lost a packet, or is too large
+	inFU    bool // an FU-A fragmented NAL unit is being assembled
+	fuNAL   byte // its NAL unit header
 	needKey bool // wait for an IDR before decoding
 	count   frameCounts
 }
@@ -232,7 +238,7 @@ func (a *h264Assembler) push(p packet, emit func(image.Image)) bool {
 			a.needKey = true // the last one never ended: its marker packet was lost
 		}
 		a.au, a.ts, a.started, a.broken = a.au[:0], p.Timestamp, true, false
-		a.depack = codecs.H264Packet{} // no fragment of a lost NAL unit carries over
+		a.inFU = false // no fragment of a lost NAL unit carries over
 		if startsKeyframe(p.Payload) {
 			a.count.keyframes++
 		}
@@ -240,27 +246,18 @@ func (a *h264Assembler) push(p packet, emit func(image.Image)) bool {
 	if gap {
 		// Packets were lost: this access unit, or a whole one before it.
 		a.broken, a.needKey = true, true
-		a.depack = codecs.H264Packet{}
 	}
-	if !a.broken {
-		nalus, err := a.depack.Unmarshal(p.Payload)
-		switch {
-		case err != nil:
-			a.broken = true
-		case len(nalus) > a.maxAU-len(a.au):
-			a.broken = true
-		default:
-			a.au = append(a.au, nalus...)
-		}
-		if a.broken {
-			a.au = a.au[:0]
-		}
+	if !a.broken && !a.appendPayload(p.Payload) {
+		a.broken = true
+	}
+	if a.broken {
+		a.au, a.inFU = a.au[:0], false
 	}
 	if !p.Marker {
 		return false
 	}
 	a.started = false
-	if a.broken || len(a.au) == 0 {
+	if a.broken || a.inFU || len(a.au) == 0 { // inFU: the last NAL unit's fragments stop short
 		a.needKey = true
 		a.count.incomplete++
 		return true
@@ -282,6 +279,83 @@ func (a *h264Assembler) push(p packet, emit func(image.Image)) bool {
 	a.count.decoded++
 	emit(img)
 	return false
+}
+
+// appendPayload appends the NAL units of one RTP payload to the access unit
+// in Annex-B form, each behind a 4-byte start code, as pion's
+// codecs.H264Packet does, but into the access unit's own buffer, which is
+// reused from one access unit to the next: no allocation per packet. It
+// takes what packetization-mode 1 carries (RFC 6184): a single NAL unit
+// (types 1 to 23), a STAP-A aggregate (24) and FU-A fragments (28), whose
+// NAL unit it rebuilds in place from the fragments in a row. It reports
+// false for an empty or malformed payload, another packetisation type, a
+// fragment out of turn (a continuation without a start, a start or another
+// packet while a fragmented unit is open), a fragment whose FU-A headers
+// disagree with the first fragment's about the unit's type or NRI, and a
+// payload that would make the
+// access unit larger than maxAU.
+func (a *h264Assembler) appendPayload(payload []byte) bool {
+	if len(payload) == 0 {
+		return false
+	}
+	t := payload[0] & 0x1f
+	if a.inFU && t != 28 {
+		return false
+	}
+	switch {
+	case t >= 1 && t <= 23: // a single NAL unit
+		return a.appendNAL(payload)
+	case t == 24: // STAP-A: units behind 16-bit sizes
+		rest := payload[1:]
+		for len(rest) >= 2 {
+			n := int(binary.BigEndian.Uint16(rest))
+			if n > len(rest)-2 {
+				return false
+			}
+			if !a.appendNAL(rest[2 : 2+n]) {
+				return false
+			}
+			rest = rest[2+n:]
+		}
+		return true
+	case t == 28: // FU-A: an FU indicator, an FU header, a fragment
+		if len(payload) < 2 {
+			return false
+		}
+		fu := payload[1]
+		start, end := fu&0x80 != 0, fu&0x40 != 0
+		// The unit's header: NRI of the FU indicator, type of the FU
+		// header; every fragment of a unit carries the same.
+		header := payload[0]&0x60 | fu&0x1f
+		switch {
+		case start && !a.inFU:
+			if !a.appendNAL([]byte{header}) {
+				return false
+			}
+			a.inFU, a.fuNAL = true, header
+		case start || !a.inFU || header != a.fuNAL:
+			return false
+		}
+		fragment := payload[2:]
+		if len(fragment) > a.maxAU-len(a.au) {
+			return false
+		}
+		a.au = append(a.au, fragment...)
+		a.inFU = !end
+		return true
+	}
+	return false // STAP-B, MTAP, FU-B or a reserved type
+}
+
+// appendNAL appends a start code and nal to the access unit, if it stays
+// within maxAU.
+func (a *h264Assembler) appendNAL(nal []byte) bool {
+	if len(nal) > a.maxAU-len(a.au)-4 {
+		return false
+	}
+	a.au = append(a.au, 0, 0, 0, 1)
+	a.au = append(a.au, nal...)
+	return true
 }
 
 // startsKeyframe reports whether an H.264 RTP payload (RFC 6184) begins

@@ -39,6 +39,8 @@ type outTrack[T any] struct {
 	keyframes  atomic.Uint64 // keyframes sent
 	lastForced time.Time     // when a keyframe was last sent on request (the consumer's goroutine only)
 	sending    atomic.Int64  // the encoder's bitrate, bits per second, 0 before the first frame
+
+	write func(media.Sample) // writes a sample to local, made once (the consumer's goroutine only)
 }
 
 // linkRange is the lowest and the highest estimate of the links of a
@@ -75,7 +77,10 @@ func (t *outTrack[T]) requestKeyframe(linkBps int) {
 type sampleEncoder[T any] interface {
 	// encode encodes item and calls write with each finished sample; it
 	// reports whether it was encoded at all (a frame may be skipped), and
-	// as a keyframe.
+	// as a keyframe. The sample's Data is the encoder's until write
+	// returns: write must not keep it (the encoder may reuse it for the
+	// next item; TrackLocalStaticSample.WriteSample copies it into
+	// packets).
 	encode(item T, forceKeyframe bool, write func(media.Sample)) (encoded, keyframe bool, err error)
 	// setLinks gives the bitrates the links of the track's connections
 	// carry.
@@ -168,11 +173,15 @@ func (t *outTrack[T]) handle(item T) {
 		pending = &t.slowKey
 		force = since >= slowKeyframeSpacing && pending.Swap(false)
 	}
-	encoded, keyframe, err := t.enc.encode(item, force, func(s media.Sample) {
-		// A write fails only for a connection that is closing, which
-		// reports its own end; the others got the sample.
-		t.local.WriteSample(s)
-	})
+	if t.write == nil {
+		// Made once rather than per frame, where it would be allocated.
+		t.write = func(s media.Sample) {
+			// A write fails only for a connection that is closing, which
+			// reports its own end; the others got the sample.
+			t.local.WriteSample(s)
+		}
+	}
+	encoded, keyframe, err := t.enc.encode(item, force, t.write)
 	switch {
 	case force && encoded:
 		t.lastForced = time.Now()
@@ -278,6 +287,8 @@ type videoSampleEncoder struct {
 	newEnc    func(VideoEncoderSettings) (VideoEncoder, error)
 	settings  VideoSettings
 	enc       VideoEncoder
+	appender  appendEncoder // enc, if it encodes into a reused buffer (VP8 only, see encode)
+	out       []byte        // that buffer
 	start     time.Time
 	last      time.Time
 	buf       *image.YCbCr // a conversion to I420
@@ -287,6 +298,15 @@ type videoSampleEncoder struct {
 	bitrate   int       // the bitrate set on enc
 	bitrateAt time.Time // when it was set
 	debt      frameDebt
+	clock     func() time.Time // nil: time.Now (tests and benchmarks simulate one)
+}
+
+// now returns the time on e's clock.
+func (e *videoSampleEncoder) now() time.Time {
+	if e.clock != nil {
+		return e.clock()
+	}
+	return time.Now()
 }
 
 func (e *videoSampleEncoder) encode(img image.Image, forceKeyframe bool, write func(media.Sample)) (bool, bool, error) {
@@ -298,7 +318,7 @@ func (e *videoSampleEncoder) encode(img image.Image, forceKeyframe bool, write f
 		e.buf = yuv
 	}
 	w, h := yuv.Rect.Dx(), yuv.Rect.Dy()
-	now := time.Now()
+	now := e.now()
 	bps, divisor, send := e.plan(w, h, now)
 	if e.enc == nil {
 		enc, err := e.newEnc(VideoEncoderSettings{Width: w, Height: h, FPS: e.settings.fps(), Bitrate: bps})
@@ -306,6 +326,13 @@ func (e *videoSampleEncoder) encode(img image.Image, forceKeyframe bool, write f
 			return false, false, fmt.Errorf("rtcbot: %s encoder for %dx%d: %w", e.codec, w, h, err)
 		}
 		e.enc, e.bitrate, e.bitrateAt = enc, bps, now
+		// pion's VP8 payloader copies a sample into its packets and keeps
+		// nothing of it, so VP8 samples can be encoded into one buffer.
+		// Its H.264 payloader keeps a sample's trailing SPS and PPS for the
+		// next sample: H.264 samples are each the encoder's own.
+		if a, ok := enc.(appendEncoder); ok && e.codec == codecVP8 {
+			e.appender = a
+		}
 	}
 	e.debt.leak(bps, now, e.links.queueing)
 	if !send || e.debt.over(bps) {
@@ -325,18 +352,34 @@ func (e *videoSampleEncoder) encode(img image.Image, forceKeyframe bool, write f
 	if e.start.IsZero() {
 		e.start, e.last = now, now.Add(-time.Second/30)
 	}
-	data, keyframe, err := e.enc.Encode(yuv, now.Sub(e.start), forceKeyframe)
+	var data []byte
+	var keyframe bool
+	var err error
+	if e.appender != nil {
+		data, keyframe, err = e.appender.AppendEncode(e.out[:0], yuv, now.Sub(e.start), forceKeyframe)
+		e.out = data
+	} else {
+		data, keyframe, err = e.enc.Encode(yuv, now.Sub(e.start), forceKeyframe)
+	}
 	if err != nil {
 		return false, false, fmt.Errorf("rtcbot: %s encode: %w", e.codec, err)
 	}
 	duration := min(now.Sub(e.last), time.Second)
 	e.last = now
-	if data == nil {
+	if len(data) == 0 {
 		return false, false, nil
 	}
 	e.debt.bits += 8 * len(data)
 	write(media.Sample{Data: data, Duration: duration, Timestamp: now})
 	return true, keyframe, nil
+}
+
+// appendEncoder is a VideoEncoder that can encode into a buffer its caller
+// reuses: AppendEncode is Encode appending the frame to dst (nothing if it
+// skipped the picture), as codec/vp8's Encoder does. The frame is then the
+// caller's only until the next call.
+type appendEncoder interface {
+	AppendEncode(dst []byte, img *image.YCbCr, pts time.Duration, forceKeyframe bool) (frame []byte, keyframe bool, err error)
 }
 
 func (e *videoSampleEncoder) setLinks(links linkRange) { e.links = links }

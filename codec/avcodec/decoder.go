@@ -29,6 +29,7 @@ typedef struct {
 	// Set by rtcav_get_format when it refuses a stream, reset per call.
 	int refused_w, refused_h; // a picture size over max_pixels
 	int refused_fmt;          // a software pixel format other than 4:2:0
+	int got;                  // pictures the last rtcav_decode_au yielded
 } rtcav_dec;
 
 // rtcav_get_format is libavcodec's get_format callback. FFmpeg's H.264
@@ -216,6 +217,13 @@ static int rtcav_decode(rtcav_dec *d, const void *data, size_t n, int idr, int *
 	return ret;
 }
 
+// rtcav_decode_au is rtcav_decode counting the pictures in d->got, so that
+// the Go caller passes no pointer to its own variable (which would move it
+// to the heap).
+static int rtcav_decode_au(rtcav_dec *d, const void *data, size_t n, int idr) {
+	return rtcav_decode(d, data, n, idr, &d->got);
+}
+
 static int rtcav_invaliddata(void) { return AVERROR_INVALIDDATA; }
 */
 import "C"
@@ -294,8 +302,7 @@ func (d *Decoder) Decode(accessUnit []byte) (*image.YCbCr, error) {
 		packet = d.withParams(accessUnit)
 	}
 	d.remember(params)
-	var got C.int
-	rc := C.rtcav_decode(d.c, unsafe.Pointer(&packet[0]), C.size_t(len(packet)), C.int(idr), &got)
+	rc := C.rtcav_decode_au(d.c, unsafe.Pointer(&packet[0]), C.size_t(len(packet)), C.int(idr))
 	if d.c.refused_w != 0 || d.c.refused_h != 0 {
 		return nil, fmt.Errorf("avcodec: picture size %dx%d exceeds the limit of %d pixels",
 			int(d.c.refused_w), int(d.c.refused_h), maxDecodePixels)
@@ -312,7 +319,7 @@ func (d *Decoder) Decode(accessUnit []byte) (*image.YCbCr, error) {
 		}
 		return nil, fmt.Errorf("avcodec: decode: %s", avError(rc))
 	}
-	if got == 0 {
+	if d.c.got == 0 {
 		return nil, nil
 	}
 	return copyFrame(d.c.out)

@@ -86,22 +86,3 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
-
-// BenchmarkDecode decodes a 640x480 x264 stream of the moving pattern, a
-// keyframe every 60 frames, and reports the time per frame.
-func BenchmarkDecode(b *testing.B) {
-	const w, h, cycle = 640, 480, 60
-	// Frame 0 of each cycle is a keyframe, so the decoder can loop.
-	aus := encode(b, pictures(w, h, cycle), 0)
-	d := newDecoder(b)
-	b.SetBytes(int64(w * h * 3 / 2))
-	i := 0
-	for b.Loop() {
-		img, err := d.Decode(aus[i%cycle])
-		if err != nil || img == nil {
-			b.Fatalf("frame %d: %v, %v", i, img, err)
-		}
-		i++
-	}
-	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(i), "ms/frame")
-}

@@ -51,17 +51,26 @@ static vpx_codec_err_t rtcvp8_decode(rtcvp8_dec *d, const void *data, size_t n) 
 }
 
 // rtcvp8_peek reports whether data starts a keyframe and its declared size.
-static int rtcvp8_peek(const void *data, size_t n, unsigned int *w, unsigned int *h) {
+// It returns the size by value, so that the Go caller's variables stay on
+// its stack.
+typedef struct {
+	unsigned int w, h;
+	int is_kf;
+} rtcvp8_peeked;
+
+static rtcvp8_peeked rtcvp8_peek(const void *data, size_t n) {
+	rtcvp8_peeked out = {0};
 	vpx_codec_stream_info_t si;
 	memset(&si, 0, sizeof(si));
 	si.sz = sizeof(si);
 	if (vpx_codec_peek_stream_info(vpx_codec_vp8_dx(), (const uint8_t *)data,
 			(unsigned int)n, &si) != VPX_CODEC_OK) {
-		return 0;
+		return out;
 	}
-	*w = si.w;
-	*h = si.h;
-	return si.is_kf;
+	out.w = si.w;
+	out.h = si.h;
+	out.is_kf = si.is_kf;
+	return out;
 }
 
 static vpx_image_t *rtcvp8_get_frame(rtcvp8_dec *d) {
@@ -126,10 +135,9 @@ func (d *Decoder) Decode(frame []byte) (*image.YCbCr, error) {
 	if d.c == nil {
 		return nil, ErrClosed
 	}
-	var w, h C.uint
-	if C.rtcvp8_peek(unsafe.Pointer(&frame[0]), C.size_t(len(frame)), &w, &h) != 0 &&
-		uint64(w)*uint64(h) > maxDecodePixels {
-		return nil, fmt.Errorf("vp8: keyframe size %dx%d exceeds the limit of %d pixels", w, h, maxDecodePixels)
+	if p := C.rtcvp8_peek(unsafe.Pointer(&frame[0]), C.size_t(len(frame))); p.is_kf != 0 &&
+		uint64(p.w)*uint64(p.h) > maxDecodePixels {
+		return nil, fmt.Errorf("vp8: keyframe size %dx%d exceeds the limit of %d pixels", uint(p.w), uint(p.h), maxDecodePixels)
 	}
 	if rc := C.rtcvp8_decode(d.c, unsafe.Pointer(&frame[0]), C.size_t(len(frame))); rc != C.VPX_CODEC_OK {
 		msg := C.GoString(C.vpx_codec_err_to_string(rc))

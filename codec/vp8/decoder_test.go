@@ -207,36 +207,6 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-func BenchmarkDecode640x480(b *testing.B) {
-	const w, h, cycle = 640, 480, 60
-	enc, err := NewEncoder(EncoderSettings{Width: w, Height: h})
-	if err != nil {
-		b.Fatal(err)
-	}
-	frames := make([][]byte, cycle)
-	for i := range frames {
-		// Frame 0 of each cycle is a keyframe, so the decoder can loop.
-		frames[i], _, err = enc.Encode(testPicture(w, h, i), ptsOf(i, 30), i == 0)
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	enc.Close()
-	d, err := NewDecoder()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer d.Close()
-	i := 0
-	for b.Loop() {
-		if _, err := d.Decode(frames[i%cycle]); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
-	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(i), "ms/frame")
-}
-
 func TestDecodeHugeKeyframeRejected(t *testing.T) {
 	key := encodeKeyframe(t, 64, 48)
 	// Bytes 6..9 of a keyframe hold the 14-bit width and height (plus

@@ -5,15 +5,17 @@
 // together with its presentation time and receives the encoded frame right
 // away (libvpx is configured with zero lag, so every call to
 // [Encoder.Encode] produces the frame for the picture just passed, or nil
-// if libvpx dropped it). This fits a pipeline that encodes a source once and
-// fans the encoded frames out to many WebRTC peers.
+// if libvpx dropped it; [Encoder.AppendEncode] writes it into a buffer the
+// caller reuses). This fits a pipeline that encodes a source once and fans
+// the encoded frames out to many WebRTC peers.
 //
 // The encoder is configured the way WebRTC configures libvpx for real time:
 // one-pass CBR, no lookahead, error-resilient bitstream, a fixed cpu-used
 // speed (see [EncoderSettings.Speed]), no internal resizing, and the
-// VPX_DL_REALTIME deadline on every frame. At 640x480 this takes a few
-// milliseconds per frame instead of the tens of milliseconds the libvpx
-// defaults need.
+// VPX_DL_REALTIME deadline on every frame. On the moving test pattern of
+// package timecode this takes about 2 ms per frame at 640x480 and 5 to
+// 6 ms at 1280x720 on one core (BenchmarkEncode), instead of the tens of
+// milliseconds the libvpx defaults need.
 //
 // Presentation times only steer libvpx's rate control. The encoder feeds
 // libvpx its own monotonic timeline in which the gap between two frames is

@@ -160,6 +160,7 @@ import (
 	"runtime"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // EncoderSettings configures an Encoder. Zero values take the documented
@@ -330,33 +331,46 @@ func (e *Encoder) init(s EncoderSettings) error {
 // pts only feeds rate control: the gap to the previous frame is clamped to
 // [1/90000 s, 1 s], so pauses and non-monotonic timestamps are harmless.
 func (e *Encoder) Encode(img *image.YCbCr, pts time.Duration, forceKeyframe bool) (frame []byte, keyframe bool, err error) {
+	frame, keyframe, err = e.AppendEncode(nil, img, pts, forceKeyframe)
+	if len(frame) == 0 {
+		frame = nil // dropped, or an error
+	}
+	return frame, keyframe, err
+}
+
+// AppendEncode is Encode writing the encoded frame into memory the caller
+// provides: it appends the frame to dst and returns the extended slice, so
+// that a caller reusing one buffer (AppendEncode(buf[:0], ...)) encodes
+// without allocating once the buffer has grown to a frame's size. If libvpx
+// dropped the frame, or on error, nothing is appended.
+func (e *Encoder) AppendEncode(dst []byte, img *image.YCbCr, pts time.Duration, forceKeyframe bool) (frame []byte, keyframe bool, err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.c == nil {
-		return nil, false, ErrClosed
+		return dst, false, ErrClosed
 	}
 	if img == nil {
-		return nil, false, errors.New("vp8: nil image")
+		return dst, false, errors.New("vp8: nil image")
 	}
 	if img.SubsampleRatio != image.YCbCrSubsampleRatio420 {
-		return nil, false, fmt.Errorf("vp8: unsupported chroma subsampling %v, need 4:2:0 (I420)", img.SubsampleRatio)
+		return dst, false, fmt.Errorf("vp8: unsupported chroma subsampling %v, need 4:2:0 (I420)", img.SubsampleRatio)
 	}
 	r := img.Rect
 	w, h := r.Dx(), r.Dy()
 	if w <= 0 || h <= 0 {
-		return nil, false, fmt.Errorf("vp8: empty image %v", r)
+		return dst, false, fmt.Errorf("vp8: empty image %v", r)
 	}
 	if err := checkPlanes(img); err != nil {
-		return nil, false, err
+		return dst, false, err
 	}
 
 	if w != e.cur.Width || h != e.cur.Height {
 		s, err := e.user.resolve(w, h)
 		if err != nil {
-			return nil, false, err
+			return dst, false, err
 		}
 		if err := e.init(s); err != nil {
-			return nil, false, err
+			return dst, false, err
 		}
 	}
 
@@ -372,17 +386,18 @@ func (e *Encoder) Encode(img *image.YCbCr, pts time.Duration, forceKeyframe bool
 		C.int(img.YStride), C.int(img.CStride),
 		C.vpx_codec_pts_t(ts), C.ulong(dur), kf)
 	if rc != C.VPX_CODEC_OK {
-		return nil, false, e.errorf("encode", rc)
+		return dst, false, e.errorf("encode", rc)
 	}
 	e.started = true
 	e.libvpxTS, e.lastDur, e.lastPTS = ts, dur, pts
 
 	// With g_lag_in_frames = 0 libvpx emits at most one frame packet per
 	// input picture; take the first and drain anything else.
+	frame, found := dst, false
 	for f := C.rtcvp8_next_frame(e.c); f.found != 0; f = C.rtcvp8_next_frame(e.c) {
-		if frame == nil {
-			frame = C.GoBytes(f.buf, C.int(f.sz))
-			keyframe = f.keyframe != 0
+		if !found && f.sz > 0 {
+			frame = append(frame, unsafe.Slice((*byte)(f.buf), int(f.sz))...)
+			keyframe, found = f.keyframe != 0, true
 		}
 	}
 	return frame, keyframe, nil

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rtcbot-go/rtcbot/timecode"
 )
 
 func TestRoundTrip640x480(t *testing.T) {
@@ -397,31 +399,51 @@ func TestEncoderCloseWhileEncoding(t *testing.T) {
 	}
 }
 
-func BenchmarkEncode640x480(b *testing.B)  { benchmarkEncode(b, 640, 480) }
-func BenchmarkEncode1280x720(b *testing.B) { benchmarkEncode(b, 1280, 720) }
-
-func benchmarkEncode(b *testing.B, w, h int) {
-	enc, err := NewEncoder(EncoderSettings{Width: w, Height: h})
+// TestAppendEncode checks that AppendEncode appends what Encode returns
+// (two encoders with the same settings and input encode alike), leaves
+// dst's bytes in place, and, with a reused buffer, does not allocate.
+func TestAppendEncode(t *testing.T) {
+	const w, h = 160, 120
+	a, err := NewEncoder(EncoderSettings{Width: w, Height: h})
 	if err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
-	defer enc.Close()
-	const cycle = 60
-	pics := make([]*image.YCbCr, cycle)
-	for i := range pics {
-		pics[i] = testPicture(w, h, i)
+	defer a.Close()
+	b, err := NewEncoder(EncoderSettings{Width: w, Height: h})
+	if err != nil {
+		t.Fatal(err)
 	}
-	bytes := 0
-	i := 0
-	for b.Loop() {
-		// Content keeps moving; the cycle restart is just a scene cut.
-		frame, _, err := enc.Encode(pics[i%cycle], ptsOf(i, 30), false)
-		if err != nil {
-			b.Fatal(err)
+	defer b.Close()
+	pattern := timecode.NewPattern(w, h)
+	pic := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	prefix := []byte("prefix")
+	for i := range 10 {
+		if err := pattern.FrameInto(pic, uint32(i), time.Unix(0, 0)); err != nil {
+			t.Fatal(err)
 		}
-		bytes += len(frame)
-		i++
+		want, wantKey, err := a.Encode(pic, ptsOf(i, 30), i == 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, key, err := b.AppendEncode(append([]byte(nil), prefix...), pic, ptsOf(i, 30), i == 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got[:len(prefix)]) != string(prefix) || string(got[len(prefix):]) != string(want) || key != wantKey {
+			t.Fatalf("frame %d: AppendEncode gave %d bytes after the prefix (keyframe %v), Encode %d (keyframe %v)",
+				i, len(got)-len(prefix), key, len(want), wantKey)
+		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(i), "ms/frame")
-	b.ReportMetric(float64(bytes)/float64(i), "bytes/frame")
+	buf := make([]byte, 0, 64<<10)
+	n := 10
+	allocs := testing.AllocsPerRun(20, func() {
+		var err error
+		if buf, _, err = b.AppendEncode(buf[:0], pic, ptsOf(n, 30), false); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	})
+	if allocs != 0 {
+		t.Errorf("AppendEncode into a reused buffer allocates %v times a frame, want 0", allocs)
+	}
 }

@@ -258,12 +258,19 @@ func (e *Encoder) packed(img *image.YCbCr, w, h int) *image.YCbCr {
 	return dst
 }
 
-// hasIDR reports whether an Annex-B stream contains an IDR slice.
+// hasIDR reports whether an Annex-B stream contains an IDR slice. It
+// scans for start codes as nalUnits does, without allocating.
 func hasIDR(stream []byte) bool {
-	for _, nal := range nalUnits(stream) {
-		if nal[0]&0x1f == nalIDR {
+	zeros := 0
+	for i, b := range stream {
+		switch {
+		case b == 0:
+			zeros++
+			continue
+		case b == 1 && zeros >= 2 && i+1 < len(stream) && stream[i+1]&0x1f == nalIDR:
 			return true
 		}
+		zeros = 0
 	}
 	return false
 }

@@ -358,30 +358,6 @@ func TestNALUnits(t *testing.T) {
 	}
 }
 
-func BenchmarkEncode640x480(b *testing.B)  { benchmarkEncode(b, 640, 480) }
-func BenchmarkEncode1280x720(b *testing.B) { benchmarkEncode(b, 1280, 720) }
-
-func benchmarkEncode(b *testing.B, w, h int) {
-	enc, err := NewEncoder(EncoderSettings{Width: w, Height: h})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer enc.Close()
-	const cycle = 60
-	pics := pictures(w, h, cycle)
-	bytes, i := 0, 0
-	for b.Loop() {
-		frame, _, err := enc.Encode(pics[i%cycle], ptsOf(i, 30), false)
-		if err != nil {
-			b.Fatal(err)
-		}
-		bytes += len(frame)
-		i++
-	}
-	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(i), "ms/frame")
-	b.ReportMetric(float64(bytes)/float64(i), "bytes/frame")
-}
-
 func TestKeyframeInterval(t *testing.T) {
 	const w, h = 160, 120
 	enc := newEncoder(t, EncoderSettings{Width: w, Height: h, KeyframeInterval: 10})

@@ -1,0 +1,123 @@
+//go:build cgo
+
+package vp8
+
+import (
+	"fmt"
+	"image"
+	"testing"
+	"time"
+
+	"github.com/rtcbot-go/rtcbot/timecode"
+)
+
+// Run with: go test -run '^$' -bench . -benchmem ./codec/vp8/
+//
+// The benchmarks work on the moving test pattern of package timecode (what
+// rtcbot's test-pattern camera sends: scrolling bars, a bouncing box and a
+// time code), a new frame for every operation, at the default bitrate of
+// 0.1 bit per pixel per frame at 30 fps, which is what rtcbot gives the
+// encoder on a good link (VideoSettings.MaxBitrate's default). ns/op is the
+// time per frame.
+
+// benchSizes are the picture sizes of the benchmarks.
+var benchSizes = []image.Point{{320, 240}, {640, 480}, {1280, 720}}
+
+// benchT0 is the capture time stamped into frame 0.
+var benchT0 = time.UnixMilli(1_700_000_000_000)
+
+// BenchmarkEncode encodes consecutive frames of the moving pattern into a
+// reused buffer, as rtcbot's video track does (AppendEncode). Drawing the
+// pattern is not timed.
+func BenchmarkEncode(b *testing.B) {
+	for _, size := range benchSizes {
+		b.Run(fmt.Sprintf("%dx%d", size.X, size.Y), func(b *testing.B) {
+			w, h := size.X, size.Y
+			enc, err := NewEncoder(EncoderSettings{Width: w, Height: h})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer enc.Close()
+			pattern := timecode.NewPattern(w, h)
+			pic := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+			var buf []byte
+			bytes, n := 0, 0
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				if err := pattern.FrameInto(pic, uint32(n), benchT0.Add(ptsOf(n, 30))); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				buf, _, err = enc.AppendEncode(buf[:0], pic, ptsOf(n, 30), false)
+				if err != nil {
+					b.Fatal(err)
+				}
+				bytes += len(buf)
+				n++
+			}
+			b.ReportMetric(float64(bytes)/float64(n), "bytes/frame")
+		})
+	}
+}
+
+// benchSequence is the number of frames a decode benchmark cycles
+// through: 3 s of video, a keyframe and then delta frames.
+const benchSequence = 90
+
+// BenchmarkDecode decodes a pre-encoded sequence of benchSequence moving
+// frames over and over; it starts with a keyframe, so the decoder can loop.
+// Each decoded picture is a new image the caller owns, as Decode promises.
+func BenchmarkDecode(b *testing.B) {
+	for _, size := range benchSizes {
+		b.Run(fmt.Sprintf("%dx%d", size.X, size.Y), func(b *testing.B) {
+			w, h := size.X, size.Y
+			frames := encodeSequence(b, w, h, benchSequence)
+			d, err := NewDecoder()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer d.Close()
+			bytes, n := 0, 0
+			b.ReportAllocs()
+			for b.Loop() {
+				frame := frames[n%len(frames)]
+				img, err := d.Decode(frame)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if img.Rect.Dx() != w || img.Rect.Dy() != h {
+					b.Fatalf("decoded %v, want %dx%d", img.Rect, w, h)
+				}
+				bytes += len(frame)
+				n++
+			}
+			b.ReportMetric(float64(bytes)/float64(n), "bytes/frame")
+		})
+	}
+}
+
+// encodeSequence encodes n consecutive frames of the moving pattern at the
+// default bitrate; frame 0 is a keyframe.
+func encodeSequence(t testing.TB, w, h, n int) [][]byte {
+	t.Helper()
+	enc, err := NewEncoder(EncoderSettings{Width: w, Height: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	pattern := timecode.NewPattern(w, h)
+	pic := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	frames := make([][]byte, n)
+	for i := range frames {
+		if err := pattern.FrameInto(pic, uint32(i), benchT0.Add(ptsOf(i, 30))); err != nil {
+			t.Fatal(err)
+		}
+		frame, key, err := enc.Encode(pic, ptsOf(i, 30), i == 0)
+		if err != nil || len(frame) == 0 || (i == 0 && !key) {
+			t.Fatalf("frame %d: %d bytes, keyframe %v, %v", i, len(frame), key, err)
+		}
+		frames[i] = frame
+	}
+	return frames
+}
