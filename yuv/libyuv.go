@@ -3,7 +3,9 @@
 package yuv
 
 /*
-#cgo LDFLAGS: -lyuv
+// Debian ships libyuv without a pkg-config file. The static library keeps
+// the shared one, and the libjpeg and libstdc++ it links, out of programs.
+#cgo LDFLAGS: -l:libyuv.a
 #include <libyuv/convert_argb.h>
 #include <libyuv/convert_from_argb.h>
 #include <libyuv/scale.h>
