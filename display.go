@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rtcbot-go/rtcbot/yuv"
 )
 
 // HeadlessDisplaySettings configures a HeadlessDisplay. The zero value
@@ -35,6 +37,15 @@ type HeadlessDisplaySettings struct {
 	SnapshotPath string
 	// SnapshotEvery is the snapshot period (default 5 s).
 	SnapshotEvery time.Duration
+	// Scale shows frames Scale times wider and taller (default 1), as
+	// package cv's DisplaySettings.Scale does in a window: interpolated
+	// bilinearly by libyuv (package yuv), as cv2.resize does in RTCBot's
+	// offloading tutorial. A headless display shows nothing between
+	// snapshots, so it enlarges only what is looked at: Snapshot and
+	// LastFrame give the enlarged picture and Stats its size, while the
+	// frames as they arrive are kept as they are, without a copy or any
+	// work per frame.
+	Scale int
 }
 
 // DisplayStats is what a HeadlessDisplay reports.
@@ -50,8 +61,8 @@ type DisplayStats struct {
 // HeadlessDisplay is a consumer of video frames for machines without a
 // screen, where a program would use a window (package cv's Display, RTCBot's
 // CVDisplay) on a desktop. It counts the frames it receives, measures their
-// rate, keeps the last one, and can write it to a PNG file and report the
-// statistics periodically. Like a window it shows only the newest frame: its
+// rate, keeps the last one, and can write it to a PNG file (enlarged, with
+// HeadlessDisplaySettings.Scale) and report the statistics periodically. Like a window it shows only the newest frame: its
 // direct input (Put) is latest-only.
 //
 //	disp := rtcbot.NewHeadlessDisplay(rtcbot.HeadlessDisplaySettings{Logger: slog.Default()})
@@ -65,8 +76,14 @@ type HeadlessDisplay struct {
 
 	mu     sync.Mutex
 	frames uint64
-	last   image.Image
+	last   image.Image // as received
 	fps    float64
+
+	// The pictures snapshots are made in, reused from one to the next.
+	picMu sync.Mutex   // serialises Snapshot and an enlarging LastFrame
+	small *image.YCbCr // a frame of another kind as 4:2:0, to enlarge
+	big   *image.YCbCr // the frame enlarged
+	rgba  *image.RGBA  // the pixels encoded
 
 	stop    context.CancelFunc
 	stopped chan struct{} // closed when the statistics goroutine returns
@@ -81,6 +98,7 @@ func NewHeadlessDisplay(s HeadlessDisplaySettings) *HeadlessDisplay {
 	if s.SnapshotEvery <= 0 {
 		s.SnapshotEvery = 5 * time.Second
 	}
+	s.Scale = max(s.Scale, 1)
 	ctx, stop := context.WithCancel(context.Background())
 	d := &HeadlessDisplay{settings: s, stop: stop, stopped: make(chan struct{})}
 	d.frameSink = newFrameSink(NewConsumer(d.show, func() Subscription[image.Image] { return NewLatest[image.Image]() }))
@@ -147,11 +165,44 @@ func (d *HeadlessDisplay) Frames() uint64 {
 	return d.frames
 }
 
-// LastFrame returns the last frame received, or nil before the first.
+// LastFrame returns the last frame received as the display shows it, or
+// nil before the first: the frame itself, or with a Scale above 1 a new
+// picture of it enlarged, which the caller owns.
 func (d *HeadlessDisplay) LastFrame() image.Image {
+	frame := d.received()
+	if frame == nil || d.settings.Scale == 1 {
+		return frame
+	}
+	d.picMu.Lock()
+	defer d.picMu.Unlock()
+	var big *image.YCbCr
+	return d.enlarge(frame, &big)
+}
+
+// received returns the last frame as it was received.
+func (d *HeadlessDisplay) received() image.Image {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.last
+}
+
+// enlarge returns frame enlarged Scale times, written into *buf (reused
+// when it has the right size, else replaced), or frame itself at Scale 1 or
+// when it is empty. d.picMu is held.
+func (d *HeadlessDisplay) enlarge(frame image.Image, buf **image.YCbCr) image.Image {
+	n := d.settings.Scale
+	if n == 1 || frame.Bounds().Empty() {
+		return frame
+	}
+	src := toI420(frame, d.small)
+	if src != frame {
+		d.small = src
+	}
+	*buf = yuv.Reuse(*buf, n*src.Rect.Dx(), n*src.Rect.Dy())
+	if yuv.Scale(*buf, src, yuv.FilterBilinear) != nil {
+		return frame // not reached: src is a 4:2:0 picture at even coordinates
+	}
+	return *buf
 }
 
 // FPS returns the frame rate measured over the last complete interval
@@ -168,26 +219,35 @@ func (d *HeadlessDisplay) Stats() DisplayStats {
 	defer d.mu.Unlock()
 	st := DisplayStats{Frames: d.frames, FPS: d.fps}
 	if d.last != nil {
-		st.Size = d.last.Bounds().Size()
+		st.Size = d.last.Bounds().Size().Mul(d.settings.Scale)
 	}
 	return st
 }
 
-// Snapshot writes the last frame to path as a PNG file. The file is replaced
-// atomically (written beside it, then renamed), so a reader never sees half
-// a picture. Before the first frame it fails with an error wrapping
-// ErrNoFrame.
+// Snapshot writes the last frame, as the display shows it (see
+// HeadlessDisplaySettings.Scale), to path as a PNG file. The file is
+// replaced atomically (written beside it, then renamed), so a reader never
+// sees half a picture. Before the first frame it fails with an error
+// wrapping ErrNoFrame.
 func (d *HeadlessDisplay) Snapshot(path string) error {
-	frame := d.LastFrame()
+	frame := d.received()
 	if frame == nil {
 		return fmt.Errorf("snapshot %s: %w", path, ErrNoFrame)
 	}
+	d.picMu.Lock()
+	defer d.picMu.Unlock()
+	frame = d.enlarge(frame, &d.big)
 	// PNG encodes RGBA pictures directly; other kinds (camera frames are
 	// YCbCr) would be read pixel by pixel through their colour model.
 	if _, ok := frame.(*image.RGBA); !ok {
-		rgba := image.NewRGBA(frame.Bounds())
-		draw.Draw(rgba, rgba.Rect, frame, rgba.Rect.Min, draw.Src)
-		frame = rgba
+		r := frame.Bounds()
+		if d.rgba == nil || d.rgba.Rect.Size() != r.Size() {
+			d.rgba = image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
+		}
+		if m, ok := frame.(*image.YCbCr); !ok || yuv.ToRGBA(d.rgba, m) != nil {
+			draw.Draw(d.rgba, d.rgba.Rect, frame, r.Min, draw.Src)
+		}
+		frame = d.rgba
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
@@ -215,7 +275,7 @@ func (d *HeadlessDisplay) Close() error {
 	d.stop()
 	<-d.stopped
 	d.cons.Close()
-	if d.settings.SnapshotPath != "" && d.LastFrame() != nil {
+	if d.settings.SnapshotPath != "" && d.received() != nil {
 		return d.Snapshot(d.settings.SnapshotPath)
 	}
 	return nil
