@@ -103,3 +103,27 @@ func BenchmarkScale(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkScaleRGBA enlarges 640x480 RGBA 4 times in bands of 16 rows, as
+// a snapshot of the offloading tutorial's display is made.
+func BenchmarkScaleRGBA(b *testing.B) {
+	var src [benchFrames]*image.RGBA
+	for i, f := range patternFrames(640, 480, benchFrames) {
+		src[i] = rgbaOf(f)
+	}
+	size := image.Pt(2560, 1920)
+	band := image.NewRGBA(image.Rect(0, 0, 2560, 16))
+	for _, f := range []Filter{FilterNone, FilterBilinear} {
+		b.Run("4x/"+f.String(), func(b *testing.B) {
+			b.SetBytes(2560 * 1920 * 4)
+			for i := 0; b.Loop(); i++ {
+				for y := 0; y < size.Y; y += 16 {
+					band.Rect = image.Rect(0, y, 2560, y+16)
+					if err := ScaleRGBA(band, src[i%benchFrames], size, f); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}

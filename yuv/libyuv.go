@@ -8,7 +8,20 @@ package yuv
 #cgo LDFLAGS: -l:libyuv.a
 #include <libyuv/convert_argb.h>
 #include <libyuv/convert_from_argb.h>
+#include <stdint.h>
 #include <libyuv/scale.h>
+#include <libyuv/scale_argb.h>
+
+// rtcbot_argb_scale_clip scales into clip, the first pixel of the clip
+// rectangle (cx, cy, cw, ch) of a dw x dh destination, which need not exist
+// beyond it: libyuv addresses the clip from the destination's origin and
+// writes only the clip.
+static int rtcbot_argb_scale_clip(const uint8_t *src, int src_stride, int sw, int sh,
+		uint8_t *clip, int dst_stride, int dw, int dh, int cx, int cy, int cw, int ch,
+		enum FilterMode f) {
+	uint8_t *origin = (uint8_t *)((uintptr_t)clip - (uintptr_t)cy * (uintptr_t)dst_stride - (uintptr_t)cx * 4);
+	return ARGBScaleClip(src, src_stride, sw, sh, origin, dst_stride, dw, dh, cx, cy, cw, ch, f);
+}
 */
 import "C"
 
@@ -52,4 +65,10 @@ func scale(dst, src *image.YCbCr, f Filter) {
 		C.int(src.Rect.Dx()), C.int(src.Rect.Dy()),
 		ptr(dy), C.int(dst.YStride), ptr(dcb), C.int(dst.CStride), ptr(dcr), C.int(dst.CStride),
 		C.int(dst.Rect.Dx()), C.int(dst.Rect.Dy()), filters[f])
+}
+
+func scaleARGB(dst []byte, dstStride int, clip image.Rectangle, src []byte, srcStride, sw, sh int, size image.Point, f Filter) {
+	C.rtcbot_argb_scale_clip(ptr(src), C.int(srcStride), C.int(sw), C.int(sh),
+		ptr(dst), C.int(dstStride), C.int(size.X), C.int(size.Y),
+		C.int(clip.Min.X), C.int(clip.Min.Y), C.int(clip.Dx()), C.int(clip.Dy()), filters[f])
 }

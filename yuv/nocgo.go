@@ -15,3 +15,7 @@ func toABGR(pix []byte, stride int, src *image.YCbCr) { toABGRGo(pix, stride, sr
 func toRGB24(pix []byte, stride int, src *image.YCbCr) { toRGB24Go(pix, stride, src) }
 
 func scale(dst, src *image.YCbCr, f Filter) { scaleGo(dst, src, f) }
+
+func scaleARGB(dst []byte, dstStride int, clip image.Rectangle, src []byte, srcStride, sw, sh int, size image.Point, _ Filter) {
+	scaleARGBGo(dst, dstStride, clip, src, srcStride, sw, sh, size)
+}

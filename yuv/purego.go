@@ -154,3 +154,18 @@ func boxPlane(dst []byte, dstStride, w, h int, src []byte, srcStride, nx, ny int
 		}
 	}
 }
+
+// scaleARGBGo writes the part clip of src (sw x sh pixels of 4 bytes)
+// scaled to size into dst, a band of clip's size, taking the nearest pixel.
+func scaleARGBGo(dst []byte, dstStride int, clip image.Rectangle, src []byte, srcStride, sw, sh int, size image.Point) {
+	dx, dy := (sw<<16)/size.X, (sh<<16)/size.Y
+	for y := range clip.Dy() {
+		row := dst[y*dstStride : y*dstStride+4*clip.Dx()]
+		sy := min((dy/2+(clip.Min.Y+y)*dy)>>16, sh-1)
+		srow := src[sy*srcStride : sy*srcStride+4*sw]
+		for x := range clip.Dx() {
+			sx := min((dx/2+(clip.Min.X+x)*dx)>>16, sw-1)
+			copy(row[4*x:4*x+4], srow[4*sx:4*sx+4])
+		}
+	}
+}

@@ -176,6 +176,32 @@ func Scale(dst, src *image.YCbCr, f Filter) error {
 	return nil
 }
 
+// ScaleRGBA scales src to a picture of the given size and writes into dst
+// the part of that picture within dst's bounds (libyuv's ARGBScaleClip): all
+// of it when dst's bounds are the size at the origin, or a band of rows, so
+// that a large picture can be made and used a piece at a time. The four
+// bytes of a pixel are scaled alike, whatever they mean.
+func ScaleRGBA(dst, src *image.RGBA, size image.Point, f Filter) error {
+	if src == nil || dst == nil {
+		return fmt.Errorf("%w: nil RGBA", ErrFormat)
+	}
+	if f < FilterNone || f > FilterBox {
+		return fmt.Errorf("yuv: unknown %v", f)
+	}
+	sr, dr := src.Rect, dst.Rect
+	so, do := src.PixOffset(sr.Min.X, sr.Min.Y), dst.PixOffset(dr.Min.X, dr.Min.Y)
+	switch {
+	case sr.Empty() || src.Stride < 4*sr.Dx() || !fits(len(src.Pix)-so, src.Stride, 4*sr.Dx(), sr.Dy()):
+		return fmt.Errorf("%w: source %v pixels with stride %d in %d bytes", ErrFormat, sr, src.Stride, len(src.Pix))
+	case dr.Empty() || dst.Stride < 4*dr.Dx() || !fits(len(dst.Pix)-do, dst.Stride, 4*dr.Dx(), dr.Dy()):
+		return fmt.Errorf("%w: destination %v pixels with stride %d in %d bytes", ErrFormat, dr, dst.Stride, len(dst.Pix))
+	case !dr.In(image.Rectangle{Max: size}):
+		return fmt.Errorf("%w: %v is not within a %v picture", ErrSize, dr, size)
+	}
+	scaleARGB(dst.Pix[do:], dst.Stride, dr, src.Pix[so:], src.Stride, sr.Dx(), sr.Dy(), size, f)
+	return nil
+}
+
 // check420 reports whether m is a non-empty 4:2:0 picture at even
 // coordinates whose slices hold what its bounds and strides say.
 func check420(m *image.YCbCr, isDst bool) error {

@@ -296,6 +296,55 @@ func TestScale(t *testing.T) {
 	compare420(t, "same size", same, src, 0)
 }
 
+// ScaleRGBA a band at a time makes the picture it makes whole; without
+// filtering, enlarging by a whole factor repeats pixels, as the Go version
+// does.
+func TestScaleRGBA(t *testing.T) {
+	src := rgbaOf(patternFrames(160, 120, 1)[0])
+	for _, size := range []image.Point{{640, 480}, {333, 251}, {80, 60}} {
+		for _, f := range []Filter{FilterNone, FilterBilinear, FilterBox} {
+			whole := image.NewRGBA(image.Rectangle{Max: size})
+			if err := ScaleRGBA(whole, src, size, f); err != nil {
+				t.Fatal(err)
+			}
+			for y0 := 0; y0 < size.Y; y0 += 16 {
+				band := image.NewRGBA(image.Rect(0, y0, size.X, min(y0+16, size.Y)))
+				if err := ScaleRGBA(band, src, size, f); err != nil {
+					t.Fatal(err)
+				}
+				o := whole.PixOffset(0, y0)
+				if d, x, y := maxDiff(band.Pix, band.Stride, whole.Pix[o:], whole.Stride, 4*size.X, band.Rect.Dy()); d != 0 {
+					t.Fatalf("%v %v: the band at row %d differs by %d at byte %d of its row %d", size, f, y0, d, x, y)
+				}
+			}
+		}
+	}
+	got := image.NewRGBA(image.Rect(0, 0, 640, 480))
+	if err := ScaleRGBA(got, src, got.Rect.Size(), FilterNone); err != nil {
+		t.Fatal(err)
+	}
+	want := image.NewRGBA(got.Rect)
+	scaleARGBGo(want.Pix, want.Stride, want.Rect, src.Pix, src.Stride, 160, 120, want.Rect.Size())
+	for y := range 480 {
+		for x := range 640 {
+			if got.RGBAAt(x, y) != src.RGBAAt(x/4, y/4) || want.RGBAAt(x, y) != src.RGBAAt(x/4, y/4) {
+				t.Fatalf("4x, none: (%d,%d) is %v (Go %v), want pixel (%d,%d) %v", x, y, got.RGBAAt(x, y), want.RGBAAt(x, y), x/4, y/4, src.RGBAAt(x/4, y/4))
+			}
+		}
+	}
+	for name, err := range map[string]error{
+		"outside":   ScaleRGBA(image.NewRGBA(image.Rect(0, 470, 640, 490)), src, image.Pt(640, 480), FilterNone),
+		"empty":     ScaleRGBA(image.NewRGBA(image.Rect(0, 0, 0, 0)), src, image.Pt(640, 480), FilterNone),
+		"nil":       ScaleRGBA(got, nil, image.Pt(640, 480), FilterNone),
+		"short src": ScaleRGBA(got, &image.RGBA{Pix: src.Pix[:100], Stride: src.Stride, Rect: src.Rect}, image.Pt(640, 480), FilterNone),
+		"filter":    ScaleRGBA(got, src, image.Pt(640, 480), Filter(-1)),
+	} {
+		if err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
 // Wrong pictures are errors, not crashes.
 func TestErrors(t *testing.T) {
 	ok := Reuse(nil, 8, 6)
@@ -350,6 +399,7 @@ func TestNoAllocs(t *testing.T) {
 		"ToRGBA":    func() { _ = ToRGBA(out, src) },
 		"ToBGR":     func() { _ = ToBGR(bgr, 3*320, src) },
 		"Scale":     func() { _ = Scale(big, src, FilterNone) },
+		"ScaleRGBA": func() { _ = ScaleRGBA(out, rgba, image.Pt(320, 240), FilterBilinear) },
 	} {
 		if n := testing.AllocsPerRun(10, f); n != 0 {
 			t.Errorf("%s: %.0f allocations a call", name, n)
