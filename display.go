@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image"
 	"image/draw"
-	"image/png"
 	"log/slog"
 	"net"
 	"os"
@@ -44,7 +43,8 @@ type HeadlessDisplaySettings struct {
 	// snapshots, so it enlarges only what is looked at: Snapshot and
 	// LastFrame give the enlarged picture and Stats its size, while the
 	// frames as they arrive are kept as they are, without a copy or any
-	// work per frame.
+	// work per frame. A snapshot is enlarged a band of rows at a time as it
+	// is written, so the enlarged picture never takes memory whole.
 	Scale int
 }
 
@@ -79,11 +79,8 @@ type HeadlessDisplay struct {
 	last   image.Image // as received
 	fps    float64
 
-	// The pictures snapshots are made in, reused from one to the next.
-	picMu sync.Mutex   // serialises Snapshot and an enlarging LastFrame
-	small *image.YCbCr // a frame of another kind as 4:2:0, to enlarge
-	big   *image.YCbCr // the frame enlarged
-	rgba  *image.RGBA  // the pixels encoded
+	snapMu sync.Mutex  // serialises snapshots
+	rgba   *image.RGBA // a snapshot's frame as RGBA, reused
 
 	stop    context.CancelFunc
 	stopped chan struct{} // closed when the statistics goroutine returns
@@ -170,13 +167,16 @@ func (d *HeadlessDisplay) Frames() uint64 {
 // picture of it enlarged, which the caller owns.
 func (d *HeadlessDisplay) LastFrame() image.Image {
 	frame := d.received()
-	if frame == nil || d.settings.Scale == 1 {
+	n := d.settings.Scale
+	if frame == nil || n == 1 || frame.Bounds().Empty() {
 		return frame
 	}
-	d.picMu.Lock()
-	defer d.picMu.Unlock()
-	var big *image.YCbCr
-	return d.enlarge(frame, &big)
+	src := toI420(frame, nil)
+	big := image.NewYCbCr(image.Rect(0, 0, n*src.Rect.Dx(), n*src.Rect.Dy()), image.YCbCrSubsampleRatio420)
+	if yuv.Scale(big, src, yuv.FilterBilinear) != nil {
+		return frame // not reached: src is a 4:2:0 picture at even coordinates
+	}
+	return big
 }
 
 // received returns the last frame as it was received.
@@ -184,25 +184,6 @@ func (d *HeadlessDisplay) received() image.Image {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.last
-}
-
-// enlarge returns frame enlarged Scale times, written into *buf (reused
-// when it has the right size, else replaced), or frame itself at Scale 1 or
-// when it is empty. d.picMu is held.
-func (d *HeadlessDisplay) enlarge(frame image.Image, buf **image.YCbCr) image.Image {
-	n := d.settings.Scale
-	if n == 1 || frame.Bounds().Empty() {
-		return frame
-	}
-	src := toI420(frame, d.small)
-	if src != frame {
-		d.small = src
-	}
-	*buf = yuv.Reuse(*buf, n*src.Rect.Dx(), n*src.Rect.Dy())
-	if yuv.Scale(*buf, src, yuv.FilterBilinear) != nil {
-		return frame // not reached: src is a 4:2:0 picture at even coordinates
-	}
-	return *buf
 }
 
 // FPS returns the frame rate measured over the last complete interval
@@ -225,21 +206,21 @@ func (d *HeadlessDisplay) Stats() DisplayStats {
 }
 
 // Snapshot writes the last frame, as the display shows it (see
-// HeadlessDisplaySettings.Scale), to path as a PNG file. The file is
-// replaced atomically (written beside it, then renamed), so a reader never
-// sees half a picture. Before the first frame it fails with an error
-// wrapping ErrNoFrame.
+// HeadlessDisplaySettings.Scale), to path as an opaque RGB PNG file. The
+// file is replaced atomically (written beside it, then renamed), so a
+// reader never sees half a picture. An enlarged snapshot is made and
+// written a band of rows at a time, never whole in memory. Before the first
+// frame it fails with an error wrapping ErrNoFrame.
 func (d *HeadlessDisplay) Snapshot(path string) error {
 	frame := d.received()
 	if frame == nil {
 		return fmt.Errorf("snapshot %s: %w", path, ErrNoFrame)
 	}
-	d.picMu.Lock()
-	defer d.picMu.Unlock()
-	frame = d.enlarge(frame, &d.big)
-	// PNG encodes RGBA pictures directly; other kinds (camera frames are
-	// YCbCr) would be read pixel by pixel through their colour model.
-	if _, ok := frame.(*image.RGBA); !ok {
+	d.snapMu.Lock()
+	defer d.snapMu.Unlock()
+	rgba, ok := frame.(*image.RGBA)
+	if !ok {
+		// Camera frames are 4:2:0 YCbCr, converted by libyuv.
 		r := frame.Bounds()
 		if d.rgba == nil || d.rgba.Rect.Size() != r.Size() {
 			d.rgba = image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
@@ -247,14 +228,13 @@ func (d *HeadlessDisplay) Snapshot(path string) error {
 		if m, ok := frame.(*image.YCbCr); !ok || yuv.ToRGBA(d.rgba, m) != nil {
 			draw.Draw(d.rgba, d.rgba.Rect, frame, r.Min, draw.Src)
 		}
-		frame = d.rgba
+		rgba = d.rgba
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
-	enc := png.Encoder{CompressionLevel: png.BestSpeed}
-	err = enc.Encode(f, frame)
+	err = writePNG(f, rgba, d.settings.Scale)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
