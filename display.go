@@ -62,8 +62,9 @@ type DisplayStats struct {
 // screen, where a program would use a window (package cv's Display, RTCBot's
 // CVDisplay) on a desktop. It counts the frames it receives, measures their
 // rate, keeps the last one, and can write it to a PNG file (enlarged, with
-// HeadlessDisplaySettings.Scale) and report the statistics periodically. Like a window it shows only the newest frame: its
-// direct input (Put) is latest-only.
+// HeadlessDisplaySettings.Scale) and report the statistics periodically.
+// Like a window it shows only the newest frame: its direct input (Put) is
+// latest-only.
 //
 //	disp := rtcbot.NewHeadlessDisplay(rtcbot.HeadlessDisplaySettings{Logger: slog.Default()})
 //	defer disp.Close()
