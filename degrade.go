@@ -3,6 +3,8 @@ package rtcbot
 import (
 	"image"
 	"time"
+
+	"github.com/rtcbot-go/rtcbot/yuv"
 )
 
 // Degradation below the floor: what an encoder sends when the link carries
@@ -71,40 +73,23 @@ func (d *degrader) plan(pref DegradationPreference, bps, floor, width, height, f
 }
 
 // downscale returns src with its width and height divided by divisor (a
-// power of two), averaging each divisor by divisor block of pixels, written
-// into dst (reused when it has the right size, else replaced). Odd sizes
-// are rounded down to even ones, as 4:2:0 needs.
+// power of two), averaging each divisor by divisor block of pixels (libyuv's
+// box filter, through package yuv), written into dst (reused when it has the
+// right size, else replaced). Odd sizes are rounded down to even ones, as
+// 4:2:0 needs, dropping the last rows and columns. src's bounds start at
+// even coordinates, as toI420 returns it.
 func downscale(src *image.YCbCr, divisor int, dst *image.YCbCr) *image.YCbCr {
 	if divisor <= 1 {
 		return src
 	}
 	w, h := (src.Rect.Dx()/divisor)&^1, (src.Rect.Dy()/divisor)&^1
-	if dst == nil || dst.Rect.Dx() != w || dst.Rect.Dy() != h {
-		dst = image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	dst = yuv.Reuse(dst, w, h)
+	// The blocks that fit exactly, so that each is the mean of divisor^2
+	// pixels.
+	crop := *src
+	crop.Rect = image.Rect(0, 0, w*divisor, h*divisor).Add(src.Rect.Min)
+	if err := yuv.Scale(dst, &crop, yuv.FilterBox); err != nil {
+		return src // too small to divide; not reached: the degrader stops at 160x120
 	}
-	x0, y0 := src.Rect.Min.X, src.Rect.Min.Y
-	shrink(dst.Y, dst.YStride, w, h, src.Y[src.YOffset(x0, y0):], src.YStride, divisor)
-	co := src.COffset(x0, y0)
-	shrink(dst.Cb, dst.CStride, w/2, h/2, src.Cb[co:], src.CStride, divisor)
-	shrink(dst.Cr, dst.CStride, w/2, h/2, src.Cr[co:], src.CStride, divisor)
 	return dst
-}
-
-// shrink averages each n by n block of the plane src into one sample of the
-// w by h plane dst.
-func shrink(dst []byte, dstStride, w, h int, src []byte, srcStride, n int) {
-	area := n * n
-	for y := range h {
-		row := dst[y*dstStride : y*dstStride+w]
-		for x := range row {
-			sum := 0
-			for dy := range n {
-				block := src[(y*n+dy)*srcStride+x*n:]
-				for _, v := range block[:n] {
-					sum += int(v)
-				}
-			}
-			row[x] = byte((sum + area/2) / area)
-		}
-	}
 }

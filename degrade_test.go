@@ -166,3 +166,18 @@ func TestEncoderFollowsSlowestAboveFloor(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDownscale halves 640x480 frames of the moving test pattern, as
+// MaintainFramerate does on a slow link.
+func BenchmarkDownscale(b *testing.B) {
+	p := timecode.NewPattern(640, 480)
+	var frames [8]*image.YCbCr
+	for i := range frames {
+		frames[i] = p.Frame(uint32(i), time.UnixMilli(int64(33*i)))
+	}
+	var dst *image.YCbCr
+	b.SetBytes(640 * 480 * 3 / 2)
+	for i := 0; b.Loop(); i++ {
+		dst = downscale(frames[i%len(frames)], 2, dst)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image"
 	"image/draw"
-	"image/png"
 	"log/slog"
 	"net"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rtcbot-go/rtcbot/yuv"
 )
 
 // HeadlessDisplaySettings configures a HeadlessDisplay. The zero value
@@ -35,6 +36,16 @@ type HeadlessDisplaySettings struct {
 	SnapshotPath string
 	// SnapshotEvery is the snapshot period (default 5 s).
 	SnapshotEvery time.Duration
+	// Scale shows frames Scale times wider and taller (default 1), as
+	// package cv's DisplaySettings.Scale does in a window: interpolated
+	// bilinearly by libyuv (package yuv), as cv2.resize does in RTCBot's
+	// offloading tutorial. A headless display shows nothing between
+	// snapshots, so it enlarges only what is looked at: Snapshot and
+	// LastFrame give the enlarged picture and Stats its size, while the
+	// frames as they arrive are kept as they are, without a copy or any
+	// work per frame. A snapshot is enlarged a band of rows at a time as it
+	// is written, so the enlarged picture never takes memory whole.
+	Scale int
 }
 
 // DisplayStats is what a HeadlessDisplay reports.
@@ -50,9 +61,10 @@ type DisplayStats struct {
 // HeadlessDisplay is a consumer of video frames for machines without a
 // screen, where a program would use a window (package cv's Display, RTCBot's
 // CVDisplay) on a desktop. It counts the frames it receives, measures their
-// rate, keeps the last one, and can write it to a PNG file and report the
-// statistics periodically. Like a window it shows only the newest frame: its
-// direct input (Put) is latest-only.
+// rate, keeps the last one, and can write it to a PNG file (enlarged, with
+// HeadlessDisplaySettings.Scale) and report the statistics periodically.
+// Like a window it shows only the newest frame: its direct input (Put) is
+// latest-only.
 //
 //	disp := rtcbot.NewHeadlessDisplay(rtcbot.HeadlessDisplaySettings{Logger: slog.Default()})
 //	defer disp.Close()
@@ -65,8 +77,11 @@ type HeadlessDisplay struct {
 
 	mu     sync.Mutex
 	frames uint64
-	last   image.Image
+	last   image.Image // as received
 	fps    float64
+
+	snapMu sync.Mutex  // serialises snapshots
+	rgba   *image.RGBA // a snapshot's frame as RGBA, reused
 
 	stop    context.CancelFunc
 	stopped chan struct{} // closed when the statistics goroutine returns
@@ -81,6 +96,7 @@ func NewHeadlessDisplay(s HeadlessDisplaySettings) *HeadlessDisplay {
 	if s.SnapshotEvery <= 0 {
 		s.SnapshotEvery = 5 * time.Second
 	}
+	s.Scale = max(s.Scale, 1)
 	ctx, stop := context.WithCancel(context.Background())
 	d := &HeadlessDisplay{settings: s, stop: stop, stopped: make(chan struct{})}
 	d.frameSink = newFrameSink(NewConsumer(d.show, func() Subscription[image.Image] { return NewLatest[image.Image]() }))
@@ -147,8 +163,25 @@ func (d *HeadlessDisplay) Frames() uint64 {
 	return d.frames
 }
 
-// LastFrame returns the last frame received, or nil before the first.
+// LastFrame returns the last frame received as the display shows it, or
+// nil before the first: the frame itself, or with a Scale above 1 a new
+// picture of it enlarged, which the caller owns.
 func (d *HeadlessDisplay) LastFrame() image.Image {
+	frame := d.received()
+	n := d.settings.Scale
+	if frame == nil || n == 1 || frame.Bounds().Empty() {
+		return frame
+	}
+	src := toI420(frame, nil)
+	big := image.NewYCbCr(image.Rect(0, 0, n*src.Rect.Dx(), n*src.Rect.Dy()), image.YCbCrSubsampleRatio420)
+	if yuv.Scale(big, src, yuv.FilterBilinear) != nil {
+		return frame // not reached: src is a 4:2:0 picture at even coordinates
+	}
+	return big
+}
+
+// received returns the last frame as it was received.
+func (d *HeadlessDisplay) received() image.Image {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.last
@@ -168,33 +201,41 @@ func (d *HeadlessDisplay) Stats() DisplayStats {
 	defer d.mu.Unlock()
 	st := DisplayStats{Frames: d.frames, FPS: d.fps}
 	if d.last != nil {
-		st.Size = d.last.Bounds().Size()
+		st.Size = d.last.Bounds().Size().Mul(d.settings.Scale)
 	}
 	return st
 }
 
-// Snapshot writes the last frame to path as a PNG file. The file is replaced
-// atomically (written beside it, then renamed), so a reader never sees half
-// a picture. Before the first frame it fails with an error wrapping
-// ErrNoFrame.
+// Snapshot writes the last frame, as the display shows it (see
+// HeadlessDisplaySettings.Scale), to path as an opaque RGB PNG file. The
+// file is replaced atomically (written beside it, then renamed), so a
+// reader never sees half a picture. An enlarged snapshot is made and
+// written a band of rows at a time, never whole in memory. Before the first
+// frame it fails with an error wrapping ErrNoFrame.
 func (d *HeadlessDisplay) Snapshot(path string) error {
-	frame := d.LastFrame()
+	frame := d.received()
 	if frame == nil {
 		return fmt.Errorf("snapshot %s: %w", path, ErrNoFrame)
 	}
-	// PNG encodes RGBA pictures directly; other kinds (camera frames are
-	// YCbCr) would be read pixel by pixel through their colour model.
-	if _, ok := frame.(*image.RGBA); !ok {
-		rgba := image.NewRGBA(frame.Bounds())
-		draw.Draw(rgba, rgba.Rect, frame, rgba.Rect.Min, draw.Src)
-		frame = rgba
+	d.snapMu.Lock()
+	defer d.snapMu.Unlock()
+	rgba, ok := frame.(*image.RGBA)
+	if !ok {
+		// Camera frames are 4:2:0 YCbCr, converted by libyuv.
+		r := frame.Bounds()
+		if d.rgba == nil || d.rgba.Rect.Size() != r.Size() {
+			d.rgba = image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
+		}
+		if m, ok := frame.(*image.YCbCr); !ok || yuv.ToRGBA(d.rgba, m) != nil {
+			draw.Draw(d.rgba, d.rgba.Rect, frame, r.Min, draw.Src)
+		}
+		rgba = d.rgba
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
-	enc := png.Encoder{CompressionLevel: png.BestSpeed}
-	err = enc.Encode(f, frame)
+	err = writePNG(f, rgba, d.settings.Scale)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -215,7 +256,7 @@ func (d *HeadlessDisplay) Close() error {
 	d.stop()
 	<-d.stopped
 	d.cons.Close()
-	if d.settings.SnapshotPath != "" && d.LastFrame() != nil {
+	if d.settings.SnapshotPath != "" && d.received() != nil {
 		return d.Snapshot(d.settings.SnapshotPath)
 	}
 	return nil

@@ -148,6 +148,63 @@ func TestHeadlessDisplaySnapshot(t *testing.T) {
 	}
 }
 
+// With Scale, what is looked at is enlarged: the statistics' size,
+// LastFrame (a new picture each time) and snapshots, while the frame put in
+// is kept untouched.
+func TestHeadlessDisplayScale(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "frame.png")
+	d := NewHeadlessDisplay(HeadlessDisplaySettings{Scale: 4})
+	defer d.Close()
+	frame := stampedFrames(4, 160, 120)[3].(*image.YCbCr)
+	before := string(frame.Y) + string(frame.Cb) + string(frame.Cr)
+	d.Put(frame)
+	eventually(t, "frame shown", func() bool { return d.Frames() == 1 })
+	if st := d.Stats(); st.Size != image.Pt(640, 480) {
+		t.Fatalf("Stats().Size = %v, want 640x480", st.Size)
+	}
+	last := d.LastFrame()
+	wantStamp(t, last, 3, 640, 480)
+	if again := d.LastFrame(); again == last {
+		t.Error("LastFrame returned the same enlarged picture twice: the caller does not own it")
+	}
+	if err := d.Snapshot(path); err != nil {
+		t.Fatal(err)
+	}
+	wantStamp(t, decodePNG(t, path), 3, 640, 480)
+	if string(frame.Y)+string(frame.Cb)+string(frame.Cr) != before {
+		t.Fatal("the display wrote into the frame put in")
+	}
+
+	rgba := image.NewRGBA(image.Rect(0, 0, 64, 60))
+	if err := timecode.Write(rgba, timecode.StampOf(7, testEpoch)); err != nil {
+		t.Fatal(err)
+	}
+	d.Put(rgba)
+	eventually(t, "RGBA frame shown", func() bool { return d.Frames() == 2 })
+	if err := d.Snapshot(path); err != nil {
+		t.Fatal(err)
+	}
+	wantStamp(t, decodePNG(t, path), 7, 256, 240)
+
+	// Snapshots and LastFrame may be called while frames arrive.
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			for range 5 {
+				if err := d.Snapshot(path); err != nil {
+					t.Error(err)
+				}
+				d.LastFrame()
+			}
+		})
+	}
+	for _, f := range stampedFrames(10, 160, 120) {
+		d.Put(f)
+	}
+	wg.Wait()
+}
+
 func TestHeadlessDisplayPeriodicSnapshot(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "live.png")
 	d := NewHeadlessDisplay(HeadlessDisplaySettings{SnapshotPath: path, SnapshotEvery: 10 * time.Millisecond})

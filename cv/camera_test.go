@@ -3,6 +3,7 @@ package cv
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
@@ -183,15 +184,17 @@ func rgbaOf(img image.Image) *image.RGBA {
 	return out
 }
 
-// wantSame checks that got and want have the same size and pixels.
-func wantSame(t *testing.T, what string, got, want *image.RGBA) {
+// wantClose checks that got and want have the same size and pixels, within
+// tol per channel.
+func wantClose(t *testing.T, what string, got, want *image.RGBA, tol uint8) {
 	t.Helper()
 	if got.Rect != want.Rect {
 		t.Fatalf("%s: picture is %v, want %v", what, got.Rect, want.Rect)
 	}
 	for y := range want.Rect.Dy() {
 		for x := range want.Rect.Dx() {
-			if g, w := got.RGBAAt(x, y), want.RGBAAt(x, y); g != w {
+			g, w := got.RGBAAt(x, y), want.RGBAAt(x, y)
+			if absDiff(g.R, w.R) > tol || absDiff(g.G, w.G) > tol || absDiff(g.B, w.B) > tol || g.A != w.A {
 				t.Fatalf("%s: pixel (%d,%d) is %v, want %v", what, x, y, g, w)
 			}
 		}
@@ -226,16 +229,21 @@ func TestConversions(t *testing.T) {
 			if m.Type() != gocv.MatTypeCV8UC3 || m.Cols() != b.Dx() || m.Rows() != b.Dy() {
 				t.Fatalf("ToMat made a %dx%d %v Mat, want %dx%d BGR", m.Cols(), m.Rows(), m.Type(), b.Dx(), b.Dy())
 			}
-			// OpenCV's order is blue, green, red.
+			// OpenCV's order is blue, green, red. libyuv converts 4:2:0
+			// frames within 2 of image/color.
+			tol := uint8(0)
+			if _, ok := tc.img.(*image.YCbCr); ok {
+				tol = 2
+			}
 			c := color.RGBAModel.Convert(tc.img.At(b.Min.X, b.Min.Y)).(color.RGBA)
-			if v := m.GetVecbAt(0, 0); v[0] != c.B || v[1] != c.G || v[2] != c.R {
+			if v := m.GetVecbAt(0, 0); absDiff(v[0], c.B) > tol || absDiff(v[1], c.G) > tol || absDiff(v[2], c.R) > tol {
 				t.Fatalf("Mat pixel (0,0) is BGR %v, want %v", v, c)
 			}
 			back, err := FromMat(m)
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantSame(t, "FromMat(ToMat(img))", back, rgbaOf(tc.img))
+			wantClose(t, "FromMat(ToMat(img))", back, rgbaOf(tc.img), tol)
 		})
 	}
 
@@ -260,6 +268,40 @@ func TestConversions(t *testing.T) {
 	}
 	if _, err := ToMat(image.NewRGBA(image.Rectangle{})); err == nil {
 		t.Fatal("ToMat of an empty image succeeded")
+	}
+}
+
+// A display's converter enlarges: 4:2:0 frames through libyuv into a Mat it
+// reuses, other kinds through OpenCV; the stamp reads back and solid areas
+// keep their colour.
+func TestConverterScale(t *testing.T) {
+	var c converter
+	defer c.Close()
+	frame := timecode.NewPattern(320, 240).Frame(9, epoch)
+	m := must(c.toBGR(frame, 4))
+	if m.Type() != gocv.MatTypeCV8UC3 || m.Cols() != 1280 || m.Rows() != 960 {
+		t.Fatalf("4x: a %dx%d %v Mat, want 1280x960 BGR", m.Cols(), m.Rows(), m.Type())
+	}
+	if s, err := timecode.Read(must(FromMat(m))); err != nil || s.Seq != 9 {
+		t.Fatalf("stamp 4x larger = %+v, %v; want frame 9", s, err)
+	}
+	if again := must(c.toBGR(timecode.NewPattern(320, 240).Frame(10, epoch), 4)); again.Ptr() != m.Ptr() {
+		t.Error("the Mat was not reused for a frame of the same size")
+	}
+	one := must(c.toBGR(frame, 1))
+	if one.Cols() != 320 || one.Rows() != 240 {
+		t.Fatalf("1x: a %dx%d Mat, want 320x240", one.Cols(), one.Rows())
+	}
+
+	q := quadrants(40, 30)
+	big := must(FromMat(must(c.toBGR(q, 4))))
+	if big.Rect != image.Rect(0, 0, 160, 120) {
+		t.Fatalf("RGBA 4x: %v, want 160x120", big.Rect)
+	}
+	for _, p := range []image.Point{{40, 30}, {120, 30}, {40, 90}, {120, 90}} {
+		if got, want := big.RGBAAt(p.X, p.Y), q.RGBAAt(p.X/4, p.Y/4); got != want {
+			t.Fatalf("RGBA 4x: pixel %v is %v, want %v", p, got, want)
+		}
 	}
 }
 
@@ -320,7 +362,27 @@ func BenchmarkToMat640x480(b *testing.B) {
 			var c converter
 			defer c.Close()
 			for b.Loop() {
-				must(c.toBGR(tc.img))
+				must(c.toBGR(tc.img, 1))
+			}
+		})
+	}
+}
+
+// BenchmarkDisplayConvert640x480 is what a Display does with each received
+// frame of the moving test pattern before showing it: pixel for pixel, and
+// 4 times larger (Scale 4, RTCBot's offloading tutorial).
+func BenchmarkDisplayConvert640x480(b *testing.B) {
+	p := timecode.NewPattern(640, 480)
+	var frames [8]*image.YCbCr
+	for i := range frames {
+		frames[i] = p.Frame(uint32(i), epoch.Add(time.Duration(i)*33*time.Millisecond))
+	}
+	for _, scale := range []int{1, 4} {
+		b.Run(fmt.Sprintf("scale%d", scale), func(b *testing.B) {
+			var c converter
+			defer c.Close()
+			for i := 0; b.Loop(); i++ {
+				must(c.toBGR(frames[i%len(frames)], scale))
 			}
 		})
 	}

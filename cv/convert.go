@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"unsafe"
 
+	"github.com/rtcbot-go/rtcbot/yuv"
 	"gocv.io/x/gocv"
 )
 
@@ -58,9 +59,10 @@ func intoRGBA(img *image.RGBA, f func(dst *gocv.Mat)) error {
 
 // packed returns img's pixels as a packed RGBA picture (Stride 4*width, at
 // the origin): img's own pixels when it is an *image.RGBA or *image.NRGBA
-// (alpha ignored) whose rows are contiguous, otherwise a conversion drawn
-// into *buf, which is reused if it has the right size and replaced if not
-// (buf may be nil).
+// (alpha ignored) whose rows are contiguous, otherwise a conversion into
+// *buf, which is reused if it has the right size and replaced if not (buf
+// may be nil). 4:2:0 frames are converted by libyuv (package yuv), other
+// kinds by image/draw.
 func packed(img image.Image, buf **image.RGBA) *image.RGBA {
 	r := img.Bounds()
 	w, h := r.Dx(), r.Dy()
@@ -88,8 +90,10 @@ func packed(img image.Image, buf **image.RGBA) *image.RGBA {
 			*buf = b
 		}
 	}
-	// draw has fast paths for the usual kinds, 4:2:0 YCbCr frames included.
-	draw.Draw(b, b.Rect, img, r.Min, draw.Src)
+	if m, ok := img.(*image.YCbCr); !ok || yuv.ToRGBA(b, m) != nil {
+		// draw has fast paths for the other usual kinds.
+		draw.Draw(b, b.Rect, img, r.Min, draw.Src)
+	}
 	return b
 }
 
@@ -108,34 +112,83 @@ func rgbaMat(p *image.RGBA) (gocv.Mat, error) {
 	return m, nil
 }
 
-// converter turns pictures into BGR Mats, reusing its buffers from one
-// picture to the next. It is not safe for concurrent use.
+// converter turns pictures into BGR Mats, enlarged by a whole factor if
+// asked, reusing its buffers from one picture to the next. It is not safe
+// for concurrent use.
 type converter struct {
-	buf *image.RGBA // conversion buffer for pictures that are not packed RGBA
-	bgr gocv.Mat
+	buf    *image.RGBA  // conversion buffer for pictures that are not packed RGBA
+	big    *image.YCbCr // a 4:2:0 frame enlarged
+	bgr    gocv.Mat     // the result
+	scaled gocv.Mat     // the result of other kinds before enlarging
 }
 
-// toBGR converts img into c.bgr, which it returns; the Mat stays valid until
-// the next call or Close.
-func (c *converter) toBGR(img image.Image) (gocv.Mat, error) {
+// toBGR converts img, enlarged scale times (bilinear, as cv2.resize), into
+// c.bgr, which it returns; the Mat stays valid until the next call or Close.
+// A 4:2:0 frame is enlarged and converted by libyuv (package yuv) straight
+// into the Mat; other kinds are converted and enlarged by OpenCV.
+func (c *converter) toBGR(img image.Image, scale int) (gocv.Mat, error) {
+	scale = max(scale, 1)
+	if m, ok := img.(*image.YCbCr); ok && m.SubsampleRatio == image.YCbCrSubsampleRatio420 &&
+		m.Rect.Min.X&1 == 0 && m.Rect.Min.Y&1 == 0 && !m.Rect.Empty() {
+		if scale > 1 {
+			c.big = yuv.Reuse(c.big, scale*m.Rect.Dx(), scale*m.Rect.Dy())
+			if err := yuv.Scale(c.big, m, yuv.FilterBilinear); err != nil {
+				return gocv.Mat{}, fmt.Errorf("cv: %w", err)
+			}
+			m = c.big
+		}
+		return c.fromI420(m)
+	}
 	p := packed(img, &c.buf)
 	src, err := rgbaMat(p)
 	if err != nil {
 		return gocv.Mat{}, err
 	}
 	defer src.Close()
-	if c.bgr.Ptr() == nil {
-		c.bgr = gocv.NewMat()
+	out := &c.bgr
+	if scale > 1 {
+		out = &c.scaled
 	}
-	gocv.CvtColor(src, &c.bgr, gocv.ColorRGBAToBGR)
+	if out.Ptr() == nil {
+		*out = gocv.NewMat()
+	}
+	gocv.CvtColor(src, out, gocv.ColorRGBAToBGR)
 	runtime.KeepAlive(p)
+	if scale > 1 {
+		if c.bgr.Ptr() == nil {
+			c.bgr = gocv.NewMat()
+		}
+		gocv.Resize(c.scaled, &c.bgr, image.Pt(scale*p.Rect.Dx(), scale*p.Rect.Dy()), 0, 0, gocv.InterpolationLinear)
+	}
 	return c.bgr, nil
 }
 
-// Close releases the converter's Mat.
+// fromI420 converts m into c.bgr, made or remade to m's size.
+func (c *converter) fromI420(m *image.YCbCr) (gocv.Mat, error) {
+	w, h := m.Rect.Dx(), m.Rect.Dy()
+	if c.bgr.Ptr() == nil || c.bgr.Cols() != w || c.bgr.Rows() != h || c.bgr.Type() != gocv.MatTypeCV8UC3 || !c.bgr.IsContinuous() {
+		if c.bgr.Ptr() != nil {
+			c.bgr.Close()
+		}
+		c.bgr = gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
+	}
+	pix, err := c.bgr.DataPtrUint8()
+	if err != nil {
+		return gocv.Mat{}, fmt.Errorf("cv: %w", err)
+	}
+	if err := yuv.ToBGR(pix, c.bgr.Step(), m); err != nil {
+		return gocv.Mat{}, fmt.Errorf("cv: %w", err)
+	}
+	return c.bgr, nil
+}
+
+// Close releases the converter's Mats.
 func (c *converter) Close() error {
-	if c.bgr.Ptr() != nil {
-		return c.bgr.Close()
+	for _, m := range []*gocv.Mat{&c.bgr, &c.scaled} {
+		if m.Ptr() != nil {
+			m.Close()
+			*m = gocv.Mat{}
+		}
 	}
 	return nil
 }
@@ -143,11 +196,13 @@ func (c *converter) Close() error {
 // ToMat returns img as a new 8-bit BGR Mat, OpenCV's usual format, for
 // processing with gocv (in a camera's Preprocess function, say). Close the
 // Mat when done with it. Packed *image.RGBA and *image.NRGBA pictures are
-// read in place; other kinds are converted first.
+// read in place, 4:2:0 frames (what connections receive) converted by
+// libyuv straight into the Mat; other kinds are converted first.
 func ToMat(img image.Image) (gocv.Mat, error) {
 	var c converter
-	m, err := c.toBGR(img)
+	m, err := c.toBGR(img, 1)
 	if err != nil {
+		c.Close()
 		return gocv.Mat{}, err
 	}
 	return m, nil

@@ -29,11 +29,17 @@ type DisplaySettings struct {
 	// Name is the window's name and title (default "rtcbot"). Each open
 	// Display needs a name of its own.
 	Name string
+	// Scale shows each frame Scale times wider and taller (default 1: pixel
+	// for pixel), interpolated bilinearly as cv2.resize does in RTCBot's
+	// offloading tutorial, which shows the robot's video 4 times larger.
+	// Received 4:2:0 frames are enlarged and converted by libyuv (package
+	// yuv) into buffers the display reuses; other kinds by OpenCV.
+	Scale int
 }
 
 // Display is a consumer of video frames that shows them in an OpenCV window,
 // RTCBot's CVDisplay. The window takes the size of the frames, shown pixel
-// for pixel; like any video consumer it shows only the newest frame, so a
+// for pixel or enlarged (DisplaySettings.Scale); like any video consumer it shows only the newest frame, so a
 // slow window skips frames instead of falling behind.
 //
 //	disp, err := cv.NewDisplay(cv.DisplaySettings{Name: "robot"})
@@ -50,6 +56,7 @@ type DisplaySettings struct {
 type Display struct {
 	cons      *rtcbot.Consumer[image.Image]
 	name      string
+	scale     int
 	window    *gocv.Window // used on the UI thread only
 	conv      converter    // used by the consumer's handler only
 	closeOnce sync.Once
@@ -80,7 +87,7 @@ func NewDisplay(s DisplaySettings) (*Display, error) {
 	if taken {
 		return nil, fmt.Errorf("cv: a window named %q is open already", name)
 	}
-	d := &Display{name: name}
+	d := &Display{name: name, scale: max(s.Scale, 1)}
 	var err error
 	onUI(func() {
 		cname := C.CString(name)
@@ -125,7 +132,7 @@ func checkDisplay() error {
 // show is the consumer's handler: it converts the frame on the consumer's
 // goroutine and shows it on the UI thread.
 func (d *Display) show(frame image.Image) {
-	mat, err := d.conv.toBGR(frame)
+	mat, err := d.conv.toBGR(frame, d.scale)
 	if err != nil {
 		d.cons.SetError(fmt.Errorf("cv: window %q: %w", d.name, err))
 		return

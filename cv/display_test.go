@@ -161,6 +161,35 @@ func TestDisplayXvfbChild(t *testing.T) {
 	if err := d.Err(); err != nil {
 		t.Fatalf("display error: %v", err)
 	}
+
+	// Scale 2: the quadrants and the test pattern twice as large, the
+	// stamp readable on screen.
+	scaled, err := NewDisplay(DisplaySettings{Name: "scaled", Scale: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer scaled.Close()
+	scaled.Put(q)
+	poll(t, "the quadrants twice as large on screen", func(shot *image.RGBA) error {
+		// Bilinear interpolation blends the pixels along the edges.
+		red := colorBounds(shot, color.RGBA{255, 0, 0, 255})
+		if red.Dx() < 158 || red.Dx() > 160 || red.Dy() < 118 || red.Dy() > 120 {
+			return fmt.Errorf("red area is %v, want about 160x120", red)
+		}
+		origin = red.Min
+		return nil
+	})
+	scaled.Put(frame)
+	poll(t, "the test pattern twice as large on screen", func(shot *image.RGBA) error {
+		area := shot.SubImage(image.Rectangle{Min: origin, Max: origin.Add(image.Pt(640, 480))})
+		if s, err := timecode.Read(area); err != nil || s.Seq != 77 {
+			return fmt.Errorf("stamp on screen: %+v, %v", s, err)
+		}
+		return nil
+	})
+	if err := scaled.Err(); err != nil {
+		t.Fatalf("scaled display error: %v", err)
+	}
 }
 
 // poll takes screenshots until check accepts one, failing after waitTime

@@ -124,7 +124,7 @@ func run(o options) error {
 					return
 				}
 				stats.add(frame, time.Now())
-				disp.Put(enlarge(frame, 4)) // show a 4x larger image so that it is easy to see
+				disp.Put(frame) // the display shows it 4x larger (see openDisplay)
 			}
 		}()
 		// Send gamepad controls once connected.
@@ -168,11 +168,18 @@ type display interface {
 	Close() error
 }
 
+// scale is how many times larger the desktop shows the robot's video, so
+// that it is easy to see: the tutorial's cv2.resize(frame, (w*4, h*4)). The
+// display enlarges into a buffer of its own, reused: a window every frame, a
+// headless display its snapshots.
+const scale = 4
+
 // openDisplay opens the display asked for; "auto" falls back to a headless
 // display, saying so in one line.
 func openDisplay(o options) (display, error) {
 	headless := func() display {
 		return rtcbot.NewHeadlessDisplay(rtcbot.HeadlessDisplaySettings{
+			Scale:        scale,
 			Interval:     5 * time.Second,
 			SnapshotPath: o.snapshot,
 			Report: func(s rtcbot.DisplayStats) {
@@ -186,9 +193,9 @@ func openDisplay(o options) (display, error) {
 	case "headless":
 		return headless(), nil
 	case "cv":
-		return cv.NewDisplay(cv.DisplaySettings{Name: "robot"})
+		return cv.NewDisplay(cv.DisplaySettings{Name: "robot", Scale: scale})
 	case "auto":
-		d, err := cv.NewDisplay(cv.DisplaySettings{Name: "robot"})
+		d, err := cv.NewDisplay(cv.DisplaySettings{Name: "robot", Scale: scale})
 		if err == nil {
 			return d, nil
 		}
@@ -265,33 +272,4 @@ func (s *frameStats) summary() Summary {
 		sum.LatencyP99MS = float64(l[n*99/100].Microseconds()) / 1000
 	}
 	return sum
-}
-
-// enlarge scales frame up by an integer factor, repeating pixels (what the
-// tutorial does with cv2.resize, without OpenCV).
-func enlarge(frame image.Image, factor int) image.Image {
-	src, ok := frame.(*image.YCbCr)
-	w, h := frame.Bounds().Dx(), frame.Bounds().Dy()
-	if !ok || src.SubsampleRatio != image.YCbCrSubsampleRatio420 || w%2 != 0 || h%2 != 0 {
-		return frame
-	}
-	dst := image.NewYCbCr(image.Rect(0, 0, w*factor, h*factor), image.YCbCrSubsampleRatio420)
-	scale := func(dstPlane []uint8, dstStride int, srcPlane []uint8, srcStride, sw, sh int) {
-		for y := range sh {
-			row := dstPlane[y*factor*dstStride : y*factor*dstStride+sw*factor]
-			for x, v := range srcPlane[y*srcStride : y*srcStride+sw] {
-				for k := range factor {
-					row[x*factor+k] = v
-				}
-			}
-			for k := 1; k < factor && y*factor+k < len(dstPlane)/dstStride; k++ {
-				copy(dstPlane[(y*factor+k)*dstStride:], row)
-			}
-		}
-	}
-	cw, ch := (w+1)/2, (h+1)/2
-	scale(dst.Y, dst.YStride, src.Y[src.YOffset(src.Rect.Min.X, src.Rect.Min.Y):], src.YStride, w, h)
-	scale(dst.Cb, dst.CStride, src.Cb[src.COffset(src.Rect.Min.X, src.Rect.Min.Y):], src.CStride, cw, ch)
-	scale(dst.Cr, dst.CStride, src.Cr[src.COffset(src.Rect.Min.X, src.Rect.Min.Y):], src.CStride, cw, ch)
-	return dst
 }
