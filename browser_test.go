@@ -66,7 +66,9 @@ const watchVideoScript = `(async () => {
 	const reader = new timecode.Reader(video);
 	video.requestVideoFrameCallback(function frame(now, meta) {
 		const s = reader.read();
-		if (s) {
+		// drawImage draws the frame the video shows when it runs, which on a
+		// busy machine can be the previous callback's again: count each once.
+		if (s && (stamps.length === 0 || stamps[stamps.length - 1].seq !== s.seq)) {
 			stamps.push({seq: s.seq,
 				presented: timecode.latency(s, performance.timeOrigin + meta.presentationTime),
 				displayed: timecode.latency(s, performance.timeOrigin + meta.expectedDisplayTime)});

@@ -42,7 +42,7 @@ func TestOpenCVOnlyWithTag(t *testing.T) {
 		}
 		return string(out)
 	}
-	cameraExamples := []string{"audio", "basics", "multiconnect", "offload/robot", "remotecontrol", "streaming"}
+	cameraExamples := []string{"audio", "basics", "multiconnect", "offload/desktop", "offload/robot", "remotecontrol", "streaming"} // a camera or a window
 	opencvPackages := []string{"github.com/rtcbot-go/rtcbot/cv", "gocv.io/x/gocv"}
 	const v4l2Package = "github.com/rtcbot-go/rtcbot/v4l2"
 

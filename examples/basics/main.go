@@ -229,9 +229,9 @@ func openDisplay(kind, snapshot string) (display, error) {
 	case "headless":
 		return headless(), nil
 	case "cv":
-		return exampleutil.OpenWindow("basics")
+		return exampleutil.OpenWindow("basics", 1)
 	case "auto":
-		w, err := exampleutil.OpenWindow("basics")
+		w, err := exampleutil.OpenWindow("basics", 1)
 		if err == nil {
 			return w, nil
 		}

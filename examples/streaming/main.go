@@ -265,9 +265,9 @@ func openDisplay(kind, snapshot string) (display, error) {
 	case "headless":
 		return headless(), nil
 	case "cv":
-		return exampleutil.OpenWindow("browser camera")
+		return exampleutil.OpenWindow("browser camera", 1)
 	case "auto":
-		w, err := exampleutil.OpenWindow("browser camera")
+		w, err := exampleutil.OpenWindow("browser camera", 1)
 		if err == nil {
 			return w, nil
 		}

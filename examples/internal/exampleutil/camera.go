@@ -18,7 +18,7 @@ var ErrNoOpenCV = errors.New("this program is built without OpenCV: build it wit
 // opencv, nil otherwise.
 var (
 	openCVCamera func(rtcbot.CameraSettings) (*rtcbot.Camera, error)
-	openCVWindow func(name string) (Window, error)
+	openCVWindow func(name string, scale int) (Window, error)
 )
 
 // OpenCamera opens the camera a -camera flag asks for, with settings cs:
@@ -72,16 +72,17 @@ func testPattern(cs rtcbot.CameraSettings) (*rtcbot.Camera, error) {
 // CVDisplay.
 type Window interface {
 	PutSubscription(rtcbot.Getter[image.Image])
+	Put(image.Image)
 	Close() error
 }
 
-// OpenWindow opens an OpenCV window titled name (cv.NewDisplay), in a build
-// with -tags opencv; without the tag it returns ErrNoOpenCV. With no screen
-// it fails, and a program can show its frames on an rtcbot.HeadlessDisplay
-// instead.
-func OpenWindow(name string) (Window, error) {
+// OpenWindow opens an OpenCV window titled name (cv.NewDisplay) that shows
+// frames scale times larger (1: as they are), in a build with -tags opencv;
+// without the tag it returns ErrNoOpenCV. With no screen it fails, and a
+// program can show its frames on an rtcbot.HeadlessDisplay instead.
+func OpenWindow(name string, scale int) (Window, error) {
 	if openCVWindow == nil {
 		return nil, ErrNoOpenCV
 	}
-	return openCVWindow(name)
+	return openCVWindow(name, scale)
 }

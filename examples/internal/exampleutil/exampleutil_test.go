@@ -95,6 +95,6 @@ func TestOpenCV(t *testing.T) {
 	if built && rtcbot.CheckDisplay() == nil {
 		return // a window would open on this screen
 	}
-	_, err = OpenWindow("test")
+	_, err = OpenWindow("test", 1)
 	check("a window", err)
 }

@@ -8,8 +8,8 @@ import "github.com/rtcbot-go/rtcbot/cv"
 // window, and the program links OpenCV.
 func init() {
 	openCVCamera = cv.NewCamera
-	openCVWindow = func(name string) (Window, error) {
-		d, err := cv.NewDisplay(cv.DisplaySettings{Name: name})
+	openCVWindow = func(name string, scale int) (Window, error) {
+		d, err := cv.NewDisplay(cv.DisplaySettings{Name: name, Scale: scale})
 		if err != nil {
 			return nil, err // not a nil *cv.Display in a non-nil Window
 		}
