@@ -180,7 +180,8 @@ type desktopReport struct {
 // runDesktop connects to the robot, shows its video 4x larger on a headless
 // display, sends a control every 50 ms, and measures. It prints "first"
 // at the first frame, "window" when measuring starts, "end" when it
-// stops, then its report as JSON.
+// stops; then, once a line (or EOF) arrives on its standard input, its
+// report as JSON.
 func runDesktop(o options) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(o.seconds*float64(time.Second))+o.warmup+30*time.Second)
 	defer cancel()
@@ -191,7 +192,7 @@ func runDesktop(o options) error {
 	defer conn.Close()
 	frames := conn.Video().Subscribe()
 	echoes := conn.Subscribe()
-	disp := rtcbot.NewHeadlessDisplay(rtcbot.HeadlessDisplaySettings{})
+	disp := rtcbot.NewHeadlessDisplay(rtcbot.HeadlessDisplaySettings{Scale: 4}) // the tutorial's 4x, headless
 	defer disp.Close()
 	if err := rtcbot.Connect(ctx, conn, o.robotURL, nil); err != nil {
 		return err
@@ -276,6 +277,8 @@ func runDesktop(o options) error {
 		lastSeq, haveSeq = s.Seq, true
 	}
 	fmt.Println("end")
+	// Wait while rtcbench reads this process's CPU time and peak memory.
+	bufio.NewReader(os.Stdin).ReadString('\n')
 	r.Seconds = o.seconds
 	r.LatencyP50, r.LatencyP99 = percentile(latencies, 50), percentile(latencies, 99)
 	mu.Lock()
@@ -324,6 +327,7 @@ func orchestrate(o options, codecs []string, peer string, jsonOnly bool) error {
 		fmt.Println("| size | codec | robot | fps | dropped | latency p50 / p99 | robot CPU / RSS | desktop CPU / RSS | control RTT p50 / p99 | first frame |")
 		fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	}
+	var jsonLines []string
 	for _, codec := range codecs {
 		codec = strings.ToLower(strings.TrimSpace(codec))
 		if codec != "vp8" && codec != "h264" {
@@ -362,15 +366,18 @@ func orchestrate(o options, codecs []string, peer string, jsonOnly bool) error {
 				}
 			}
 			b, _ := json.Marshal(line)
-			if !jsonOnly {
-				defer fmt.Println(string(b)) // after the table
-			} else {
+			if jsonOnly {
 				fmt.Println(string(b))
+			} else {
+				jsonLines = append(jsonLines, string(b)) // after the table
 			}
 		}
 	}
 	if !jsonOnly {
 		fmt.Println()
+		for _, l := range jsonLines {
+			fmt.Println(l)
+		}
 	}
 	return nil
 }
@@ -414,6 +421,11 @@ func measure(ctx context.Context, self string, o options, kind string) (result, 
 	if err != nil {
 		return result{}, err
 	}
+	resume, err := desktop.StdinPipe()
+	if err != nil {
+		return result{}, err
+	}
+	defer resume.Close()
 	started := time.Now()
 	if err := desktop.Start(); err != nil {
 		return result{}, err
@@ -433,6 +445,7 @@ func measure(ctx context.Context, self string, o options, kind string) (result, 
 			t1 = time.Now()
 			cpu1Robot, cpu1Desktop = cpuSeconds(robot.pid()), cpuSeconds(desktop.Process.Pid)
 			r.RobotRSS, r.DesktopRSS = peakRSS(robot.pid()), peakRSS(desktop.Process.Pid)
+			io.WriteString(resume, "\n")
 		default:
 			if err := json.Unmarshal([]byte(line), &r.desktopReport); err != nil {
 				return result{}, fmt.Errorf("desktop printed %q: %w", line, err)
