@@ -233,13 +233,15 @@ func TestVideoOverBadLinks(t *testing.T) {
 						t.Errorf("%d keyframe requests with nothing lost, want at most 1", r.keyframes)
 					}
 				case capped:
-					// Under the cap, within 10%: congestion control cycles
+					// Under the cap, within 15%: congestion control cycles
 					// between overshooting (the queue grows) and backing
 					// off, and the last quarter of the run may catch an
-					// overshoot: 316 to 322 kbit/s over 300 kbit/s in 3
-					// of 5 runs under -race, the link's queue absorbing it.
-					if limit := sc.link.rate; r.sentKbps == 0 || r.sentKbps >= 1.1*float64(limit)/1000 {
-						t.Errorf("sent %.0f kbit/s at the end over a %d kbit/s link, want under it (within 10%%)", r.sentKbps, limit/1000)
+					// overshoot, the link's queue absorbing it: 271 to
+					// 331 kbit/s over 300 kbit/s in 9 runs under -race
+					// (331 failed the 10% this allowed before). A sender
+					// that ignored the cap would be far above it.
+					if limit := sc.link.rate; r.sentKbps == 0 || r.sentKbps >= 1.15*float64(limit)/1000 {
+						t.Errorf("sent %.0f kbit/s at the end over a %d kbit/s link, want under it (within 15%%)", r.sentKbps, limit/1000)
 					}
 				case recovered:
 					if limit := sc.rateChange; r.lowKbps == 0 || r.lowKbps >= float64(limit)/1000 {
