@@ -5,6 +5,7 @@ package vp8
 import (
 	"fmt"
 	"image"
+	"math"
 	"testing"
 	"time"
 
@@ -120,4 +121,82 @@ func encodeSequence(t testing.TB, w, h, n int) [][]byte {
 		frames[i] = frame
 	}
 	return frames
+}
+
+// BenchmarkEncodeSpeed is BenchmarkEncode at each of libvpx's real-time
+// speeds (EncoderSettings.Speed, cpu-used), reporting with the time per frame
+// the quality kept: the luma PSNR of the decoded frames against the
+// pattern, in dB (untimed):
+//
+//	go test -run '^$' -bench EncodeSpeed -benchtime 300x ./codec/vp8/
+func BenchmarkEncodeSpeed(b *testing.B) {
+	for _, size := range benchSizes {
+		for _, speed := range []int{-4, -6, -8, -10, -12, -16} {
+			b.Run(fmt.Sprintf("%dx%d/speed%d", size.X, size.Y, speed), func(b *testing.B) {
+				w, h := size.X, size.Y
+				enc, err := NewEncoder(EncoderSettings{Width: w, Height: h, Speed: speed})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer enc.Close()
+				dec, err := NewDecoder()
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer dec.Close()
+				pattern := timecode.NewPattern(w, h)
+				pic := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+				var buf []byte
+				var psnrSum float64
+				bytes, n, measured := 0, 0, 0
+				for b.Loop() {
+					b.StopTimer()
+					if err := pattern.FrameInto(pic, uint32(n), benchT0.Add(ptsOf(n, 30))); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+					buf, _, err = enc.AppendEncode(buf[:0], pic, ptsOf(n, 30), false)
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.StopTimer()
+					bytes += len(buf)
+					if len(buf) > 0 {
+						out, err := dec.Decode(buf)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if n >= 30 { // after rate control settled
+							psnrSum += lumaPSNR(pic, out)
+							measured++
+						}
+					}
+					n++
+					b.StartTimer()
+				}
+				b.ReportMetric(float64(bytes)/float64(n), "bytes/frame")
+				if measured > 0 {
+					b.ReportMetric(psnrSum/float64(measured), "dB")
+				}
+			})
+		}
+	}
+}
+
+// lumaPSNR is the peak signal-to-noise ratio of b's luma against a's, in dB
+// (100 for identical planes).
+func lumaPSNR(a, b *image.YCbCr) float64 {
+	w, h := a.Rect.Dx(), a.Rect.Dy()
+	var se float64
+	for y := range h {
+		ra, rb := a.Y[y*a.YStride:y*a.YStride+w], b.Y[y*b.YStride:y*b.YStride+w]
+		for x := range ra {
+			d := float64(ra[x]) - float64(rb[x])
+			se += d * d
+		}
+	}
+	if se == 0 {
+		return 100
+	}
+	return 10 * math.Log10(255*255*float64(w*h)/se)
 }
