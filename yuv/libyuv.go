@@ -6,6 +6,7 @@ package yuv
 // Debian ships libyuv without a pkg-config file. The static library keeps
 // the shared one, and the libjpeg and libstdc++ it links, out of programs.
 #cgo LDFLAGS: -l:libyuv.a
+#include <libyuv/convert.h>
 #include <libyuv/convert_argb.h>
 #include <libyuv/convert_from_argb.h>
 #include <stdint.h>
@@ -54,6 +55,23 @@ func toRGB24(pix []byte, stride int, src *image.YCbCr) {
 	y, cb, cr := planes(src)
 	C.J420ToRGB24(ptr(y), C.int(src.YStride), ptr(cb), C.int(src.CStride), ptr(cr), C.int(src.CStride),
 		ptr(pix), C.int(stride), C.int(src.Rect.Dx()), C.int(src.Rect.Dy()))
+}
+
+// from422or444 converts src, a 4:2:2 or 4:4:4 picture that passed
+// checkPlanar, into dst, a 4:2:0 one of the same size.
+func from422or444(dst, src *image.YCbCr) bool {
+	sy, scb, scr := planes(src)
+	dy, dcb, dcr := planes(dst)
+	w, h := C.int(src.Rect.Dx()), C.int(src.Rect.Dy())
+	var r C.int
+	if src.SubsampleRatio == image.YCbCrSubsampleRatio444 {
+		r = C.I444ToI420(ptr(sy), C.int(src.YStride), ptr(scb), C.int(src.CStride), ptr(scr), C.int(src.CStride),
+			ptr(dy), C.int(dst.YStride), ptr(dcb), C.int(dst.CStride), ptr(dcr), C.int(dst.CStride), w, h)
+	} else {
+		r = C.I422ToI420(ptr(sy), C.int(src.YStride), ptr(scb), C.int(src.CStride), ptr(scr), C.int(src.CStride),
+			ptr(dy), C.int(dst.YStride), ptr(dcb), C.int(dst.CStride), ptr(dcr), C.int(dst.CStride), w, h)
+	}
+	return r == 0
 }
 
 var filters = [...]C.enum_FilterMode{FilterNone: C.kFilterNone, FilterBilinear: C.kFilterBilinear, FilterBox: C.kFilterBox}

@@ -10,6 +10,8 @@ const LibYUV = false
 
 func fromABGR(dst *image.YCbCr, pix []byte, stride, w, h int) { fromABGRGo(dst, pix, stride, w, h) }
 
+func from422or444(*image.YCbCr, *image.YCbCr) bool { return false } // FromImage uses fromYCbCrGo
+
 func toABGR(pix []byte, stride int, src *image.YCbCr) { toABGRGo(pix, stride, src) }
 
 func toRGB24(pix []byte, stride int, src *image.YCbCr) { toRGB24Go(pix, stride, src) }

@@ -91,8 +91,10 @@ func fromPix(dst *image.YCbCr, pix []byte, stride int, r image.Rectangle, offset
 // FromImage converts any picture into dst, a 4:2:0 picture of the same
 // size: RGBA and NRGBA as FromRGBA does, a 4:2:0 picture by copying it
 // (wherever its bounds start), a YCbCr picture of another subsampling by
-// averaging its chroma, and other kinds pixel by pixel through their colour
-// model, in Go.
+// averaging its chroma (4:2:2, what a V4L2 camera's YUYV decodes to, and
+// 4:4:4 through libyuv's I422ToI420 and I444ToI420 when their size and
+// origin are even), and other kinds pixel by pixel through their
+// colour model, in Go.
 func FromImage(dst *image.YCbCr, src image.Image) error {
 	switch s := src.(type) {
 	case *image.RGBA:
@@ -109,9 +111,11 @@ func FromImage(dst *image.YCbCr, src image.Image) error {
 		return fmt.Errorf("%w: %v into %v", ErrSize, src.Bounds().Size(), dst.Rect.Size())
 	}
 	if s, ok := src.(*image.YCbCr); ok {
-		if check420(s, false) == nil {
+		switch {
+		case s.SubsampleRatio == image.YCbCrSubsampleRatio420 && check420(s, false) == nil: // the ratio first: no error made for others
 			copy420(dst, s)
-		} else {
+		case checkPlanar(s) && from422or444(dst, s):
+		default:
 			fromYCbCrGo(dst, s)
 		}
 		return nil
@@ -227,6 +231,29 @@ func check420(m *image.YCbCr, isDst bool) error {
 		return fmt.Errorf("%w: %s's planes are too short for %v", ErrFormat, role, m.Rect)
 	}
 	return nil
+}
+
+// checkPlanar reports whether m is a non-empty 4:2:2 or 4:4:4 picture of
+// even width and height at even coordinates whose slices hold what its
+// bounds and strides say, for libyuv to read. (At an odd size libyuv
+// rescales the chroma instead of averaging 2x2 blocks.)
+func checkPlanar(m *image.YCbCr) bool {
+	w, h := m.Rect.Dx(), m.Rect.Dy()
+	var cw int
+	switch m.SubsampleRatio {
+	case image.YCbCrSubsampleRatio422:
+		cw = (w + 1) / 2
+	case image.YCbCrSubsampleRatio444:
+		cw = w
+	default:
+		return false
+	}
+	if m.Rect.Empty() || m.Rect.Min.X&1 != 0 || m.Rect.Min.Y&1 != 0 || w&1 != 0 || h&1 != 0 {
+		return false
+	}
+	yo, co := m.YOffset(m.Rect.Min.X, m.Rect.Min.Y), m.COffset(m.Rect.Min.X, m.Rect.Min.Y)
+	return m.YStride >= w && m.CStride >= cw && yo >= 0 && co >= 0 &&
+		fits(len(m.Y)-yo, m.YStride, w, h) && fits(len(m.Cb)-co, m.CStride, cw, h) && fits(len(m.Cr)-co, m.CStride, cw, h)
 }
 
 // fits reports whether n bytes hold rows of width bytes, stride apart.

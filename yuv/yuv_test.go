@@ -2,6 +2,7 @@ package yuv
 
 import (
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"math/rand/v2"
@@ -403,6 +404,52 @@ func TestNoAllocs(t *testing.T) {
 	} {
 		if n := testing.AllocsPerRun(10, f); n != 0 {
 			t.Errorf("%s: %.0f allocations a call", name, n)
+		}
+	}
+}
+
+// TestFromImage422And444 checks libyuv's 4:2:2 and 4:4:4 to 4:2:0 (what a
+// V4L2 camera's YUYV decodes to) against the Go conversion, within 1 a
+// sample, at even and odd sizes, and that an odd origin still converts.
+func TestFromImage422And444(t *testing.T) {
+	for _, ratio := range []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio444} {
+		for _, size := range []image.Point{{64, 48}, {33, 17}} {
+			src := image.NewYCbCr(image.Rect(0, 0, size.X, size.Y), ratio)
+			seed := uint32(7)
+			for _, p := range [][]byte{src.Y, src.Cb, src.Cr} {
+				for i := range p {
+					seed = seed*1664525 + 1013904223
+					p[i] = byte(seed >> 24)
+				}
+			}
+			want := Reuse(nil, size.X, size.Y)
+			fromYCbCrGo(want, src)
+			got := Reuse(nil, size.X, size.Y)
+			if err := FromImage(got, src); err != nil {
+				t.Fatal(err)
+			}
+			compare420(t, fmt.Sprintf("%v %v", ratio, size), got, want, 1)
+			odd := src.SubImage(image.Rect(1, 1, size.X, size.Y)).(*image.YCbCr)
+			got = Reuse(nil, size.X-1, size.Y-1)
+			if err := FromImage(got, odd); err != nil {
+				t.Fatal(err)
+			}
+			if g, w := got.YCbCrAt(0, 0).Y, odd.YCbCrAt(1, 1).Y; g != w {
+				t.Errorf("%v odd origin: Y(0,0) = %d, want %d", ratio, g, w)
+			}
+		}
+	}
+}
+
+// BenchmarkFrom422 converts a 640x480 4:2:2 picture, a YUYV camera's
+// frame, to the encoders' 4:2:0.
+func BenchmarkFrom422(b *testing.B) {
+	src := image.NewYCbCr(image.Rect(0, 0, 640, 480), image.YCbCrSubsampleRatio422)
+	dst := Reuse(nil, 640, 480)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := FromImage(dst, src); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
