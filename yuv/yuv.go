@@ -35,6 +35,7 @@ const (
 	FilterBox
 )
 
+// String returns the filter's name: "none", "bilinear" or "box".
 func (f Filter) String() string {
 	switch f {
 	case FilterNone:
