@@ -189,7 +189,7 @@ func TestBrowserRemoteControl(t *testing.T) {
 	if m := robot.waitFor(ctx, drive); m[1] != "+0.75" || m[2] != "+0.00" {
 		t.Fatalf("the stick drove %q, want forward +0.75", m[0])
 	}
-	if !strings.Contains(robot.output(), "Button 0 pressed.") {
+	if !strings.Contains(robot.output(), "Button BTN_SOUTH pressed.") {
 		t.Errorf("robot did not report the button press")
 	}
 

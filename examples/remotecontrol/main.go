@@ -19,8 +19,11 @@
 // {type: "btnN", value: true|false} and {type: "axisN", value: -1..1}. Those
 // are the browser's shapes, not the InputEvents of rtcbot's own Gamepad and
 // Keyboard. The robot receives them with conn.SubscribeFunc (RTCBot's
-// @conn.subscribe), prints each one, and turns them into motor commands as
-// the tutorial does: W/S or the up and down arrows drive, A/D or left and
+// @conn.subscribe), prints each one, turns it into the InputEvent the
+// robot's own keyboard or gamepad would give (rtcbot.BrowserInputEvent:
+// KEY_W, BTN_SOUTH, ABS_Y, ...), so it takes a Go or Python desktop's
+// gamepad as well, and turns those into motor commands as the tutorial
+// does: W/S or the up and down arrows drive, A/D or left and
 // right turn, and a gamepad's left stick does both. It prints the command
 // whenever it changes, and stops the motors when the connection closes.
 //
@@ -52,7 +55,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -122,7 +124,7 @@ func run(addr, token, camera string, cs rtcbot.CameraSettings, settings rtcbot.C
 		// RTCBot: @conn.subscribe. The function runs on a goroutine of its
 		// own, in order; the callback is done once the connection has closed
 		// and every message received has been handled.
-		d := &driver{keys: make(map[int]bool)}
+		d := &driver{keys: make(map[string]bool)}
 		cb := conn.SubscribeFunc(d.handle)
 		if err := conns.Add(conn); err != nil { // closes conn if the robot is stopping
 			return nil, err
@@ -168,22 +170,13 @@ func run(addr, token, camera string, cs rtcbot.CameraSettings, settings rtcbot.C
 	return nil
 }
 
-// control is a message from the page, in the shapes of RTCBot's browser
-// Keyboard and Gamepad (rtcbot.js adds ctrlKey, metaKey, code and
-// timestamp, which this robot does not need).
-type control struct {
-	Type     string `json:"type"` // "keydown", "keyup", "btnN" or "axisN"
-	AltKey   bool   `json:"altKey"`
-	ShiftKey bool   `json:"shiftKey"`
-	KeyCode  int    `json:"keyCode"`
-	Key      string `json:"key"`
-	Value    any    `json:"value"` // a button's true or false, an axis's -1 to 1
-}
-
-// The key codes that drive (RTCBot's tutorial uses W, A, S and D).
-const (
-	keyLeft, keyUp, keyRight, keyDown = 37, 38, 39, 40
-	keyA, keyD, keyS, keyW            = 65, 68, 83, 87
+// The keys that drive (RTCBot's tutorial uses W, A, S and D), by their
+// evdev names, as rtcbot.BrowserInputEvent and rtcbot's own Keyboard give
+// them.
+var (
+	forwardKeys, backKeys         = []string{"KEY_W", "KEY_UP"}, []string{"KEY_S", "KEY_DOWN"}
+	leftKeys, rightKeys           = []string{"KEY_A", "KEY_LEFT"}, []string{"KEY_D", "KEY_RIGHT"}
+	stickRange            float64 = 32768 // ABS_X and ABS_Y, as an Xbox pad reports them
 )
 
 // deadZone is how far a stick must move before it drives.
@@ -192,41 +185,38 @@ const deadZone = 0.1
 // driver turns one connection's controls into motor commands.
 type driver struct {
 	mu             sync.Mutex
-	keys           map[int]bool // held keys, by key code
-	stickX, stickY float64      // the gamepad's left stick: axes 0 and 1
-	forward, turn  float64      // the command, each from -1 to 1
+	keys           map[string]bool // held keys, by evdev name
+	stickX, stickY float64         // the gamepad's left stick, -1 to 1
+	forward, turn  float64         // the command, each from -1 to 1
 }
 
-// handle is called with each message received, in order.
+// handle is called with each message received, in order. The page's
+// messages are in the browser's shapes; rtcbot.BrowserInputEvent turns
+// them into the InputEvents of rtcbot's own Keyboard and Gamepad (and
+// passes those through), so the same robot takes a Go or Python desktop's
+// gamepad too.
 func (d *driver) handle(msg any) {
 	text, _ := json.Marshal(msg)
 	fmt.Printf("Control message: %s\n", text)
-	c, err := rtcbot.DecodeMessage[control](msg)
-	if err != nil {
+	e, ok := rtcbot.BrowserInputEvent(msg)
+	if !ok {
 		return // not a control message
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	switch {
-	case c.Type == "keydown" || c.Type == "keyup":
-		d.keys[c.KeyCode] = c.Type == "keydown"
-	case strings.HasPrefix(c.Type, "axis"):
-		v, ok := c.Value.(float64)
-		if !ok {
-			return
-		}
-		switch c.Type {
-		case "axis0":
-			d.stickX = v
-		case "axis1":
-			d.stickY = v
-		}
-	case strings.HasPrefix(c.Type, "btn"):
+	case e.Event == rtcbot.InputKey && strings.HasPrefix(e.Code, "KEY_"):
+		d.keys[e.Code] = e.State != 0
+	case e.Event == rtcbot.InputKey:
 		// Buttons do nothing on this robot; a horn would go here.
-		if n, err := strconv.Atoi(c.Type[len("btn"):]); err == nil && c.Value == true {
-			fmt.Printf("Button %d pressed.\n", n)
+		if e.State == 1 {
+			fmt.Printf("Button %s pressed.\n", e.Code)
 		}
 		return
+	case e.Event == rtcbot.InputAbsolute && e.Code == "ABS_X":
+		d.stickX = max(float64(e.State)/stickRange, -1)
+	case e.Event == rtcbot.InputAbsolute && e.Code == "ABS_Y":
+		d.stickY = max(float64(e.State)/stickRange, -1)
 	default:
 		return
 	}
@@ -235,7 +225,7 @@ func (d *driver) handle(msg any) {
 
 // update works out the command and prints it if it changed. d.mu is held.
 func (d *driver) update() {
-	held := func(codes ...int) float64 {
+	held := func(codes []string) float64 {
 		for _, c := range codes {
 			if d.keys[c] {
 				return 1
@@ -243,8 +233,8 @@ func (d *driver) update() {
 		}
 		return 0
 	}
-	forward := held(keyW, keyUp) - held(keyS, keyDown)
-	turn := held(keyD, keyRight) - held(keyA, keyLeft)
+	forward := held(forwardKeys) - held(backKeys)
+	turn := held(rightKeys) - held(leftKeys)
 	if math.Abs(d.stickY) > deadZone {
 		forward = -d.stickY // a stick pushed forward reads negative
 	}
