@@ -52,32 +52,60 @@ func JavaScriptHandler() http.Handler { return javaScriptHandler{} }
 
 type javaScriptHandler struct{}
 
-// The ETags of the two files, made once.
+// The two files, with their ETags made once.
 var (
-	javaScriptETag       = etag(javaScript)
-	javaScriptModuleETag = etag(javaScriptModule)
+	javaScriptFile       = newServedFile(javaScript, javaScriptType)
+	javaScriptModuleFile = newServedFile(javaScriptModule, javaScriptType)
 )
 
-func etag(b []byte) string {
-	sum := sha256.Sum256(b)
-	return `"` + hex.EncodeToString(sum[:12]) + `"`
-}
+// javaScriptType is the content type of JavaScript (RFC 9239).
+const javaScriptType = "text/javascript; charset=utf-8"
 
 func (javaScriptHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "rtcbot.js is read with GET", http.StatusMethodNotAllowed)
+	if !readOnly(w, r, "rtcbot.js") {
 		return
 	}
-	body, tag := javaScript, javaScriptETag
+	f := javaScriptFile
 	if strings.HasSuffix(r.URL.Path, ".mjs") {
-		body, tag = javaScriptModule, javaScriptModuleETag
+		f = javaScriptModuleFile
 	}
+	f.serve(w, r)
+}
+
+// servedFile is an embedded file a handler serves (JavaScriptHandler,
+// StatsHandler).
+type servedFile struct {
+	body        []byte
+	contentType string
+	etag        string
+}
+
+// newServedFile makes a servedFile, its ETag from its content.
+func newServedFile(body []byte, contentType string) servedFile {
+	sum := sha256.Sum256(body)
+	return servedFile{body: body, contentType: contentType, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
+}
+
+// serve writes f with its content type, its ETag and "Cache-Control:
+// no-cache", so that a browser keeps its copy but asks each time whether it
+// is still current.
+func (f servedFile) serve(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Content-Type", "text/javascript; charset=utf-8")
+	h.Set("Content-Type", f.contentType)
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("ETag", tag)
+	h.Set("ETag", f.etag)
 	// ServeContent answers If-None-Match with 304, ranges and HEAD.
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(f.body))
+}
+
+// readOnly reports whether r is a GET or HEAD, answering anything else
+// with 405 Method Not Allowed; what names what is served.
+func readOnly(w http.ResponseWriter, r *http.Request, what string) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	w.Header().Set("Allow", "GET, HEAD")
+	http.Error(w, what+" is read with GET", http.StatusMethodNotAllowed)
+	return false
 }

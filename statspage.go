@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/pion/webrtc/v4"
 	"github.com/rtcbot-go/rtcbot/timecode"
@@ -81,14 +80,12 @@ func StatsHandler(settings StatsPageSettings) http.Handler {
 		panic("rtcbot: encode the statistics page's settings: " + err.Error()) // strings only: cannot fail
 	}
 	page := bytes.Replace(statsPage, []byte("{{config}}"), encoded, 1)
-	tc := timecode.JavaScript()
-	const js = "text/javascript; charset=utf-8"
-	pageFile := servedFile{body: page, contentType: "text/html; charset=utf-8", etag: etag(page)}
+	pageFile := newServedFile(page, "text/html; charset=utf-8")
 	return statsHandler{files: map[string]servedFile{
 		"":            pageFile,
 		"index.html":  pageFile,
-		"rtcbot.js":   {body: javaScript, contentType: js, etag: javaScriptETag},
-		"timecode.js": {body: tc, contentType: js, etag: etag(tc)},
+		"rtcbot.js":   javaScriptFile,
+		"timecode.js": newServedFile(timecode.JavaScript(), javaScriptType),
 	}}
 }
 
@@ -106,21 +103,12 @@ type statsPageICEServer struct {
 	Credential string   `json:"credential,omitempty"`
 }
 
-// servedFile is one file StatsHandler serves.
-type servedFile struct {
-	body        []byte
-	contentType string
-	etag        string
-}
-
 type statsHandler struct {
 	files map[string]servedFile // by the last element of the path
 }
 
 func (h statsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "the statistics page is read with GET", http.StatusMethodNotAllowed)
+	if !readOnly(w, r, "the statistics page") {
 		return
 	}
 	name := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
@@ -129,11 +117,6 @@ func (h statsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	hd := w.Header()
-	hd.Set("Content-Type", f.contentType)
-	hd.Set("Cache-Control", "no-cache")
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Referrer-Policy", "no-referrer") // the page's URL may hold the token
-	hd.Set("ETag", f.etag)
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(f.body))
+	w.Header().Set("Referrer-Policy", "no-referrer") // the page's URL may hold the token
+	f.serve(w, r)
 }
