@@ -27,12 +27,10 @@ import (
 //go:embed testdata/browser/page.html
 var browserTestPage []byte
 
-// browserRobot serves what a robot serves a browser: the test page at /,
-// the client at /rtcbot.js and /rtcbot.mjs, the time code reader at
-// /timecode.js, and /connect answering each offer with newConn's
-// connection.
-func browserRobot(t testing.TB, newConn func(r *http.Request) (*Connection, error)) *httptest.Server {
-	t.Helper()
+// browserPage serves the test page at /, the client at /rtcbot.js and
+// /rtcbot.mjs and the time code reader at /timecode.js; a test adds what
+// its page talks to.
+func browserPage() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -44,6 +42,14 @@ func browserRobot(t testing.TB, newConn func(r *http.Request) (*Connection, erro
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 		w.Write(timecode.JavaScript())
 	})
+	return mux
+}
+
+// browserRobot serves what a robot serves a browser: browserPage, and
+// /connect answering each offer with newConn's connection.
+func browserRobot(t testing.TB, newConn func(r *http.Request) (*Connection, error)) *httptest.Server {
+	t.Helper()
+	mux := browserPage()
 	mux.Handle("/connect", loopbackOffers(t, Handler(newConn)))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -116,8 +122,8 @@ func loopbackOffers(t testing.TB, h http.Handler) http.Handler {
 			http.Error(w, "test robot: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		offer.SDP = browsertest.LoopbackOnly(offer.SDP)
-		if !strings.Contains(offer.SDP, "a=candidate:") {
+		var kept int
+		if offer.SDP, kept = loopbackOnlySDP(t, offer.SDP); kept == 0 {
 			t.Errorf("the browser's offer has no candidate on 127.0.0.1")
 		}
 		body, _ := json.Marshal(offer)
@@ -532,10 +538,7 @@ func TestBrowserGamepadAndQueue(t *testing.T) {
 // connects) against a Go websocket server: a relative URL, messages queued
 // before it opens, strings as they are and objects as JSON.
 func TestBrowserWebsocket(t *testing.T) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) { w.Write(browserTestPage) })
-	mux.Handle("GET /rtcbot.js", JavaScriptHandler())
-	mux.HandleFunc("GET /timecode.js", func(w http.ResponseWriter, _ *http.Request) { w.Write(timecode.JavaScript()) })
+	mux := browserPage()
 	// An echo that says what it got.
 	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
 		ws, err := websocket.Accept(w, r, nil)
@@ -577,10 +580,7 @@ func TestBrowserWebsocket(t *testing.T) {
 func TestBrowserWithPythonRobot(t *testing.T) {
 	requireAiortc(t)
 	py := startPythonPeer(t, "answer")
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) { w.Write(browserTestPage) })
-	mux.Handle("GET /rtcbot.js", JavaScriptHandler())
-	mux.HandleFunc("GET /timecode.js", func(w http.ResponseWriter, _ *http.Request) { w.Write(timecode.JavaScript()) })
+	mux := browserPage()
 	// /connect hands the offer to peer.py and returns its answer, as
 	// RTCBot's robot does in its aiohttp handler.
 	mux.HandleFunc("POST /connect", func(w http.ResponseWriter, r *http.Request) {

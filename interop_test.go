@@ -185,7 +185,7 @@ func (p *pythonPeer) readLine(t *testing.T) string {
 
 // loopbackOnlySDP removes every candidate whose address is not 127.0.0.1,
 // so this side never sends to another address, and reports how many it kept.
-func loopbackOnlySDP(t *testing.T, sdp string) (string, int) {
+func loopbackOnlySDP(t testing.TB, sdp string) (string, int) {
 	t.Helper()
 	lines := strings.SplitAfter(sdp, "\n")
 	kept, candidates := lines[:0], 0

@@ -25,7 +25,8 @@ const Timeout = 60 * time.Second
 // fake camera and microphone granted without asking, autoplay, real host
 // addresses in ICE candidates (with mDNS names only, a peer on 127.0.0.1
 // that does not resolve them could not connect), and a candidate on
-// 127.0.0.1 too, which Chromium leaves out unless told (see LoopbackOnly).
+// 127.0.0.1 too, which Chromium leaves out unless told: a test's peer can
+// then keep only the offer's 127.0.0.1 candidates and send only there.
 var Flags = []chromedp.ExecAllocatorOption{
 	chromedp.Headless,
 	chromedp.NoSandbox,
@@ -44,21 +45,6 @@ var Flags = []chromedp.ExecAllocatorOption{
 	chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 	chromedp.Flag("disable-features", "Translate,WebRtcHideLocalIpsWithMdns"),
 	chromedp.Flag("allow-loopback-in-peer-connection", true),
-}
-
-// LoopbackOnly returns a session description's SDP without the candidates
-// on addresses other than 127.0.0.1, so that a test's peer sends only to
-// 127.0.0.1: Chromium also offers the machine's other addresses.
-func LoopbackOnly(sdp string) string {
-	lines := strings.SplitAfter(sdp, "\n")
-	kept := lines[:0]
-	for _, line := range lines {
-		if f := strings.Fields(line); strings.HasPrefix(line, "a=candidate:") && (len(f) < 5 || f[4] != "127.0.0.1") {
-			continue
-		}
-		kept = append(kept, line)
-	}
-	return strings.Join(kept, "")
 }
 
 // Path returns the path of the chromium executable, failing the test with
