@@ -33,32 +33,65 @@ var benchT0 = time.UnixMilli(1_700_000_000_000)
 func BenchmarkEncode(b *testing.B) {
 	for _, size := range benchSizes {
 		b.Run(fmt.Sprintf("%dx%d", size.X, size.Y), func(b *testing.B) {
-			w, h := size.X, size.Y
-			enc, err := NewEncoder(EncoderSettings{Width: w, Height: h})
+			benchEncode(b, EncoderSettings{Width: size.X, Height: size.Y}, false)
+		})
+	}
+}
+
+// benchEncode is an encode benchmark with settings s: consecutive frames of
+// the moving pattern into a reused buffer, the time per frame and the
+// bytes per frame; with quality, also the mean luma PSNR (dB) of the
+// decoded frames after the first second, decoding untimed, and without it
+// the allocations.
+func benchEncode(b *testing.B, s EncoderSettings, quality bool) {
+	w, h := s.Width, s.Height
+	enc, err := NewEncoder(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer enc.Close()
+	var dec *Decoder
+	if quality {
+		if dec, err = NewDecoder(); err != nil {
+			b.Fatal(err)
+		}
+		defer dec.Close()
+	} else {
+		b.ReportAllocs()
+	}
+	pattern := timecode.NewPattern(w, h)
+	pic := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	var buf []byte
+	var psnrSum float64
+	bytes, n, measured := 0, 0, 0
+	for b.Loop() {
+		b.StopTimer()
+		if err := pattern.FrameInto(pic, uint32(n), benchT0.Add(ptsOf(n, 30))); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		buf, _, err = enc.AppendEncode(buf[:0], pic, ptsOf(n, 30), false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bytes += len(buf)
+		if quality && len(buf) > 0 {
+			b.StopTimer()
+			out, err := dec.Decode(buf)
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer enc.Close()
-			pattern := timecode.NewPattern(w, h)
-			pic := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
-			var buf []byte
-			bytes, n := 0, 0
-			b.ReportAllocs()
-			for b.Loop() {
-				b.StopTimer()
-				if err := pattern.FrameInto(pic, uint32(n), benchT0.Add(ptsOf(n, 30))); err != nil {
-					b.Fatal(err)
-				}
-				b.StartTimer()
-				buf, _, err = enc.AppendEncode(buf[:0], pic, ptsOf(n, 30), false)
-				if err != nil {
-					b.Fatal(err)
-				}
-				bytes += len(buf)
-				n++
+			if n >= 30 { // after rate control settled
+				psnrSum += lumaPSNR(pic, out)
+				measured++
 			}
-			b.ReportMetric(float64(bytes)/float64(n), "bytes/frame")
-		})
+			b.StartTimer()
+		}
+		n++
+	}
+	b.ReportMetric(float64(bytes)/float64(n), "bytes/frame")
+	if measured > 0 {
+		b.ReportMetric(psnrSum/float64(measured), "dB")
 	}
 }
 
@@ -133,51 +166,7 @@ func BenchmarkEncodeSpeed(b *testing.B) {
 	for _, size := range benchSizes {
 		for _, speed := range []int{-4, -6, -8, -10, -12, -16} {
 			b.Run(fmt.Sprintf("%dx%d/speed%d", size.X, size.Y, speed), func(b *testing.B) {
-				w, h := size.X, size.Y
-				enc, err := NewEncoder(EncoderSettings{Width: w, Height: h, Speed: speed})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer enc.Close()
-				dec, err := NewDecoder()
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer dec.Close()
-				pattern := timecode.NewPattern(w, h)
-				pic := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
-				var buf []byte
-				var psnrSum float64
-				bytes, n, measured := 0, 0, 0
-				for b.Loop() {
-					b.StopTimer()
-					if err := pattern.FrameInto(pic, uint32(n), benchT0.Add(ptsOf(n, 30))); err != nil {
-						b.Fatal(err)
-					}
-					b.StartTimer()
-					buf, _, err = enc.AppendEncode(buf[:0], pic, ptsOf(n, 30), false)
-					if err != nil {
-						b.Fatal(err)
-					}
-					b.StopTimer()
-					bytes += len(buf)
-					if len(buf) > 0 {
-						out, err := dec.Decode(buf)
-						if err != nil {
-							b.Fatal(err)
-						}
-						if n >= 30 { // after rate control settled
-							psnrSum += lumaPSNR(pic, out)
-							measured++
-						}
-					}
-					n++
-					b.StartTimer()
-				}
-				b.ReportMetric(float64(bytes)/float64(n), "bytes/frame")
-				if measured > 0 {
-					b.ReportMetric(psnrSum/float64(measured), "dB")
-				}
+				benchEncode(b, EncoderSettings{Width: size.X, Height: size.Y, Speed: speed}, true)
 			})
 		}
 	}
