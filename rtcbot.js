@@ -114,12 +114,16 @@
   // Endpoint is a producer with RTCBot's ready and close events, each
   // firing once: a connection is ready when its default channel opens, a
   // channel or websocket when it opens; each closes when either side
-  // closes it or it fails.
+  // closes it or it fails. Its put_nowait (a subclass's) is bound, so it can
+  // be handed on as a callback (kb.subscribe(conn.put_nowait)), and also
+  // called send.
   class Endpoint extends Producer {
     constructor() {
       super();
       this._ready = new Once();
       this._closed = new Once();
+      this.put_nowait = this.put_nowait.bind(this);
+      this.send = this.put_nowait;
     }
     get ready() {
       return this._ready.fired;
@@ -188,8 +192,6 @@
       this.name = name;
       this.channel = null; // the RTCDataChannel, once it exists
       this._sender = new Sender("data channel " + JSON.stringify(name));
-      this.put_nowait = this.put_nowait.bind(this);
-      this.send = this.put_nowait;
     }
     _attach(channel) {
       this.channel = channel;
@@ -319,8 +321,6 @@
       this._channels.set("default", this._default);
       this.video = new MediaHandler(this, "video");
       this.audio = new MediaHandler(this, "audio");
-      this.put_nowait = this.put_nowait.bind(this);
-      this.send = this.put_nowait;
 
       this._rtc.addEventListener("track", (event) => {
         const handler = event.track.kind === "video" ? this.video : this.audio;
@@ -719,8 +719,6 @@
         this._ready.fire();
       });
       this._ws.addEventListener("close", () => this._closed.fire());
-      this.put_nowait = this.put_nowait.bind(this);
-      this.send = this.put_nowait;
     }
     put_nowait(msg) {
       this._sender.put(msg);
