@@ -219,7 +219,8 @@ func runDesktop(o options) error {
 			if err != nil {
 				return
 			}
-			echo, _ := msg.(map[string]any)["echo"].(map[string]any)
+			m, _ := msg.(map[string]any) // anything else is not an echo
+			echo, _ := m["echo"].(map[string]any)
 			sent, ok := echo["sent"].(float64)
 			if !ok {
 				continue
