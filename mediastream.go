@@ -488,7 +488,7 @@ func (m *MediaStream[T]) receiveInOrder(track *webrtc.TrackRemote, receiver *web
 	var buf reorderBuffer
 	var asker keyframeAsker
 	var counts counted
-	var packets uint64
+	var packets, bytes uint64
 	var rtt time.Duration
 	var rttAt, deadline time.Time
 	ssrc := uint32(track.SSRC())
@@ -515,6 +515,7 @@ func (m *MediaStream[T]) receiveInOrder(track *webrtc.TrackRemote, receiver *web
 		}
 		if err == nil {
 			packets++
+			bytes += uint64(len(p.Payload))
 			buf.push(p, now, deliver)
 		} else if ne, ok := errors.AsType[net.Error](err); !ok || !ne.Timeout() {
 			return
@@ -524,7 +525,7 @@ func (m *MediaStream[T]) receiveInOrder(track *webrtc.TrackRemote, receiver *web
 			track.SetReadDeadline(next)
 			deadline = next
 		}
-		counts = m.recv.update(counts, counted{packets, buf.repaired, buf.lost, frames()})
+		counts = m.recv.update(counts, counted{packets, bytes, buf.repaired, buf.lost, frames()})
 	}
 }
 

@@ -58,8 +58,9 @@ type LinkStats struct {
 	KeyframesSent uint64 `json:"keyframesSent"`
 
 	// VideoPacketsReceived counts the packets of the peer's video,
-	// retransmissions included.
+	// retransmissions included, and VideoBytesReceived their payload bytes.
 	VideoPacketsReceived uint64 `json:"videoPacketsReceived"`
+	VideoBytesReceived   uint64 `json:"videoBytesReceived"`
 	// NACKsSent and KeyframeRequestsSent count this side's requests.
 	NACKsSent            uint64 `json:"nacksSent"`
 	KeyframeRequestsSent uint64 `json:"keyframeRequestsSent"`
@@ -111,10 +112,10 @@ func (s *LinkStats) UnmarshalJSON(b []byte) error {
 // String formats the stats as one log line.
 func (s LinkStats) String() string {
 	return fmt.Sprintf("rtt %v, target %d kbit/s, sending %d kbit/s (%d resent), sent %d kB, peer lost %.1f%% (nacks %d, keyframe requests %d received, %d resends dropped, %d keyframes sent); "+
-		"received %d packets, %d repaired, %d given up (nacks %d, keyframe requests %d sent); frames %d decoded, %d incomplete, %d skipped, %d refused",
+		"received %d packets (%d kB), %d repaired, %d given up (nacks %d, keyframe requests %d sent); frames %d decoded, %d incomplete, %d skipped, %d refused",
 		s.RTT.Round(time.Millisecond), s.TargetBitrate/1000, s.SentBitrate/1000, s.ResentBitrate/1000, s.VideoBytesSent/1000, 100*s.PeerLoss,
 		s.NACKsReceived, s.KeyframeRequestsReceived, s.ResendsDropped, s.KeyframesSent,
-		s.VideoPacketsReceived, s.PacketsRepaired, s.PacketsGivenUp, s.NACKsSent, s.KeyframeRequestsSent,
+		s.VideoPacketsReceived, s.VideoBytesReceived/1000, s.PacketsRepaired, s.PacketsGivenUp, s.NACKsSent, s.KeyframeRequestsSent,
 		s.FramesDecoded, s.FramesIncomplete, s.FramesSkipped, s.FramesRefused)
 }
 
@@ -204,12 +205,13 @@ func (c *Connection) sendStats(d *DataChannel) {
 // receiveCounters counts what a stream's incoming video met, for
 // LinkStats.
 type receiveCounters struct {
-	packets, repaired, givenUp            atomic.Uint64
+	packets, bytes, repaired, givenUp     atomic.Uint64
 	decoded, incomplete, skipped, refused atomic.Uint64
 }
 
 func (r *receiveCounters) addTo(s *LinkStats) {
 	s.VideoPacketsReceived += r.packets.Load()
+	s.VideoBytesReceived += r.bytes.Load()
 	s.PacketsRepaired += r.repaired.Load()
 	s.PacketsGivenUp += r.givenUp.Load()
 	s.FramesDecoded += r.decoded.Load()
@@ -221,14 +223,15 @@ func (r *receiveCounters) addTo(s *LinkStats) {
 // counted is a snapshot of one track's counts, so that only what changed
 // is added to the stream's counters.
 type counted struct {
-	packets, repaired, givenUp uint64
-	frames                     frameCounts
+	packets, bytes, repaired, givenUp uint64
+	frames                            frameCounts
 }
 
 // update adds what changed since last to r and returns the new snapshot.
 func (r *receiveCounters) update(last, now counted) counted {
 	if now != last {
 		r.packets.Add(now.packets - last.packets)
+		r.bytes.Add(now.bytes - last.bytes)
 		r.repaired.Add(now.repaired - last.repaired)
 		r.givenUp.Add(now.givenUp - last.givenUp)
 		r.decoded.Add(now.frames.decoded - last.frames.decoded)

@@ -33,8 +33,12 @@ func TestLinkStatsLogged(t *testing.T) {
 		return strings.Contains(out.String(), "rtcbot: link") && robot.LinkStats().VideoBytesSent > 0 && !strings.Contains(lastLine(out.String()), "sent 0 kB")
 	})
 	robot.Close() // stops the logging goroutine (goleak checks)
-	if got := desktop.LinkStats(); got.FramesDecoded == 0 || got.VideoPacketsReceived == 0 {
+	got, sent := desktop.LinkStats(), robot.LinkStats().VideoBytesSent
+	if got.FramesDecoded == 0 || got.VideoPacketsReceived == 0 {
 		t.Errorf("desktop stats %v: no frames or packets counted", got)
+	}
+	if got.VideoBytesReceived < got.VideoPacketsReceived || got.VideoBytesReceived > sent {
+		t.Errorf("desktop received %d bytes in %d packets, robot sent %d bytes", got.VideoBytesReceived, got.VideoPacketsReceived, sent)
 	}
 }
 

@@ -3,14 +3,16 @@
 doing what a Python RTCBot robot does, streaming the same kind of moving test
 pattern with rtcbot's frame time code.
 
-    aiortc_robot.py WIDTH HEIGHT FPS CODEC
+    aiortc_robot.py WIDTH HEIGHT FPS CODEC [KBPS]
 
 It prints "ready" once started, reads the desktop's offer (RTCBot's {"sdp", "type"} JSON) as one line on
 stdin, prints the answer as one line on stdout, then streams: a WIDTH x HEIGHT
 picture at FPS of scrolling diagonal colour bars and a bouncing box, stamped
 with the time code (timecode.md), sent as CODEC ("vp8" or "h264"). Every
 message on the default data channel is echoed back as {"echo": message}, as
-rtcbench's Go robot does. It exits when stdin reaches EOF. Only 127.0.0.1 is
+rtcbench's Go robot does. KBPS, if given and not 0, fixes the encoder's
+bitrate (aiortc's default, minimum and maximum), as rtcbench -kbps does for
+the Go robot; otherwise aiortc's defaults apply. It exits when stdin reaches EOF. Only 127.0.0.1 is
 used.
 """
 
@@ -110,6 +112,13 @@ def loopback_only(sdp):
 
 async def main():
     width, height, fps, codec = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+    kbps = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+    if kbps > 0:
+        import aiortc.codecs.h264
+        import aiortc.codecs.vpx
+
+        for module in (aiortc.codecs.vpx, aiortc.codecs.h264):
+            module.DEFAULT_BITRATE = module.MIN_BITRATE = module.MAX_BITRATE = kbps * 1000
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)

@@ -23,7 +23,8 @@
 //     /proc per second of the measured window, as a share of one core, and
 //     its peak resident memory (VmHWM);
 //   - the control round trip while video flows, median and 99th percentile;
-//   - the time from starting the desktop process to its first frame.
+//   - the time from starting the desktop process to its first frame;
+//   - the video bitrate received (RTP payload), in kbit/s.
 //
 // It prints a table (Markdown) and, for each size and codec, one JSON line
 // (only the JSON lines with -json). With -peer aiortc the JSON line also has
@@ -78,6 +79,7 @@ var h264Built = false
 // The options of every role.
 type options struct {
 	width, height, fps int
+	kbps               int // the video bitrate, 0 for each robot's default
 	codec              string
 	seconds            float64
 	warmup             time.Duration
@@ -91,6 +93,7 @@ func main() {
 	flag.IntVar(&o.width, "width", 0, "frame width (default: 320x240, 640x480 and 1280x720 in turn)")
 	flag.IntVar(&o.height, "height", 0, "frame height (with -width)")
 	flag.IntVar(&o.fps, "fps", 30, "frames per second")
+	flag.IntVar(&o.kbps, "kbps", 0, "video bitrate of both robots in kbit/s (default: each robot's own, which differ: see the video column)")
 	codecs := flag.String("codec", "vp8", `video codec: "vp8", "h264", or both: "vp8,h264"`)
 	flag.Float64Var(&o.seconds, "seconds", 20, "seconds to measure, after a 2 s warm-up")
 	peer := flag.String("peer", "go", `robots to measure: "go", or "aiortc" for the Go robot and the aiortc robot`)
@@ -140,7 +143,7 @@ func runRobot(o options) error {
 	var conns rtcbot.ConnectionSet
 	defer conns.Close()
 	handler := rtcbot.Handler(func(*http.Request) (*rtcbot.Connection, error) {
-		conn, err := rtcbot.NewConnection(rtcbot.ConnectionSettings{LoopbackOnly: true, Video: rtcbot.VideoSettings{Codec: o.codec}})
+		conn, err := rtcbot.NewConnection(rtcbot.ConnectionSettings{LoopbackOnly: true, Video: rtcbot.VideoSettings{Codec: o.codec, MaxBitrate: o.kbps * 1000, StartBitrate: o.kbps * 1000, MinBitrate: o.kbps * 1000}})
 		if err != nil {
 			return nil, err
 		}
@@ -175,6 +178,7 @@ type desktopReport struct {
 	RTTP50             float64 `json:"rtt_p50_ms"`
 	RTTP99             float64 `json:"rtt_p99_ms"`
 	Unreadable         int     `json:"unreadable"`
+	VideoKbps          float64 `json:"video_kbps"` // video payload received
 }
 
 // runDesktop connects to the robot, shows its video 4x larger on a headless
@@ -237,6 +241,7 @@ func runDesktop(o options) error {
 	var r desktopReport
 	var latencies []float64
 	var start, end time.Time
+	var bytes0 uint64
 	var lastSeq uint32
 	haveSeq := false
 	for {
@@ -258,9 +263,11 @@ func runDesktop(o options) error {
 			mu.Lock()
 			measuring = true
 			mu.Unlock()
+			bytes0 = conn.LinkStats().VideoBytesReceived
 			fmt.Println("window")
 		}
 		if now.After(end) {
+			r.VideoKbps = float64(conn.LinkStats().VideoBytesReceived-bytes0) * 8 / 1000 / o.seconds
 			break
 		}
 		r.Frames++
@@ -325,8 +332,8 @@ func orchestrate(o options, codecs []string, peer string, jsonOnly bool) error {
 	if !jsonOnly {
 		fmt.Printf("rtcbench: %s, %d cores, %s, %s; loopback, %d fps, %g s measured after a %v warm-up\n\n",
 			cpuModel(), runtime.NumCPU(), runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH, o.fps, o.seconds, o.warmup)
-		fmt.Println("| size | codec | robot | fps | dropped | latency p50 / p99 | robot CPU / RSS | desktop CPU / RSS | control RTT p50 / p99 | first frame |")
-		fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
+		fmt.Println("| size | codec | robot | fps | dropped | latency p50 / p99 | robot CPU / RSS | desktop CPU / RSS | control RTT p50 / p99 | first frame | video |")
+		fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
 	}
 	var jsonLines []string
 	for _, codec := range codecs {
@@ -361,9 +368,9 @@ func orchestrate(o options, codecs []string, peer string, jsonOnly bool) error {
 				line["robot_cpu_ratio"] = round(pyRes.RobotCPU/goRes.RobotCPU, 2)
 				if !jsonOnly {
 					printRow(run, "aiortc", pyRes)
-					fmt.Printf("| | | aiortc / Go | %.2f | | %.1fx / %.1fx | %.1fx / %.1fx | %.1fx / %.1fx | | |\n",
+					fmt.Printf("| | | aiortc / Go | %.2f | | %.1fx / %.1fx | %.1fx / %.1fx | %.1fx / %.1fx | | | %.2fx |\n",
 						pyRes.FPS/goRes.FPS, pyRes.LatencyP50/goRes.LatencyP50, pyRes.LatencyP99/goRes.LatencyP99,
-						pyRes.RobotCPU/goRes.RobotCPU, pyRes.RobotRSS/goRes.RobotRSS, pyRes.DesktopCPU/goRes.DesktopCPU, pyRes.DesktopRSS/goRes.DesktopRSS)
+						pyRes.RobotCPU/goRes.RobotCPU, pyRes.RobotRSS/goRes.RobotRSS, pyRes.DesktopCPU/goRes.DesktopCPU, pyRes.DesktopRSS/goRes.DesktopRSS, pyRes.VideoKbps/goRes.VideoKbps)
 				}
 			}
 			b, _ := json.Marshal(line)
@@ -384,9 +391,9 @@ func orchestrate(o options, codecs []string, peer string, jsonOnly bool) error {
 }
 
 func printRow(o options, robot string, r result) {
-	fmt.Printf("| %dx%d | %s | %s | %.1f | %d (%.1f%%) | %.1f / %.1f ms | %.1f%% / %.0f MB | %.1f%% / %.0f MB | %.2f / %.2f ms | %.0f ms |\n",
+	fmt.Printf("| %dx%d | %s | %s | %.1f | %d (%.1f%%) | %.1f / %.1f ms | %.1f%% / %.0f MB | %.1f%% / %.0f MB | %.2f / %.2f ms | %.0f ms | %.0f kbit/s |\n",
 		o.width, o.height, strings.ToUpper(o.codec), robot, r.FPS, r.Dropped, 100*float64(r.Dropped)/float64(max(r.Frames+r.Dropped, 1)),
-		r.LatencyP50, r.LatencyP99, r.RobotCPU, r.RobotRSS, r.DesktopCPU, r.DesktopRSS, r.RTTP50, r.RTTP99, r.FirstFrameMS)
+		r.LatencyP50, r.LatencyP99, r.RobotCPU, r.RobotRSS, r.DesktopCPU, r.DesktopRSS, r.RTTP50, r.RTTP99, r.FirstFrameMS, r.VideoKbps)
 }
 
 func jsonLine(o options, r result) map[string]any {
@@ -397,6 +404,7 @@ func jsonLine(o options, r result) map[string]any {
 		"robot_cpu_pct": round(r.RobotCPU, 1), "robot_rss_mb": round(r.RobotRSS, 1),
 		"desktop_cpu_pct": round(r.DesktopCPU, 1), "desktop_rss_mb": round(r.DesktopRSS, 1),
 		"rtt_p50_ms": round(r.RTTP50, 3), "rtt_p99_ms": round(r.RTTP99, 3), "first_frame_ms": round(r.FirstFrameMS, 1),
+		"video_kbps": round(r.VideoKbps, 0),
 	}
 }
 
@@ -512,13 +520,13 @@ func startRobot(ctx context.Context, self string, o options, kind string) (*robo
 	script := ""
 	if kind == "go" {
 		cmd = exec.CommandContext(ctx, self, "-role", "robot", "-width", strconv.Itoa(o.width), "-height", strconv.Itoa(o.height),
-			"-fps", strconv.Itoa(o.fps), "-codec", o.codec, "-cpuprofile", profilePath(o, "robot"))
+			"-fps", strconv.Itoa(o.fps), "-kbps", strconv.Itoa(o.kbps), "-codec", o.codec, "-cpuprofile", profilePath(o, "robot"))
 	} else {
 		script = filepath.Join(os.TempDir(), fmt.Sprintf("rtcbench-aiortc-robot-%d.py", os.Getpid()))
 		if err := os.WriteFile(script, aiortcRobot, 0o600); err != nil {
 			return nil, "", err
 		}
-		cmd = exec.CommandContext(ctx, "/usr/bin/python3", script, strconv.Itoa(o.width), strconv.Itoa(o.height), strconv.Itoa(o.fps), o.codec)
+		cmd = exec.CommandContext(ctx, "/usr/bin/python3", script, strconv.Itoa(o.width), strconv.Itoa(o.height), strconv.Itoa(o.fps), o.codec, strconv.Itoa(o.kbps))
 	}
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
