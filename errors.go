@@ -88,4 +88,12 @@ var (
 	// ErrNoDisplay is wrapped by CheckDisplay's error, and by cv.Display's,
 	// when there is no display to show pictures on.
 	ErrNoDisplay = errors.New("rtcbot: no display")
+
+	// ErrEncodedFrame is wrapped by the errors of encoded video that cannot
+	// be sent or split as it is: an EncodedFrame that is not in the
+	// connection's codec's form, and an H.264 byte stream (NewH264Stream)
+	// with invalid NAL units or an access unit over MaxAccessUnitSize. The
+	// frame, or the bytes up to the next start code, are dropped; the next
+	// keyframe recovers.
+	ErrEncodedFrame = errors.New("rtcbot: malformed encoded video")
 )

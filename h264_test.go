@@ -76,7 +76,7 @@ func sentTrackCodec(t *testing.T, c *Connection) webrtc.RTPCodecCapability {
 	if len(c.video.slots) == 0 || c.video.slots[0].track == nil {
 		t.Fatal("no outgoing video track")
 	}
-	return c.video.slots[0].track.local.Codec()
+	return c.video.slots[0].track.localTrack().Codec()
 }
 
 // TestConnectionH264ToGoDecoded: a Go receiver decodes H.264 from a Go

@@ -39,7 +39,7 @@ type MediaStream[T any] struct {
 	conn       *Connection
 	kind       webrtc.RTPCodecType
 	received   *Producer[T]
-	acquire    func(src Getter[T]) (*outTrack[T], error)
+	acquire    func(src any) (sendTrack, error) // src: a Getter[T] or, for video, a Getter[EncodedFrame]
 	newDecoder func(track *webrtc.TrackRemote) (trackDecoder[T], error)
 
 	failures warnOnce
@@ -58,8 +58,8 @@ type MediaStream[T any] struct {
 // sendSlot is one outgoing track of a stream. Before the description is
 // made it holds only the source; then the track and its sender.
 type sendSlot[T any] struct {
-	src      Getter[T]
-	track    *outTrack[T]
+	src      any // a Getter[T] or a Getter[EncodedFrame], until the track is made
+	track    sendTrack
 	sender   *webrtc.RTPSender
 	unactive func() // undoes track.connected
 	unreport func() // stops the track's errors reaching the stream
@@ -71,7 +71,7 @@ type sendSlot[T any] struct {
 // connect counts the slot's peer as connected to its track.
 func (s *sendSlot[T]) connect() {
 	s.unactive = s.track.connected()
-	s.keyframesFrom = s.track.keyframes.Load()
+	s.keyframesFrom = s.track.keyframeCount()
 }
 
 // keyframesSent counts the keyframes the slot's peer was sent.
@@ -79,7 +79,7 @@ func (s *sendSlot[T]) keyframesSent() uint64 {
 	if s.track == nil || s.unactive == nil {
 		return s.keyframesBanked
 	}
-	return s.keyframesBanked + s.track.keyframes.Load() - s.keyframesFrom
+	return s.keyframesBanked + s.track.keyframeCount() - s.keyframesFrom
 }
 
 // trackDecoder turns the RTP packets of one incoming track into items.
@@ -104,13 +104,21 @@ func newVideoStream(c *Connection) *MediaStream[image.Image] {
 		conn:     c,
 		kind:     webrtc.RTPCodecTypeVideo,
 		received: NewProducer(func() Subscription[image.Image] { return NewLatest[image.Image]() }),
-		acquire: func(src Getter[image.Image]) (*outTrack[image.Image], error) {
+		acquire: func(src any) (sendTrack, error) {
 			if codecErr != nil {
 				return nil, codecErr
 			}
-			return acquireOutTrack(src, s, capability, func() (sampleEncoder[image.Image], error) {
-				return &videoSampleEncoder{codec: codec, newEnc: newEnc, settings: s}, nil
-			})
+			switch src := src.(type) {
+			case Getter[EncodedFrame]:
+				return acquireOutTrack(src, s, capability, func() (sampleEncoder[EncodedFrame], error) {
+					return newPassthroughEncoder(codec, src), nil
+				})
+			case Getter[image.Image]:
+				return acquireOutTrack(src, s, capability, func() (sampleEncoder[image.Image], error) {
+					return &videoSampleEncoder{codec: codec, newEnc: newEnc, settings: s}, nil
+				})
+			}
+			return nil, fmt.Errorf("rtcbot: video from a %T", src)
 		},
 		newDecoder: func(track *webrtc.TrackRemote) (trackDecoder[image.Image], error) {
 			return newVideoDecoder(c.codecs, track)
@@ -124,8 +132,12 @@ func newAudioStream(c *Connection) *MediaStream[AudioChunk] {
 		conn:     c,
 		kind:     webrtc.RTPCodecTypeAudio,
 		received: NewProducer(func() Subscription[AudioChunk] { return NewQueue[AudioChunk](256) }),
-		acquire: func(src Getter[AudioChunk]) (*outTrack[AudioChunk], error) {
-			return acquireOutTrack(src, VideoSettings{}, capability, newOpusSampleEncoder)
+		acquire: func(src any) (sendTrack, error) {
+			chunks, ok := src.(Getter[AudioChunk])
+			if !ok {
+				return nil, fmt.Errorf("%w: an audio stream sends AudioChunks, not encoded frames", errors.ErrUnsupported)
+			}
+			return acquireOutTrack(chunks, VideoSettings{}, capability, newOpusSampleEncoder)
 		},
 		newDecoder: newAudioDecoder,
 	}
@@ -148,7 +160,22 @@ func (m *MediaStream[T]) PutSubscription(src Getter[T]) {
 	}
 }
 
-func (m *MediaStream[T]) putSubscription(src Getter[T]) error {
+// PutEncoded sends frames that something else encoded, an H.264 camera or
+// encoder say (see EncodedFrame, NewH264Stream, NewH264Command), on the
+// stream's outgoing video track as they are, instead of encoding pictures:
+// PutSubscription's counterpart, with the same rules (it makes or switches
+// the one track, and a Source is sent once for every connection). The
+// frames must be in the connection's codec, VideoSettings.Codec, which is
+// what the peer is offered; their bitrate is the encoder's. Only video
+// streams take encoded frames: on an audio stream it reports
+// errors.ErrUnsupported through the error event.
+func (m *MediaStream[T]) PutEncoded(src Getter[EncodedFrame]) {
+	if err := m.putSubscription(src); err != nil {
+		m.fail(err)
+	}
+}
+
+func (m *MediaStream[T]) putSubscription(src any) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -169,7 +196,7 @@ func (m *MediaStream[T]) putSubscription(src Getter[T]) error {
 	if err != nil {
 		return err
 	}
-	if err := slot.sender.ReplaceTrack(t.local); err != nil {
+	if err := slot.sender.ReplaceTrack(t.localTrack()); err != nil {
 		t.release()
 		return fmt.Errorf("rtcbot: switch track: %w", err)
 	}
@@ -200,7 +227,7 @@ func (m *MediaStream[T]) AddTrack(src Getter[T]) error {
 // swapTrack makes t the slot's track, releasing the old one; t's encoding
 // errors go to report, and t follows target (what the connection's link
 // carries, 0 if unknown).
-func (s *sendSlot[T]) swapTrack(t *outTrack[T], report func(error), target linkTarget) {
+func (s *sendSlot[T]) swapTrack(t sendTrack, report func(error), target linkTarget) {
 	old, unactive := s.track, s.unactive
 	if s.unreport != nil {
 		s.unreport()
@@ -246,7 +273,7 @@ func (m *MediaStream[T]) Put(item T) {
 	feeding := false
 	if len(m.slots) > 0 {
 		slot := m.slots[0]
-		feeding = slot.src == Getter[T](direct) || (slot.track != nil && slot.track.consumer.Subscription() == Getter[T](direct))
+		feeding = slot.src == any(direct) || (slot.track != nil && slot.track.input() == any(direct))
 	}
 	m.mu.Unlock()
 	direct.Put(item)
@@ -326,7 +353,7 @@ func (m *MediaStream[T]) prepare(offering bool) error {
 		if err != nil {
 			return err
 		}
-		sender, err := m.conn.pc.AddTrack(t.local)
+		sender, err := m.conn.pc.AddTrack(t.localTrack())
 		if err != nil {
 			t.release()
 			return fmt.Errorf("rtcbot: add %s track: %w", m.kind, err)

@@ -73,6 +73,26 @@ func (t *outTrack[T]) requestKeyframe(linkBps int) {
 	t.forceKey.Store(true)
 }
 
+// sendTrack is what a connection's send slot needs of its track: an
+// outTrack of the stream's items, or of encoded frames (PutEncoded).
+type sendTrack interface {
+	localTrack() *webrtc.TrackLocalStaticSample
+	connected() (disconnected func())
+	keyframeCount() uint64
+	requestKeyframe(linkBps int)
+	setTarget(holder any, target linkTarget)
+	dropTarget(holder any)
+	reportErrors(f func(error)) (stop func())
+	release()
+	input() any // the Getter feeding the track
+}
+
+func (t *outTrack[T]) localTrack() *webrtc.TrackLocalStaticSample { return t.local }
+
+func (t *outTrack[T]) keyframeCount() uint64 { return t.keyframes.Load() }
+
+func (t *outTrack[T]) input() any { return t.consumer.Subscription() }
+
 // sampleEncoder turns items into media samples for an outTrack.
 type sampleEncoder[T any] interface {
 	// encode encodes item and calls write with each finished sample; it

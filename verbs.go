@@ -226,3 +226,46 @@ func (s *audioSink) StopSubscription() { s.cons.StopSubscription() }
 
 // Subscription returns the active input, or nil when there is none.
 func (s *audioSink) Subscription() Getter[AudioChunk] { return s.cons.Subscription() }
+
+// encodedFrameSource gives a source of encoded video the verbs of a
+// producer: the source embeds it and publishes through prod.
+type encodedFrameSource struct {
+	lifecycle
+	prod *Producer[EncodedFrame]
+}
+
+func newEncodedFrameSource(p *Producer[EncodedFrame]) encodedFrameSource {
+	return encodedFrameSource{lifecycle: lifecycle{p.ev}, prod: p}
+}
+
+// Subscribe returns a new subscription of the source's default kind that
+// receives every item from now on. Close it (or call Unsubscribe) when done
+// with it.
+func (s *encodedFrameSource) Subscribe() Subscription[EncodedFrame] { return s.prod.Subscribe() }
+
+// SubscribeWith registers sub, a subscription of any kind, to receive every
+// item, and returns it.
+func (s *encodedFrameSource) SubscribeWith(sub Subscription[EncodedFrame]) Subscription[EncodedFrame] {
+	return s.prod.SubscribeWith(sub)
+}
+
+// SubscribeFunc calls f with every item, in order, on a goroutine of its own
+// (RTCBot's subscribe(callback)). Close the returned callback to
+// unsubscribe.
+func (s *encodedFrameSource) SubscribeFunc(f func(EncodedFrame)) *Callback[EncodedFrame] {
+	return s.prod.SubscribeFunc(f)
+}
+
+// Unsubscribe removes sub and closes it. It reports whether sub was
+// subscribed; an unknown sub is not an error.
+func (s *encodedFrameSource) Unsubscribe(sub Subscription[EncodedFrame]) bool {
+	return s.prod.Unsubscribe(sub)
+}
+
+// UnsubscribeAll removes and closes every subscription. The source stays
+// open.
+func (s *encodedFrameSource) UnsubscribeAll() { s.prod.UnsubscribeAll() }
+
+// Get reads the next item through a default subscription made on the first
+// call (RTCBot's get()).
+func (s *encodedFrameSource) Get(ctx context.Context) (EncodedFrame, error) { return s.prod.Get(ctx) }

@@ -1,0 +1,346 @@
+package rtcbot
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4/pkg/media"
+)
+
+// startedPIDs is a slog handler that collects the pids of the commands
+// that sources start ("rtcbot: command started", at Debug) and passes
+// warnings on to the test's log.
+type startedPIDs struct {
+	t    testing.TB
+	mu   sync.Mutex
+	pids []int
+}
+
+func (h *startedPIDs) Enabled(context.Context, slog.Level) bool { return true }
+func (h *startedPIDs) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *startedPIDs) WithGroup(string) slog.Handler            { return h }
+func (h *startedPIDs) Handle(_ context.Context, r slog.Record) error {
+	a := attrs(r)
+	if r.Message == "rtcbot: command started" {
+		pid, _ := strconv.Atoi(a["pid"])
+		h.mu.Lock()
+		h.pids = append(h.pids, pid)
+		h.mu.Unlock()
+	} else if r.Level >= slog.LevelInfo {
+		h.t.Logf("%s %s %v", r.Level, r.Message, a)
+	}
+	return nil
+}
+
+func (h *startedPIDs) started() []int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]int(nil), h.pids...)
+}
+
+// commandLogger returns a logger that records started pids, and checks at
+// the end of the test that no process of their process groups is left.
+func commandLogger(t *testing.T) (*slog.Logger, *startedPIDs) {
+	h := &startedPIDs{t: t}
+	t.Cleanup(func() {
+		for _, pid := range h.started() {
+			if left := processGroup(pid); len(left) > 0 {
+				t.Errorf("processes %v of the group of command %d are still running", left, pid)
+			}
+		}
+	})
+	return slog.New(h), h
+}
+
+// processGroup returns the processes in process group pgid, from /proc.
+func processGroup(pgid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// After "(comm)": state, ppid, pgrp.
+		fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(fields) > 2 && fields[2] == strconv.Itoa(pgid) && fields[0] != "Z" {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// The robot sends what ffmpeg's x264 (standing in for rpicam-vid) writes,
+// without decoding it: a Go desktop decodes frames of the right size, and
+// a second one that joins five seconds later gets a picture within the
+// intra period (a second), starting at a keyframe.
+func TestH264CommandToDesktops(t *testing.T) {
+	requireH264(t)
+	requireFFmpeg(t)
+	log, _ := commandLogger(t)
+	src := NewH264Command(CommandSettings{Command: ffmpegH264Args(640, 480, 0, 30, true), Logger: log}, H264StreamSettings{Logger: log})
+	defer src.Close()
+	var robots ConnectionSet
+	defer robots.Close()
+	connect := func() Subscription[image.Image] {
+		robot := newConnWith(t, h264Settings())
+		robot.Video().PutEncoded(src)
+		if err := robots.Add(robot); err != nil {
+			t.Fatal(err)
+		}
+		desktop := newConn(t)
+		frames := desktop.Video().Subscribe()
+		connectPair(t, desktop, robot)
+		return frames
+	}
+	first := connect()
+	for range 10 {
+		img, err := first.Get(mediaCtx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := img.Bounds(); b.Dx() != 640 || b.Dy() != 480 {
+			t.Fatalf("frame of %v, want 640x480", b)
+		}
+	}
+	time.Sleep(5 * time.Second) // the late viewer's lateness, not a synchronisation
+	joined := time.Now()
+	late := connect()
+	img, err := late.Get(mediaCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(joined); waited > 3*time.Second {
+		t.Errorf("the late viewer waited %v for its first picture; the intra period is 1 s", waited)
+	}
+	if b := img.Bounds(); b.Dx() != 640 || b.Dy() != 480 {
+		t.Fatalf("late frame of %v", b)
+	}
+	st := src.Stats()
+	if st.Frames < 150 || st.Keyframes < 5 || st.Malformed != 0 || st.Restarts != 0 {
+		t.Errorf("source stats %+v: want 150+ frames, 5+ keyframes, nothing malformed, no restart", st)
+	}
+	if err := src.Err(); err != nil {
+		t.Errorf("source error %v", err)
+	}
+}
+
+// PutEncoded on an audio stream, or with frames that are not Annex-B on an
+// H.264 connection, reports an error and sends nothing else wrong.
+func TestPutEncodedErrors(t *testing.T) {
+	c := newConnWith(t, h264Settings())
+	c.Audio().PutEncoded(NewQueue[EncodedFrame](1))
+	if _, err := c.GetLocalDescription(mediaCtx(t), nil); err == nil || !errors.Is(err, errors.ErrUnsupported) {
+		t.Fatalf("description with encoded audio: %v, want errors.ErrUnsupported", err)
+	}
+	e := newPassthroughEncoder(codecH264, nil)
+	sent := 0
+	write := func(media.Sample) { sent++ }
+	if _, _, err := e.encode(EncodedFrame{Data: []byte{1, 2, 3}, Keyframe: true}, false, write); !errors.Is(err, ErrEncodedFrame) {
+		t.Fatalf("a frame without a start code: %v, want ErrEncodedFrame", err)
+	}
+	if _, _, err := e.encode(EncodedFrame{Data: []byte{0, 0, 1, 0x41, 0x9a}}, false, write); err != nil {
+		t.Fatalf("a frame before the first keyframe: %v", err)
+	}
+	if sent != 0 {
+		t.Fatalf("%d samples sent, want none: not Annex-B, and a frame before the first keyframe", sent)
+	}
+	if _, _, err := e.encode(EncodedFrame{Data: []byte{0, 0, 1, 0x65, 0x88}, Keyframe: true}, false, write); err != nil || sent != 1 {
+		t.Fatalf("a keyframe: %v, %d sent", err, sent)
+	}
+}
+
+// An H.264 stream from a reader ends the source at EOF, the last access
+// unit included; Close of a source still reading closes its reader.
+func TestH264StreamReader(t *testing.T) {
+	stream := ffmpegH264(t, 320, 240, 20, 10)
+	pr, pw := io.Pipe()
+	src := NewH264Stream(pr, H264StreamSettings{})
+	sub := src.Subscribe() // before the stream comes
+	go func() {
+		pw.Write(stream)
+		pw.Close()
+	}()
+	n := 0
+	for {
+		f, err := sub.Get(testCtx(t))
+		if errors.Is(err, ErrClosed) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 && !f.Keyframe {
+			t.Fatal("the first frame is not a keyframe")
+		}
+		n++
+	}
+	closedWithin(t, src.Done(), "source at EOF")
+	if n != 20 || src.Err() != nil {
+		t.Fatalf("%d frames, error %v; want 20, none", n, src.Err())
+	}
+
+	pr, pw = io.Pipe()
+	src = NewH264Stream(pr, H264StreamSettings{})
+	go pw.Write(stream[:len(stream)/2])
+	src.Close()
+	if _, err := pw.Write([]byte{0}); !errors.Is(err, io.ErrClosedPipe) {
+		t.Fatalf("write after Close: %v, want the pipe closed", err)
+	}
+}
+
+// Through a pipe, a picture is sent FlushAfter after its bytes come, not
+// when the next one begins.
+func TestH264StreamFlushes(t *testing.T) {
+	stream := ffmpegH264(t, 320, 240, 2, 10)
+	frames, _ := splitAll(stream, len(stream), 1)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pw.Close()
+	src := NewH264Stream(pr, H264StreamSettings{FlushAfter: 5 * time.Millisecond})
+	defer src.Close()
+	sub := src.Subscribe()
+	pw.Write(frames[0].Data) // and nothing more
+	f := mustGet(t, sub)
+	if !bytes.Equal(f.Data, frames[0].Data) {
+		t.Fatalf("got %d bytes, want the first access unit's %d", len(f.Data), len(frames[0].Data))
+	}
+}
+
+// Commands that fail: one that cannot start closes the source with
+// ErrCommand; one that exits at once is restarted with backoff; garbage
+// and a truncated stream are errors, and the frames after them come; a
+// stream that stops keeps the source open, and Close stops the command
+// even when it ignores SIGTERM. No process is left behind (commandLogger).
+func TestH264CommandFailures(t *testing.T) {
+	requireFFmpeg(t)
+	stream := ffmpegH264(t, 320, 240, 30, 10)
+	file := filepath.Join(t.TempDir(), "stream.h264")
+	if err := os.WriteFile(file, stream, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("not installed", func(t *testing.T) {
+		log, _ := commandLogger(t)
+		src := NewH264Command(CommandSettings{Command: []string{"rtcbot-no-such-command"}, Logger: log}, H264StreamSettings{})
+		closedWithin(t, src.Done(), "source")
+		if err := src.Err(); !errors.Is(err, ErrCommand) || !strings.Contains(err.Error(), "rtcbot-no-such-command") {
+			t.Fatalf("error %v, want ErrCommand naming the command", err)
+		}
+	})
+	t.Run("exits at once", func(t *testing.T) {
+		log, pids := commandLogger(t)
+		src := NewH264Command(CommandSettings{Command: []string{"false"}, RestartDelay: 5 * time.Millisecond, Logger: log}, H264StreamSettings{})
+		eventually(t, "three restarts", func() bool { return src.Stats().Restarts >= 3 })
+		src.Close()
+		if err := src.Err(); !errors.Is(err, ErrCommand) || !strings.Contains(err.Error(), "exit status 1") {
+			t.Fatalf("error %v, want ErrCommand with the exit status", err)
+		}
+		if len(pids.started()) < 4 {
+			t.Fatalf("%d starts", len(pids.started()))
+		}
+	})
+	t.Run("garbage then a stream", func(t *testing.T) {
+		log, _ := commandLogger(t)
+		src := NewH264Command(CommandSettings{Command: []string{"sh", "-c", "head -c 100000 /dev/urandom; cat " + file}, RestartDelay: -1, Logger: log},
+			H264StreamSettings{Logger: log})
+		keys := 0
+		sub := src.Subscribe()
+		for {
+			f, err := sub.Get(testCtx(t))
+			if errors.Is(err, ErrClosed) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Keyframe {
+				keys++
+			}
+		}
+		if keys != 3 || !errors.Is(src.Err(), ErrEncodedFrame) || src.Stats().Malformed == 0 {
+			t.Fatalf("%d keyframes, error %v, stats %+v; want the stream's 3, ErrEncodedFrame", keys, src.Err(), src.Stats())
+		}
+	})
+	t.Run("truncated and restarted", func(t *testing.T) {
+		log, _ := commandLogger(t)
+		src := NewH264Command(CommandSettings{Command: []string{"head", "-c", strconv.Itoa(len(stream) * 2 / 3), file}, RestartDelay: time.Millisecond, Logger: log},
+			H264StreamSettings{Logger: log})
+		defer src.Close()
+		sub := src.Subscribe()
+		keys := 0
+		for keys < 4 { // the first run has 2 of the 3
+			f := mustGet(t, sub)
+			if f.Keyframe {
+				keys++
+			}
+		}
+		if src.Stats().Restarts == 0 {
+			t.Fatal("no restart")
+		}
+	})
+	t.Run("stops and ignores SIGTERM", func(t *testing.T) {
+		log, pids := commandLogger(t)
+		src := NewH264Command(CommandSettings{Command: []string{"sh", "-c", "trap '' TERM; cat " + file + "; sleep 60 & wait; sleep 60"},
+			StopTimeout: 100 * time.Millisecond, Logger: log}, H264StreamSettings{})
+		sub := src.Subscribe()
+		for range 30 {
+			mustGet(t, sub)
+		}
+		if src.IsClosed() {
+			t.Fatal("closed while its command runs")
+		}
+		if left := processGroup(pids.started()[0]); len(left) < 2 {
+			t.Fatalf("processes %v: want the shell and its sleep", left)
+		}
+		src.Close()
+		if left := processGroup(pids.started()[0]); len(left) > 0 {
+			t.Fatalf("processes %v left after Close", left)
+		}
+	})
+}
+
+// A command writing raw I420 frames (ffmpeg for rpicam-vid --codec yuv420)
+// is a camera of frames of its size, at its rate; Close stops it.
+func TestCommandCamera(t *testing.T) {
+	requireFFmpeg(t)
+	log, _ := commandLogger(t)
+	cam := NewCommandCamera(CommandSettings{Command: []string{"ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
+		"-pix_fmt", "yuv420p", "-f", "rawvideo", "-"}, Logger: log}, CameraSettings{Width: 320, Height: 240})
+	defer cam.Close()
+	sub := cam.SubscribeWith(NewQueue[image.Image](100))
+	start := time.Now()
+	var last image.Image
+	for range 31 {
+		last = mustGet(t, sub)
+	}
+	elapsed := time.Since(start)
+	ycc, ok := last.(*image.YCbCr)
+	if !ok || ycc.Rect.Dx() != 320 || ycc.Rect.Dy() != 240 || ycc.SubsampleRatio != image.YCbCrSubsampleRatio420 {
+		t.Fatalf("frame %T %v", last, last.Bounds())
+	}
+	// 30 frame intervals at 30 fps: a second, give or take the start.
+	if elapsed < 700*time.Millisecond || elapsed > 3*time.Second {
+		t.Errorf("31 frames in %v: not 30 fps", elapsed)
+	}
+	if y := ycc.Y[120*ycc.YStride+160]; y == 0 {
+		t.Error("the frame's middle is black: no picture read")
+	}
+}
