@@ -28,8 +28,9 @@
 // The package needs cgo and libjpeg-turbo's TurboJPEG library (on Debian,
 // libturbojpeg0-dev). It links the static libturbojpeg.a (about 800 KB of
 // a program), so a program needs no shared library at run time. Without cgo
-// it decodes with image/jpeg instead, to the same pictures but four to five
-// times slower (BenchmarkDecode); [LibJPEGTurbo] tells which a program has.
+// it decodes with image/jpeg instead, to the same pictures but four to six
+// times slower (BenchmarkDecode: 1.3-1.6 ms instead of 7.8-8.6 ms for a
+// 1280x720 4:2:2 frame here); [LibJPEGTurbo] tells which a program has.
 package mjpeg
 
 import (
