@@ -3,6 +3,7 @@ module github.com/rtcbot-go/rtcbot
 go 1.26
 
 require (
+	github.com/blackjack/webcam v0.6.1
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/coder/websocket v1.8.15
@@ -16,7 +17,6 @@ require (
 )
 
 require (
-	github.com/blackjack/webcam v0.6.1 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	golang.org/x/image v0.23.0 // indirect
 )

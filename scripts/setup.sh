@@ -2,13 +2,14 @@
 # Installs what rtcbot needs on Debian 12 when it is missing: the C codec
 # libraries (libvpx, libopus, libx264, and FFmpeg's libavcodec for H.264
 # decoding in codec/avcodec), libyuv for colour conversion and scaling (package
-# yuv), OpenCV for the rtcbot/cv package, and
+# yuv), libjpeg-turbo's TurboJPEG for Motion-JPEG cameras (codec/mjpeg, used by
+# v4l2), OpenCV for the rtcbot/cv package, and
 # the tools the tests use (Xvfb, Python's aiortc for interop, Chromium for the
-# browser tests). Idempotent and quiet when everything is there. Needs root
-# (or sudo) only to install.
+# browser tests, ffmpeg for Motion-JPEG frames). Idempotent and quiet when
+# everything is there. Needs root (or sudo) only to install.
 set -euo pipefail
 
-packages=(pkg-config gcc g++ libvpx-dev libopus-dev libx264-dev libavcodec-dev libavutil-dev libyuv-dev libopencv-dev xvfb x11-apps imagemagick python3-aiortc chromium)
+packages=(pkg-config gcc g++ libvpx-dev libopus-dev libx264-dev libavcodec-dev libavutil-dev libyuv-dev libturbojpeg0-dev libopencv-dev xvfb x11-apps imagemagick python3-aiortc chromium ffmpeg)
 
 missing=()
 for p in "${packages[@]}"; do

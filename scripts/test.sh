@@ -52,3 +52,4 @@ for target in FuzzVP8Assembler FuzzH264AppendPayload FuzzInputEventFromMessage F
 	go test -run '^$' -fuzz "^${target}\$" -fuzztime 20000x -fuzzminimizetime 2s .
 done
 go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime 20000x -fuzzminimizetime 2s ./codec/avcodec/
+go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime 20000x -fuzzminimizetime 2s ./codec/mjpeg/

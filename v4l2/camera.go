@@ -4,6 +4,14 @@
 // where installing OpenCV is too heavy; package cv is the OpenCV
 // alternative.
 //
+// Raw YUV modes are read through mediadevices. MJPEG modes, what USB
+// cameras send at 1280x720 and 30 fps (USB 2 carries only about 10 fps of
+// raw YUV at that size), are read from the device with
+// github.com/blackjack/webcam and decoded by libjpeg-turbo (package
+// codec/mjpeg) straight to YCbCr, several times faster than mediadevices'
+// image/jpeg. A frame that does not decode is skipped (and logged once
+// with log/slog), not the end of the camera.
+//
 // Built without cgo, the driver registers no camera and NewCamera reports
 // that none is there.
 package v4l2
@@ -28,7 +36,9 @@ import (
 // one closest to s.Width x s.Height at s.FPS (RTCBot's defaults, 320x240 at
 // 30 fps, when unset), preferring raw YUV formats to MJPEG at equal size;
 // the returned camera's Settings report the mode chosen. Frames are
-// *image.YCbCr for YUV modes and whatever the JPEG decoder gives for MJPEG.
+// *image.YCbCr in every mode: in MJPEG modes at the JPEG's subsampling
+// (4:2:2 from most cameras), decoded by libjpeg-turbo (an *image.Gray from
+// a camera sending greyscale JPEGs).
 func NewCamera(s rtcbot.CameraSettings) (*rtcbot.Camera, error) {
 	s = s.WithDefaults()
 	d := find(s.Device)
@@ -47,16 +57,29 @@ func NewCamera(s rtcbot.CameraSettings) (*rtcbot.Camera, error) {
 		d.Close()
 		return nil, fmt.Errorf("v4l2: camera %d offers no video mode this driver can decode", s.Device)
 	}
-	r, err := rec.VideoRecord(prop.Media{Video: mode})
-	if err != nil {
+	var fr rtcbot.FrameReader
+	if mode.FrameFormat == frame.FormatMJPEG {
+		// The device's own frames, for libjpeg-turbo: mediadevices only
+		// chose the mode.
 		d.Close()
-		return nil, fmt.Errorf("v4l2: camera %d, %dx%d %s: %w", s.Device, mode.Width, mode.Height, mode.FrameFormat, err)
+		r, err := openMJPEG(s.Device, mode)
+		if err != nil {
+			return nil, fmt.Errorf("v4l2: camera %d, %dx%d %s: %w", s.Device, mode.Width, mode.Height, mode.FrameFormat, err)
+		}
+		fr = r
+	} else {
+		r, err := rec.VideoRecord(prop.Media{Video: mode})
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("v4l2: camera %d, %dx%d %s: %w", s.Device, mode.Width, mode.Height, mode.FrameFormat, err)
+		}
+		fr = &reader{r: r, d: d}
 	}
 	s.Width, s.Height = mode.Width, mode.Height
 	if mode.FrameRate > 0 {
 		s.FPS = int(math.Round(float64(mode.FrameRate)))
 	}
-	return rtcbot.NewCameraFromReader(&reader{r: r, d: d}, s), nil
+	return rtcbot.NewCameraFromReader(fr, s), nil
 }
 
 // find returns the driver of /dev/video<device>: the last part of its label.
@@ -104,7 +127,7 @@ func choose(modes []prop.Media, s rtcbot.CameraSettings) (prop.Video, bool) {
 	return best, !math.IsInf(bestCost, 1)
 }
 
-// reader is the FrameReader over a mediadevices video reader.
+// reader is the FrameReader of YUV modes, over a mediadevices video reader.
 type reader struct {
 	r video.Reader
 	d driver.Driver
