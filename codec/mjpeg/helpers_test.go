@@ -37,11 +37,11 @@ func goTestdata(t *testing.T, name string) []byte {
 	t.Helper()
 	out, err := exec.Command("go", "env", "GOROOT").Output()
 	if err != nil {
-		t.Skipf("go env GOROOT: %v", err)
+		t.Fatalf("go env GOROOT: %v", err)
 	}
 	b, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "src", "image", "testdata", name))
 	if err != nil {
-		t.Skipf("Go's image test data: %v", err)
+		t.Fatalf("Go's image test data (GOROOT/src/image/testdata, part of every Go installation): %v", err)
 	}
 	return b
 }
