@@ -233,8 +233,9 @@ func NewConnection(settings ConnectionSettings) (*Connection, error) {
 func newAPI(s ConnectionSettings, codecs videoCodecSet, counter *linkCounter, limiter *resendLimiter, onEstimate func(bps int)) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	name, _, _ := videoCodec(s.Video)
-	_, noEncoder := codecs.encoder(codecH264)
-	h264 := codecs.canDecode(codecH264) || (name == codecH264 && noEncoder == nil)
+	// H.264 is offered to send (an encoder's, or encoded frames) or to
+	// receive (a decoder's).
+	h264 := codecs.canDecode(codecH264) || name == codecH264
 	if err := registerCodecs(m, h264); err != nil {
 		return nil, err
 	}

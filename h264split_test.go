@@ -87,6 +87,17 @@ func splitAll(stream []byte, maxChunk int, seed uint64) (frames []EncodedFrame, 
 	return frames, errs
 }
 
+// splitFrames returns the access units of stream, which must split without
+// errors.
+func splitFrames(t testing.TB, stream []byte) []EncodedFrame {
+	t.Helper()
+	frames, errs := splitAll(stream, len(stream), 1)
+	if len(errs) > 0 {
+		t.Fatalf("splitting: %v", errs)
+	}
+	return frames
+}
+
 // nalTypes returns the types of the NAL units of an Annex-B access unit.
 func nalTypes(au []byte) []byte {
 	var types []byte

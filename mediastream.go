@@ -96,9 +96,11 @@ func newVideoStream(c *Connection) *MediaStream[image.Image] {
 	s := c.settings.Video
 	codec, capability, codecErr := videoCodec(s)
 	s.Codec = codec // one spelling, so tracks are shared whatever the case
+	// Pictures need an encoder; encoded frames (PutEncoded) only the codec.
 	var newEnc func(VideoEncoderSettings) (VideoEncoder, error)
+	encErr := codecErr
 	if codecErr == nil {
-		newEnc, codecErr = c.codecs.encoder(codec)
+		newEnc, encErr = c.codecs.encoder(codec)
 	}
 	return &MediaStream[image.Image]{
 		conn:     c,
@@ -114,6 +116,9 @@ func newVideoStream(c *Connection) *MediaStream[image.Image] {
 					return newPassthroughEncoder(codec, src), nil
 				})
 			case Getter[image.Image]:
+				if encErr != nil {
+					return nil, encErr
+				}
 				return acquireOutTrack(src, s, capability, func() (sampleEncoder[image.Image], error) {
 					return &videoSampleEncoder{codec: codec, newEnc: newEnc, settings: s}, nil
 				})

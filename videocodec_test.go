@@ -187,6 +187,24 @@ func TestH264NotRegistered(t *testing.T) {
 		}
 		t.Logf("error: %v", err)
 	})
+	t.Run("send encoded frames without encoder", func(t *testing.T) {
+		// A robot passing H.264 through (PutEncoded) needs no encoder;
+		// the desktop has the decoder still.
+		withRegistry(t, registeredWithout(codecH264, true))
+		robot := newConnWith(t, h264Settings())
+		frames := NewQueue[EncodedFrame](0)
+		defer frames.Close()
+		robot.Video().PutEncoded(frames)
+		desktop := newConn(t)
+		got := desktop.Video().Subscribe()
+		connectPair(t, desktop, robot)
+		for _, f := range splitFrames(t, ffmpegH264(t, 320, 240, 10, 10)) {
+			frames.Put(f)
+		}
+		if img := mustGet(t, got); img.Bounds().Dx() != 320 {
+			t.Fatalf("received %v", img.Bounds())
+		}
+	})
 	t.Run("receive without decoder", func(t *testing.T) {
 		withRegistry(t, registeredWithout(codecH264, false))
 		c := newConn(t)
