@@ -15,18 +15,22 @@ import (
 // access units (NewH264Stream, NewH264Command).
 type H264StreamSettings struct {
 	// FlushAfter is how long the stream must be quiet after the slices of
-	// a picture before its access unit is sent, without waiting for the
+	// a picture before its access unit is sent without waiting for the
 	// next one to begin (which is only known when its first bytes come, a
-	// frame later). The default is 1 ms; an encoder writes each picture in
-	// one go (rpicam-vid with --flush, ffmpeg with -flush_packets 1,
-	// GStreamer's fdsink), so a pause that long inside a picture is rare,
-	// and one is reported as an ErrEncodedFrame error and FlushAfter
-	// doubled (to 16 ms at most). Negative: always wait for the next
-	// access unit.
+	// frame later). The default is 1 ms (Go's timers are no finer when
+	// idle). A pause that long inside a picture is rare, as encoders write
+	// each picture in one go (rpicam-vid with --flush, ffmpeg with
+	// -flush_packets 1, GStreamer's fdsink); one is reported as an
+	// ErrEncodedFrame error and FlushAfter doubled, to 16 ms at most.
+	// Once 60 pictures in a row have each ended where a read of the
+	// stream ended, the writer is taken to write whole pictures, and each
+	// is sent as soon as it is read, until a picture is found cut short.
+	// Negative: always wait for the next access unit.
 	//
-	// Flushing needs a reader with SetReadDeadline: a pipe (*os.File, as a
-	// command's output is) or a net.Conn. From another reader each access
-	// unit waits for the next.
+	// The quiet time needs a reader with SetReadDeadline: a pipe
+	// (*os.File, as a command's output is) or a net.Conn; with another
+	// reader pictures wait for the next one until the writer has shown it
+	// writes whole pictures.
 	FlushAfter time.Duration
 	// RequestKeyframe, if set, is called when a viewer needs a keyframe:
 	// one joined, or lost packets that cannot be resent. It should make the
@@ -41,6 +45,7 @@ type H264StreamSettings struct {
 const (
 	defaultFlushAfter = time.Millisecond
 	maxFlushAfter     = 16 * time.Millisecond
+	wholeToTrust      = 60 // pictures in a row written whole before each is sent on its read
 )
 
 func (s H264StreamSettings) withDefaults() H264StreamSettings {
@@ -152,19 +157,24 @@ func (s *EncodedSource) newSplitter() *h264Splitter {
 type deadliner interface{ SetReadDeadline(time.Time) error }
 
 // read splits r into access units until it ends (nil) or fails, or ctx
-// ends.
+// ends. A picture open at the end of a read is sent when the reader has
+// been quiet for the flush time (see H264StreamSettings.FlushAfter), or at
+// once when the writer has shown it writes whole pictures.
 func (s *EncodedSource) read(ctx context.Context, r io.Reader, split *h264Splitter) error {
 	flushAfter := s.settings.FlushAfter
+	flushing := flushAfter >= 0
 	dl, _ := r.(deadliner)
-	if flushAfter < 0 {
+	if !flushing {
 		dl = nil
 	}
 	armed := false
+	open := false // the last read ended with a picture that may be complete
+	whole := 0    // pictures in a row that ended where a read ended
 	buf := make([]byte, 64<<10)
 	for ctx.Err() == nil {
 		if dl != nil {
-			switch want := split.flushable(); {
-			case want:
+			switch {
+			case open:
 				if dl.SetReadDeadline(time.Now().Add(flushAfter)) != nil {
 					dl = nil // a regular file, say
 				}
@@ -177,16 +187,30 @@ func (s *EncodedSource) read(ctx context.Context, r io.Reader, split *h264Splitt
 		n, err := r.Read(buf)
 		now := time.Now()
 		if n > 0 {
+			if open && split.continues(buf[:n]) {
+				whole = 0
+			} else if open {
+				whole++
+			}
 			cut := split.cutShort
 			split.write(buf[:n], now)
 			if split.cutShort > cut {
-				flushAfter = min(2*flushAfter, maxFlushAfter)
+				flushAfter, whole = min(2*flushAfter, maxFlushAfter), 0
+			}
+			open = flushing && split.flushable()
+			if open && whole >= wholeToTrust && n < len(buf) {
+				split.flush(now)
+				open = false
 			}
 		}
 		switch {
 		case err == nil:
 		case errors.Is(err, os.ErrDeadlineExceeded):
+			if open {
+				whole++
+			}
 			split.flush(now)
+			open = false
 		case errors.Is(err, io.EOF):
 			split.end(now)
 			return nil

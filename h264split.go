@@ -146,6 +146,20 @@ func beginsAccessUnit(typ, next byte) bool {
 	return false
 }
 
+// continues reports whether p, the bytes that came after a read that left
+// a picture open, continue that access unit, rather than begin the next
+// one (or, unknown, too short to say).
+func (s *h264Splitter) continues(p []byte) bool {
+	i := 0
+	for i < len(p) && p[i] == 0 {
+		i++
+	}
+	if i < 2 || i+2 >= len(p) || p[i] != 1 {
+		return true
+	}
+	return !beginsAccessUnit(p[i+1]&0x1f, p[i+2])
+}
+
 // flushable reports whether the stream going quiet now would mean the
 // current access unit is complete: it has a slice, and a slice is open last.
 func (s *h264Splitter) flushable() bool {

@@ -48,6 +48,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"image"
 	"io"
 	"log"
 	"math"
@@ -79,7 +80,8 @@ var h264Built = false
 // The options of every role.
 type options struct {
 	width, height, fps int
-	kbps               int // the video bitrate, 0 for each robot's default
+	kbps               int    // the video bitrate, 0 for each robot's default
+	source             string // the Go robot's video: "pattern" or "ffmpeg"
 	codec              string
 	seconds            float64
 	warmup             time.Duration
@@ -89,10 +91,11 @@ type options struct {
 
 func main() {
 	var o options
-	role := flag.String("role", "", `internal: "robot" or "desktop", the processes rtcbench starts`)
+	role := flag.String("role", "", `internal: "robot", "desktop" or "pattern", the processes rtcbench starts`)
 	flag.IntVar(&o.width, "width", 0, "frame width (default: 320x240, 640x480 and 1280x720 in turn)")
 	flag.IntVar(&o.height, "height", 0, "frame height (with -width)")
 	flag.IntVar(&o.fps, "fps", 30, "frames per second")
+	flag.StringVar(&o.source, "source", "pattern", `the Go robot's video: "pattern" (the test pattern camera, encoded by the robot) or "ffmpeg" (the pattern from another process, encoded by ffmpeg's x264 and passed through by the robot: H.264, a -tags h264 build)`)
 	flag.IntVar(&o.kbps, "kbps", 0, "video bitrate of both robots in kbit/s (default: each robot's own, which differ: see the video column)")
 	codecs := flag.String("codec", "vp8", `video codec: "vp8", "h264", or both: "vp8,h264"`)
 	flag.Float64Var(&o.seconds, "seconds", 20, "seconds to measure, after a 2 s warm-up")
@@ -121,6 +124,8 @@ func main() {
 		err = runRobot(o)
 	case "desktop":
 		err = runDesktop(o)
+	case "pattern":
+		err = runPattern(o)
 	case "":
 		err = orchestrate(o, strings.Split(*codecs, ","), *peer, *jsonOnly)
 	default:
@@ -138,8 +143,19 @@ func main() {
 // encoded once, and every control message echoed as {"echo": message}. It
 // prints its /connect URL, then runs until its standard input closes.
 func runRobot(o options) error {
-	cam := rtcbot.NewTestPatternCamera(rtcbot.CameraSettings{Width: o.width, Height: o.height, FPS: o.fps})
-	defer cam.Close()
+	var cam *rtcbot.Camera
+	var encoded *rtcbot.EncodedSource
+	if o.source == "ffmpeg" {
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		encoded = rtcbot.NewH264Command(rtcbot.CommandSettings{Command: []string{"sh", "-c", ffmpegPipeline(self, o)}}, rtcbot.H264StreamSettings{})
+		defer encoded.Close()
+	} else {
+		cam = rtcbot.NewTestPatternCamera(rtcbot.CameraSettings{Width: o.width, Height: o.height, FPS: o.fps})
+		defer cam.Close()
+	}
 	var conns rtcbot.ConnectionSet
 	defer conns.Close()
 	handler := rtcbot.Handler(func(*http.Request) (*rtcbot.Connection, error) {
@@ -147,7 +163,11 @@ func runRobot(o options) error {
 		if err != nil {
 			return nil, err
 		}
-		conn.Video().PutSubscription(cam)
+		if encoded != nil {
+			conn.Video().PutEncoded(encoded)
+		} else {
+			conn.Video().PutSubscription(cam)
+		}
 		conn.SubscribeFunc(func(msg any) { conn.Put(map[string]any{"echo": msg}) })
 		return conn, conns.Add(conn)
 	})
@@ -161,6 +181,43 @@ func runRobot(o options) error {
 	fmt.Printf("robot http://%s/connect\n", ln.Addr())
 	io.Copy(io.Discard, os.Stdin) // until rtcbench closes it
 	return nil
+}
+
+// ffmpegPipeline is the shell pipeline of -source ffmpeg: this program's
+// pattern role writing raw I420 frames, stamped when written, into ffmpeg's
+// x264 at its fastest real-time settings, at the bitrate the Go robot's own
+// encoder would have, writing H.264 on standard output.
+func ffmpegPipeline(self string, o options) string {
+	kbps := o.kbps
+	if kbps == 0 {
+		kbps = max(o.width*o.height*o.fps/10/1000, 100) // VideoSettings.MaxBitrate's default
+	}
+	size := fmt.Sprintf("%dx%d", o.width, o.height)
+	return fmt.Sprintf("'%s' -role pattern -width %d -height %d -fps %d | "+
+		"ffmpeg -nostdin -loglevel error -f rawvideo -pix_fmt yuv420p -s %s -r %d -i - "+
+		"-c:v libx264 -preset ultrafast -tune zerolatency -g %d -b:v %dk -maxrate %dk -bufsize %dk -flush_packets 1 -f h264 -",
+		self, o.width, o.height, o.fps, size, o.fps, o.fps, kbps, kbps, kbps/2)
+}
+
+// runPattern writes the moving test pattern with its time code as raw I420
+// frames on standard output at -fps, each stamped as it is written, until
+// the reader goes away.
+func runPattern(o options) error {
+	pattern := timecode.NewPattern(o.width, o.height)
+	img := image.NewYCbCr(image.Rect(0, 0, o.width, o.height), image.YCbCrSubsampleRatio420)
+	tick := time.NewTicker(time.Second / time.Duration(o.fps))
+	defer tick.Stop()
+	for seq := uint32(0); ; seq++ {
+		<-tick.C
+		if err := pattern.FrameInto(img, seq, time.Now()); err != nil {
+			return err
+		}
+		for _, plane := range [][]byte{img.Y, img.Cb, img.Cr} {
+			if _, err := os.Stdout.Write(plane); err != nil {
+				return nil // ffmpeg ended
+			}
+		}
+	}
 }
 
 // --- the desktop -------------------------------------------------------------
@@ -316,6 +373,9 @@ type result struct {
 }
 
 func orchestrate(o options, codecs []string, peer string, jsonOnly bool) error {
+	if o.source != "pattern" && o.source != "ffmpeg" {
+		return fmt.Errorf(`-source %q: want "pattern" or "ffmpeg"`, o.source)
+	}
 	if peer != "go" && peer != "aiortc" {
 		return fmt.Errorf(`-peer %q: want "go" or "aiortc"`, peer)
 	}
@@ -340,6 +400,9 @@ func orchestrate(o options, codecs []string, peer string, jsonOnly bool) error {
 		codec = strings.ToLower(strings.TrimSpace(codec))
 		if codec != "vp8" && codec != "h264" {
 			return fmt.Errorf(`-codec %q: want "vp8" or "h264"`, codec)
+		}
+		if o.source == "ffmpeg" && codec != "h264" {
+			return fmt.Errorf(`-source ffmpeg sends H.264: use -codec h264 (go run -tags h264 ./cmd/rtcbench -source ffmpeg -codec h264)`)
 		}
 		if codec == "h264" && !h264Built {
 			return errors.New("-codec h264 needs a build with H.264: go run -tags h264 ./cmd/rtcbench -codec h264")
@@ -520,7 +583,7 @@ func startRobot(ctx context.Context, self string, o options, kind string) (*robo
 	script := ""
 	if kind == "go" {
 		cmd = exec.CommandContext(ctx, self, "-role", "robot", "-width", strconv.Itoa(o.width), "-height", strconv.Itoa(o.height),
-			"-fps", strconv.Itoa(o.fps), "-kbps", strconv.Itoa(o.kbps), "-codec", o.codec, "-cpuprofile", profilePath(o, "robot"))
+			"-fps", strconv.Itoa(o.fps), "-kbps", strconv.Itoa(o.kbps), "-codec", o.codec, "-source", o.source, "-cpuprofile", profilePath(o, "robot"))
 	} else {
 		script = filepath.Join(os.TempDir(), fmt.Sprintf("rtcbench-aiortc-robot-%d.py", os.Getpid()))
 		if err := os.WriteFile(script, aiortcRobot, 0o600); err != nil {
