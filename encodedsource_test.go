@@ -56,6 +56,11 @@ func commandLogger(t *testing.T) (*slog.Logger, *startedPIDs) {
 	h := &startedPIDs{t: t}
 	t.Cleanup(func() {
 		for _, pid := range h.started() {
+			// A member killed with the group may take a moment to end.
+			deadline := time.Now().Add(time.Second)
+			for len(processGroup(pid)) > 0 && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
 			if left := processGroup(pid); len(left) > 0 {
 				t.Errorf("processes %v of the group of command %d are still running", left, pid)
 			}
@@ -301,6 +306,7 @@ func TestH264CommandFailures(t *testing.T) {
 		log, pids := commandLogger(t)
 		src := NewH264Command(CommandSettings{Command: []string{"sh", "-c", "trap '' TERM; cat " + file + "; sleep 60 & wait; sleep 60"},
 			StopTimeout: 100 * time.Millisecond, Logger: log}, H264StreamSettings{})
+		defer src.Close()
 		sub := src.Subscribe()
 		for range 30 {
 			mustGet(t, sub)
@@ -308,13 +314,10 @@ func TestH264CommandFailures(t *testing.T) {
 		if src.IsClosed() {
 			t.Fatal("closed while its command runs")
 		}
-		if left := processGroup(pids.started()[0]); len(left) < 2 {
-			t.Fatalf("processes %v: want the shell and its sleep", left)
-		}
+		eventually(t, "the shell and its sleep running", func() bool { return len(processGroup(pids.started()[0])) >= 2 })
 		src.Close()
-		if left := processGroup(pids.started()[0]); len(left) > 0 {
-			t.Fatalf("processes %v left after Close", left)
-		}
+		// SIGKILL has been sent to the group: its members are dying.
+		eventually(t, "no process left after Close", func() bool { return len(processGroup(pids.started()[0])) == 0 })
 	})
 }
 
