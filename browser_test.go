@@ -181,6 +181,38 @@ func TestBrowserH264(t *testing.T) {
 	}
 }
 
+// TestBrowserH264Passthrough: Chromium plays what ffmpeg's x264 (standing in
+// for rpicam-vid) writes and the robot passes through, joining five seconds
+// after the stream began: its first picture comes within the intra period
+// (a second) and a bit.
+func TestBrowserH264Passthrough(t *testing.T) {
+	requireFFmpeg(t)
+	log, _ := commandLogger(t)
+	src := NewH264Command(CommandSettings{Command: ffmpegH264Args(640, 480, 0, 30, true), Logger: log}, H264StreamSettings{Logger: log})
+	t.Cleanup(func() { src.Close() })
+	robot := browserRobot(t, browserConn(t, h264Settings(), make(chan *Connection, 1), func(c *Connection) { c.Video().PutEncoded(src) }))
+	deadline := time.Now().Add(20 * time.Second)
+	for src.Stats().Frames < 150 { // five seconds of stream before the viewer comes
+		if time.Now().After(deadline) {
+			t.Fatalf("the source made %d frames in 20 s", src.Stats().Frames)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	tab := openBrowserPage(t, robot)
+	joined := time.Now()
+	browsertest.Eval[bool](t, tab, watchVideoScript)
+	browsertest.WaitFor(t, tab, `document.querySelector("video").videoWidth > 0`, "the first picture")
+	if waited := time.Since(joined); waited > 4*time.Second {
+		t.Errorf("the page waited %v for its first picture; the intra period is 1 s", waited)
+	}
+	browsertest.WaitFor(t, tab, `document.querySelector("video").getVideoPlaybackQuality().totalVideoFrames >= 30`, "30 frames played")
+	dims := browsertest.Eval[[]int](t, tab, `[document.querySelector("video").videoWidth, document.querySelector("video").videoHeight]`)
+	st := browsertest.Eval[browserVideoStats](t, tab, inboundVideoStatsScript)
+	if dims[0] != 640 || dims[1] != 480 || st.MimeType != "video/H264" || st.FramesDecoded < 30 || st.KeyFramesDecoded < 1 {
+		t.Fatalf("video %dx%d, stats %+v; want 640x480 H.264, 30 frames and a keyframe decoded", dims[0], dims[1], st)
+	}
+}
+
 func TestBrowserVideoAndMessages(t *testing.T) {
 	cam := NewTestPatternCamera(CameraSettings{Width: 640, Height: 480, FPS: 30})
 	t.Cleanup(func() { cam.Close() })
