@@ -29,6 +29,7 @@ var apiSurface = []struct {
 	methods []string
 }{
 	{(*Camera)(nil), with(sourceVerbs, "Settings")},
+	{(*EncodedSource)(nil), with(sourceVerbs, "RequestKeyframe", "Stats")},
 	{(*Microphone)(nil), with(sourceVerbs, "Settings")},
 	{(*ToneSource)(nil), with(sourceVerbs, "Settings")},
 	{(*Gamepad)(nil), with(sourceVerbs, "Name", "Path")},
@@ -60,7 +61,7 @@ var apiSurface = []struct {
 }
 
 var mediaStreamMethods = []string{
-	"AddTrack", "Err", "Get", "OfferToReceive", "OnError", "OnTrack", "Put", "PutSubscription", "Ready",
+	"AddTrack", "Err", "Get", "OfferToReceive", "OnError", "OnTrack", "Put", "PutEncoded", "PutSubscription", "Ready",
 	"Subscribe", "SubscribeFunc", "SubscribeWith", "Unsubscribe"}
 
 func with(base []string, more ...string) []string { return append(slices.Clone(base), more...) }

@@ -188,7 +188,7 @@ func TestBrowserH264(t *testing.T) {
 func TestBrowserH264Passthrough(t *testing.T) {
 	requireFFmpeg(t)
 	log, _ := commandLogger(t)
-	src := NewH264Command(CommandSettings{Command: ffmpegH264Args(640, 480, 0, 30, true), Logger: log}, H264StreamSettings{Logger: log})
+	src := NewH264Command(CommandSettings{Command: ffmpegH264Args(640, 480, 0, 30, true), Logger: log}, EncodedStreamSettings{Logger: log})
 	t.Cleanup(func() { src.Close() })
 	robot := browserRobot(t, browserConn(t, h264Settings(), make(chan *Connection, 1), func(c *Connection) { c.Video().PutEncoded(src) }))
 	deadline := time.Now().Add(20 * time.Second)

@@ -240,12 +240,18 @@ func (r *commandRunner) stop() {
 // the stream's RequestKeyframe. The command is restarted when it ends
 // (see CommandSettings) and stopped by Close; each end is reported
 // through the error event (ErrCommand) and logged.
-func NewH264Command(c CommandSettings, s H264StreamSettings) *EncodedSource {
+func NewH264Command(c CommandSettings, s EncodedStreamSettings) *EncodedSource {
 	return newH264Command(c, s, "")
 }
 
-func newH264Command(c CommandSettings, s H264StreamSettings, install string) *EncodedSource {
+func newH264Command(c CommandSettings, s EncodedStreamSettings, install string) *EncodedSource {
 	src, ctx := newEncodedSource(s)
+	return src.runCommand(ctx, c, install, src.readH264)
+}
+
+// runCommand runs the source's command, reading each run's output with
+// read, until the command is not restarted or the source closes.
+func (src *EncodedSource) runCommand(ctx context.Context, c CommandSettings, install string, read func(context.Context, io.Reader) error) *EncodedSource {
 	runner, err := newCommandRunner(c)
 	if err != nil {
 		close(src.exited)
@@ -259,7 +265,6 @@ func newH264Command(c CommandSettings, s H264StreamSettings, install string) *En
 		defer close(src.exited)
 		defer src.prod.Close()
 		defer runner.stop()
-		split := src.newSplitter()
 		for {
 			out, err := runner.next(ctx)
 			if err != nil {
@@ -271,8 +276,7 @@ func newH264Command(c CommandSettings, s H264StreamSettings, install string) *En
 			if runner.runs > 1 {
 				src.restarts.Add(1)
 			}
-			readErr := src.read(ctx, out, split)
-			split.reset()
+			readErr := read(ctx, out)
 			if err := runner.ended(); err != nil {
 				src.prod.SetError(err)
 			} else if readErr != nil && ctx.Err() == nil {

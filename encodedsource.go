@@ -11,10 +11,11 @@ import (
 	"time"
 )
 
-// H264StreamSettings configures how an H.264 byte stream is split into
-// access units (NewH264Stream, NewH264Command).
-type H264StreamSettings struct {
-	// FlushAfter is how long the stream must be quiet after the slices of
+// EncodedStreamSettings configures a source of encoded video: an H.264
+// byte stream split into access units (NewH264Stream, NewH264Command,
+// NewPiCameraH264), or VP8 frames in IVF (NewIVFStream, NewIVFCommand).
+type EncodedStreamSettings struct {
+	// FlushAfter (H.264 only) is how long the stream must be quiet after the slices of
 	// a picture before its access unit is sent without waiting for the
 	// next one to begin (which is only known when its first bytes come, a
 	// frame later). The default is 1 ms (Go's timers are no finer when
@@ -48,7 +49,7 @@ const (
 	wholeToTrust      = 60 // pictures in a row written whole before each is sent on its read
 )
 
-func (s H264StreamSettings) withDefaults() H264StreamSettings {
+func (s EncodedStreamSettings) withDefaults() EncodedStreamSettings {
 	if s.FlushAfter == 0 {
 		s.FlushAfter = defaultFlushAfter
 	}
@@ -71,7 +72,7 @@ func (s H264StreamSettings) withDefaults() H264StreamSettings {
 // reader, or of its command when that is not restarted.
 type EncodedSource struct {
 	encodedFrameSource
-	settings H264StreamSettings
+	settings EncodedStreamSettings
 
 	cancel    context.CancelFunc
 	exited    chan struct{} // closed when the reading goroutine returns
@@ -95,7 +96,7 @@ type EncodedSourceStats struct {
 	Restarts uint64
 }
 
-func newEncodedSource(s H264StreamSettings) (*EncodedSource, context.Context) {
+func newEncodedSource(s EncodedStreamSettings) (*EncodedSource, context.Context) {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &EncodedSource{
 		encodedFrameSource: newEncodedFrameSource(NewProducer(func() Subscription[EncodedFrame] { return NewQueue[EncodedFrame](0) })),
@@ -112,8 +113,14 @@ func newEncodedSource(s H264StreamSettings) (*EncodedSource, context.Context) {
 // progress); otherwise Close waits for the read in progress to return.
 //
 // Each frame's time is when its last bytes arrived.
-func NewH264Stream(r io.Reader, s H264StreamSettings) *EncodedSource {
+func NewH264Stream(r io.Reader, s EncodedStreamSettings) *EncodedSource {
 	src, ctx := newEncodedSource(s)
+	return src.readAll(ctx, r, src.readH264)
+}
+
+// readAll reads r with read until it ends or the source closes, then
+// closes the source.
+func (src *EncodedSource) readAll(ctx context.Context, r io.Reader, read func(context.Context, io.Reader) error) *EncodedSource {
 	if c, ok := r.(io.Closer); ok {
 		var once sync.Once
 		src.interrupt = func() { once.Do(func() { c.Close() }) }
@@ -121,8 +128,7 @@ func NewH264Stream(r io.Reader, s H264StreamSettings) *EncodedSource {
 	go func() {
 		defer close(src.exited)
 		defer src.prod.Close()
-		split := src.newSplitter()
-		err := src.read(ctx, r, split)
+		err := read(ctx, r)
 		if src.interrupt != nil {
 			src.interrupt()
 		}
@@ -133,34 +139,43 @@ func NewH264Stream(r io.Reader, s H264StreamSettings) *EncodedSource {
 	return src
 }
 
+// publish publishes a frame of the source.
+func (s *EncodedSource) publish(f EncodedFrame) {
+	s.frames.Add(1)
+	if f.Keyframe {
+		s.keyframes.Add(1)
+	}
+	s.prod.Publish(f)
+	s.prod.SetReady()
+}
+
+// malformedStream reports an error of the source's stream.
+func (s *EncodedSource) malformedStream(err error) {
+	s.malformed.Add(1)
+	s.failures.log(s.settings.Logger, "rtcbot: encoded video stream", "err", err)
+	s.prod.SetError(err)
+}
+
+// readH264 splits r, an H.264 byte stream, into access units until it
+// ends (nil) or fails, or ctx ends.
+func (s *EncodedSource) readH264(ctx context.Context, r io.Reader) error {
+	return s.readSplit(ctx, r, s.newSplitter())
+}
+
 // newSplitter returns a splitter publishing what it splits from the
 // source's stream.
 func (s *EncodedSource) newSplitter() *h264Splitter {
-	return &h264Splitter{
-		emit: func(f EncodedFrame) {
-			s.frames.Add(1)
-			if f.Keyframe {
-				s.keyframes.Add(1)
-			}
-			s.prod.Publish(f)
-			s.prod.SetReady()
-		},
-		fail: func(err error) {
-			s.malformed.Add(1)
-			s.failures.log(s.settings.Logger, "rtcbot: H.264 stream", "err", err)
-			s.prod.SetError(err)
-		},
-	}
+	return &h264Splitter{emit: s.publish, fail: s.malformedStream}
 }
 
 // deadliner is a reader whose reads can time out.
 type deadliner interface{ SetReadDeadline(time.Time) error }
 
-// read splits r into access units until it ends (nil) or fails, or ctx
-// ends. A picture open at the end of a read is sent when the reader has
-// been quiet for the flush time (see H264StreamSettings.FlushAfter), or at
+// readSplit splits r into access units until it ends (nil) or fails, or
+// ctx ends. A picture open at the end of a read is sent when the reader has
+// been quiet for the flush time (see EncodedStreamSettings.FlushAfter), or at
 // once when the writer has shown it writes whole pictures.
-func (s *EncodedSource) read(ctx context.Context, r io.Reader, split *h264Splitter) error {
+func (s *EncodedSource) readSplit(ctx context.Context, r io.Reader, split *h264Splitter) error {
 	flushAfter := s.settings.FlushAfter
 	flushing := flushAfter >= 0
 	dl, _ := r.(deadliner)

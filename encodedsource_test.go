@@ -3,11 +3,14 @@ package rtcbot
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"image"
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -99,7 +102,7 @@ func TestH264CommandToDesktops(t *testing.T) {
 	requireH264(t)
 	requireFFmpeg(t)
 	log, _ := commandLogger(t)
-	src := NewH264Command(CommandSettings{Command: ffmpegH264Args(640, 480, 0, 30, true), Logger: log}, H264StreamSettings{Logger: log})
+	src := NewH264Command(CommandSettings{Command: ffmpegH264Args(640, 480, 0, 30, true), Logger: log}, EncodedStreamSettings{Logger: log})
 	defer src.Close()
 	var robots ConnectionSet
 	defer robots.Close()
@@ -176,7 +179,7 @@ func TestPutEncodedErrors(t *testing.T) {
 func TestH264StreamReader(t *testing.T) {
 	stream := ffmpegH264(t, 320, 240, 20, 10)
 	pr, pw := io.Pipe()
-	src := NewH264Stream(pr, H264StreamSettings{})
+	src := NewH264Stream(pr, EncodedStreamSettings{})
 	sub := src.Subscribe() // before the stream comes
 	go func() {
 		pw.Write(stream)
@@ -202,7 +205,7 @@ func TestH264StreamReader(t *testing.T) {
 	}
 
 	pr, pw = io.Pipe()
-	src = NewH264Stream(pr, H264StreamSettings{})
+	src = NewH264Stream(pr, EncodedStreamSettings{})
 	go pw.Write(stream[:len(stream)/2])
 	src.Close()
 	if _, err := pw.Write([]byte{0}); !errors.Is(err, io.ErrClosedPipe) {
@@ -220,7 +223,7 @@ func TestH264StreamFlushes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pw.Close()
-	src := NewH264Stream(pr, H264StreamSettings{FlushAfter: 5 * time.Millisecond})
+	src := NewH264Stream(pr, EncodedStreamSettings{FlushAfter: 5 * time.Millisecond})
 	defer src.Close()
 	sub := src.Subscribe()
 	pw.Write(frames[0].Data) // and nothing more
@@ -245,7 +248,7 @@ func TestH264CommandFailures(t *testing.T) {
 
 	t.Run("not installed", func(t *testing.T) {
 		log, _ := commandLogger(t)
-		src := NewH264Command(CommandSettings{Command: []string{"rtcbot-no-such-command"}, Logger: log}, H264StreamSettings{})
+		src := NewH264Command(CommandSettings{Command: []string{"rtcbot-no-such-command"}, Logger: log}, EncodedStreamSettings{})
 		closedWithin(t, src.Done(), "source")
 		if err := src.Err(); !errors.Is(err, ErrCommand) || !strings.Contains(err.Error(), "rtcbot-no-such-command") {
 			t.Fatalf("error %v, want ErrCommand naming the command", err)
@@ -253,7 +256,7 @@ func TestH264CommandFailures(t *testing.T) {
 	})
 	t.Run("exits at once", func(t *testing.T) {
 		log, pids := commandLogger(t)
-		src := NewH264Command(CommandSettings{Command: []string{"false"}, RestartDelay: 5 * time.Millisecond, Logger: log}, H264StreamSettings{})
+		src := NewH264Command(CommandSettings{Command: []string{"false"}, RestartDelay: 5 * time.Millisecond, Logger: log}, EncodedStreamSettings{})
 		eventually(t, "three restarts", func() bool { return src.Stats().Restarts >= 3 })
 		src.Close()
 		if err := src.Err(); !errors.Is(err, ErrCommand) || !strings.Contains(err.Error(), "exit status 1") {
@@ -266,7 +269,7 @@ func TestH264CommandFailures(t *testing.T) {
 	t.Run("garbage then a stream", func(t *testing.T) {
 		log, _ := commandLogger(t)
 		src := NewH264Command(CommandSettings{Command: []string{"sh", "-c", "head -c 100000 /dev/urandom; cat " + file}, RestartDelay: -1, Logger: log},
-			H264StreamSettings{Logger: log})
+			EncodedStreamSettings{Logger: log})
 		keys := 0
 		sub := src.Subscribe()
 		for {
@@ -288,7 +291,7 @@ func TestH264CommandFailures(t *testing.T) {
 	t.Run("truncated and restarted", func(t *testing.T) {
 		log, _ := commandLogger(t)
 		src := NewH264Command(CommandSettings{Command: []string{"head", "-c", strconv.Itoa(len(stream) * 2 / 3), file}, RestartDelay: time.Millisecond, Logger: log},
-			H264StreamSettings{Logger: log})
+			EncodedStreamSettings{Logger: log})
 		defer src.Close()
 		sub := src.Subscribe()
 		keys := 0
@@ -305,7 +308,7 @@ func TestH264CommandFailures(t *testing.T) {
 	t.Run("stops and ignores SIGTERM", func(t *testing.T) {
 		log, pids := commandLogger(t)
 		src := NewH264Command(CommandSettings{Command: []string{"sh", "-c", "trap '' TERM; cat " + file + "; sleep 60 & wait; sleep 60"},
-			StopTimeout: 100 * time.Millisecond, Logger: log}, H264StreamSettings{})
+			StopTimeout: 100 * time.Millisecond, Logger: log}, EncodedStreamSettings{})
 		defer src.Close()
 		sub := src.Subscribe()
 		for range 30 {
@@ -364,7 +367,7 @@ func BenchmarkH264StreamLatency(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer pw.Close()
-	src := NewH264Stream(pr, H264StreamSettings{})
+	src := NewH264Stream(pr, EncodedStreamSettings{})
 	defer src.Close()
 	sub := src.Subscribe()
 	ctx := testCtx(b)
@@ -402,7 +405,7 @@ func TestH264StreamLearnsWholePictures(t *testing.T) {
 	frames := splitFrames(t, ffmpegH264(t, 320, 240, 90, 30))
 	pr, pw := io.Pipe() // no SetReadDeadline: only what is learned flushes
 	defer pw.Close()
-	src := NewH264Stream(pr, H264StreamSettings{})
+	src := NewH264Stream(pr, EncodedStreamSettings{})
 	defer src.Close()
 	sub := src.SubscribeWith(NewQueue[EncodedFrame](100))
 	for _, f := range frames[:62] {
@@ -431,5 +434,90 @@ func TestH264StreamLearnsWholePictures(t *testing.T) {
 	}
 	if f.Time.Before(next) {
 		t.Fatal("frame 63 was sent before frame 64 began: the writer is still trusted after cutting a picture short")
+	}
+}
+
+// ffmpegIVFArgs are ffmpeg's arguments for an IVF stream of VP8 (libvpx
+// at real-time speed) of its moving test picture on standard output.
+func ffmpegIVFArgs(width, height, frames int, realtime bool) []string {
+	args := []string{"ffmpeg", "-nostdin", "-loglevel", "error"}
+	if realtime {
+		args = append(args, "-re")
+	}
+	args = append(args, "-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%dx%d:rate=30", width, height))
+	if frames > 0 {
+		args = append(args, "-frames:v", fmt.Sprint(frames))
+	}
+	return append(args, "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-g", "30", "-b:v", "500k",
+		"-flush_packets", "1", "-f", "ivf", "-")
+}
+
+// VP8 that ffmpeg's libvpx wrote in IVF is sent as it is: a Go desktop
+// decodes frames of its size.
+func TestIVFCommandToDesktop(t *testing.T) {
+	requireFFmpeg(t)
+	log, _ := commandLogger(t)
+	src := NewIVFCommand(CommandSettings{Command: ffmpegIVFArgs(320, 240, 0, true), Logger: log}, EncodedStreamSettings{Logger: log})
+	defer src.Close()
+	robot := newConn(t) // VP8
+	robot.Video().PutEncoded(src)
+	desktop := newConn(t)
+	frames := desktop.Video().Subscribe()
+	connectPair(t, desktop, robot)
+	for range 10 {
+		if img := mustGet(t, frames); img.Bounds().Dx() != 320 || img.Bounds().Dy() != 240 {
+			t.Fatalf("frame of %v, want 320x240", img.Bounds())
+		}
+	}
+	if st := src.Stats(); st.Keyframes == 0 || st.Malformed != 0 || src.Err() != nil {
+		t.Fatalf("stats %+v, error %v", st, src.Err())
+	}
+}
+
+// An IVF stream's frames come with their keyframes marked; a truncated
+// stream ends the source cleanly; what is not IVF of VP8, or declares a
+// frame over MaxAccessUnitSize, ends it with ErrEncodedFrame.
+func TestIVFStream(t *testing.T) {
+	requireFFmpeg(t)
+	args := ffmpegIVFArgs(160, 120, 31, false)
+	stream, err := exec.Command(args[0], args[1:]...).Output()
+	if err != nil {
+		t.Fatalf("ffmpeg: %v", err)
+	}
+	read := func(data []byte) ([]EncodedFrame, error) {
+		pr, pw := io.Pipe()
+		src := NewIVFStream(pr, EncodedStreamSettings{})
+		sub := src.SubscribeWith(NewQueue[EncodedFrame](100))
+		go func() {
+			pw.Write(data)
+			pw.Close()
+		}()
+		var got []EncodedFrame
+		for {
+			f, err := sub.Get(testCtx(t))
+			if errors.Is(err, ErrClosed) {
+				return got, src.Err()
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, f)
+		}
+	}
+	frames, err := read(stream)
+	if err != nil || len(frames) != 31 || !frames[0].Keyframe || frames[1].Keyframe || !frames[30].Keyframe {
+		t.Fatalf("%d frames, error %v; want 31 with keyframes at 0 and 30", len(frames), err)
+	}
+	if got, err := read(stream[:len(stream)-10]); err != nil || len(got) != 30 {
+		t.Fatalf("truncated: %d frames, error %v; want 30, none", len(got), err)
+	}
+	vp9 := bytes.Clone(stream)
+	copy(vp9[8:12], "VP90")
+	huge := bytes.Clone(stream[:ivfFileHeaderSize+ivfFrameHeaderSize])
+	binary.LittleEndian.PutUint32(huge[ivfFileHeaderSize:], MaxAccessUnitSize+1)
+	for name, data := range map[string][]byte{"not IVF": []byte("RIFF and more bytes than a header holds"), "VP9": vp9, "huge frame": huge} {
+		if got, err := read(data); !errors.Is(err, ErrEncodedFrame) || len(got) != 0 {
+			t.Errorf("%s: %d frames, error %v; want none, ErrEncodedFrame", name, len(got), err)
+		}
 	}
 }

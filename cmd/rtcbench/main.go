@@ -150,7 +150,7 @@ func runRobot(o options) error {
 		if err != nil {
 			return err
 		}
-		encoded = rtcbot.NewH264Command(rtcbot.CommandSettings{Command: []string{"sh", "-c", ffmpegPipeline(self, o)}}, rtcbot.H264StreamSettings{})
+		encoded = rtcbot.NewH264Command(rtcbot.CommandSettings{Command: []string{"sh", "-c", ffmpegPipeline(self, o)}}, rtcbot.EncodedStreamSettings{})
 		defer encoded.Close()
 	} else {
 		cam = rtcbot.NewTestPatternCamera(rtcbot.CameraSettings{Width: o.width, Height: o.height, FPS: o.fps})
