@@ -286,15 +286,22 @@ func ffmpegH264(t *testing.T, width, height int) string {
 
 // The robot's -camera cmd:COMMAND and -camera pi send H.264 that a command
 // encoded (ffmpeg's x264 here, for rpicam-vid and the Pi's encoder) as it
-// is: a robot built without -tags h264 streams it, and the desktop built
-// with the tag decodes frames of the command's size; controls come back.
-// For -camera pi, a stand-in rpicam-vid first on PATH records the flags
-// it was run with and runs that ffmpeg.
+// is: a robot built without -tags h264 streams it, and so does one built
+// with CGO_ENABLED=0, which has no codec at all; the desktop built with the
+// tag decodes frames of the command's size, and controls come back. For
+// -camera pi, a stand-in rpicam-vid first on PATH records the flags it was
+// run with and runs that ffmpeg.
 func TestOffloadRobotPassesH264Through(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
 	robotBin, desktopBin := build(t, dir, "./robot"), build(t, dir, "./desktop", "-tags", "h264")
+	pureBin := filepath.Join(dir, "robot-nocgo")
+	pure := exec.CommandContext(ctx, "go", "build", "-o", pureBin, "./robot")
+	pure.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := pure.CombinedOutput(); err != nil {
+		t.Fatalf("CGO_ENABLED=0 go build ./robot: %v\n%s", err, out)
+	}
 	cmd := ffmpegH264(t, 640, 480)
 	stand := t.TempDir()
 	script := "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$0.args\"\nexec " + cmd + "\n"
@@ -303,9 +310,15 @@ func TestOffloadRobotPassesH264Through(t *testing.T) {
 	}
 	t.Setenv("PATH", stand+string(os.PathListSeparator)+os.Getenv("PATH"))
 
-	for _, camera := range [][]string{{"-camera", "cmd:" + cmd}, {"-camera", "pi", "-width", "640", "-height", "480", "-fps", "30"}} {
-		t.Run(camera[1][:min(len(camera[1]), 10)], func(t *testing.T) {
-			robot, lines, url := startRobot(t, ctx, robotBin, camera...)
+	for _, tc := range []struct {
+		name, bin string
+		args      []string
+	}{
+		{"cmd", robotBin, []string{"-camera", "cmd:" + cmd}},
+		{"pi without cgo", pureBin, []string{"-camera", "pi", "-width", "640", "-height", "480", "-fps", "30"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			robot, lines, url := startRobot(t, ctx, tc.bin, tc.args...)
 			const events = 20
 			runDesktopWant(t, ctx, desktopBin, dir, url, events, frames{640, 480, false})
 			robot.Process.Signal(os.Interrupt)
