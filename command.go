@@ -16,7 +16,7 @@ import (
 
 // CommandSettings configures a program that a source runs and reads from:
 // NewH264Command (an encoder writing H.264), NewCommandCamera (raw
-// frames), PiCamera (rpicam-vid).
+// frames), NewPiCamera and NewPiCameraH264 (rpicam-vid).
 type CommandSettings struct {
 	// Command is the program and its arguments, run directly, not through
 	// a shell: {"rpicam-vid", "-t", "0", "--codec", "h264", "-o", "-"}.

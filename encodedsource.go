@@ -61,7 +61,7 @@ func (s EncodedStreamSettings) withDefaults() EncodedStreamSettings {
 
 // EncodedSource is a producer of EncodedFrames: the access units of an
 // H.264 byte stream from a reader (NewH264Stream) or from a command's
-// output (NewH264Command, PiCamera). Send it with
+// output (NewH264Command, NewPiCameraH264). Send it with
 // conn.Video().PutEncoded(src), on connections whose VideoSettings.Codec
 // is H264: it is sent once, however many connections do.
 //

@@ -48,9 +48,26 @@ type desktopSummary struct {
 	LatencyReads int   `json:"latency_reads"`
 }
 
+// frames is what a desktop should receive: at least 30 frames of this
+// size, whose time codes it reads if stamped (the test pattern's) and may
+// not otherwise.
+type frames struct {
+	width, height int
+	stamped       bool
+}
+
+// testPattern is what the robot's -camera testpattern sends.
+var testPattern = frames{320, 240, true}
+
 // runDesktop runs the desktop against url for 6 s with a simulated gamepad
 // sending events, and returns its summary.
 func runDesktop(t *testing.T, ctx context.Context, bin, dir, url string, events int) desktopSummary {
+	t.Helper()
+	return runDesktopWant(t, ctx, bin, dir, url, events, testPattern)
+}
+
+// runDesktopWant is runDesktop for a robot sending want.
+func runDesktopWant(t *testing.T, ctx context.Context, bin, dir, url string, events int, want frames) desktopSummary {
 	t.Helper()
 	desktop := exec.CommandContext(ctx, bin, "-robot", url, "-loopback",
 		"-display", "headless", "-snapshot", filepath.Join(dir, "snap.png"),
@@ -66,8 +83,8 @@ func runDesktop(t *testing.T, ctx context.Context, bin, dir, url string, events 
 	if err := json.Unmarshal([]byte(last), &summary); err != nil {
 		t.Fatalf("desktop summary %q: %v", last, err)
 	}
-	if summary.Frames < 30 || summary.Width != 320 || summary.Height != 240 || summary.LatencyReads == 0 {
-		t.Errorf("desktop received %+v; want at least 30 readable 320x240 frames", summary)
+	if summary.Frames < 30 || summary.Width != want.width || summary.Height != want.height || (want.stamped && summary.LatencyReads == 0) {
+		t.Errorf("desktop received %+v; want at least 30 %dx%d frames (with time codes read: %v)", summary, want.width, want.height, want.stamped)
 	}
 	if summary.ControlsSent != int64(events) {
 		t.Errorf("desktop sent %d control messages, want %d", summary.ControlsSent, events)
@@ -252,5 +269,83 @@ func TestH264OnlyWithTag(t *testing.T) {
 	out, err := exec.Command(bin, "-codec", "h264", "-camera", "testpattern", "-addr", "127.0.0.1:0").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "go run -tags h264 ./examples/offload/robot -codec h264") {
 		t.Fatalf("default robot with -codec h264: %v\n%s\nwant a failure saying to build with -tags h264", err, out)
+	}
+}
+
+// ffmpegH264 is an ffmpeg command writing an H.264 Annex-B stream of its
+// moving test picture, in real time, keyframes every second, as
+// rpicam-vid --codec h264 --inline does.
+func ffmpegH264(t *testing.T, width, height int) string {
+	t.Helper()
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Fatalf("ffmpeg is not installed: sudo apt-get install ffmpeg (or bash scripts/setup.sh): %v", err)
+	}
+	return fmt.Sprintf("ffmpeg -nostdin -loglevel error -re -f lavfi -i 'testsrc2=size=%dx%d:rate=30' -c:v libx264 -preset ultrafast -tune zerolatency "+
+		"-profile:v baseline -pix_fmt yuv420p -g 30 -threads 1 -flush_packets 1 -f h264 -", width, height)
+}
+
+// The robot's -camera cmd:COMMAND and -camera pi send H.264 that a command
+// encoded (ffmpeg's x264 here, for rpicam-vid and the Pi's encoder) as it
+// is: a robot built without -tags h264 streams it, and so does one built
+// with CGO_ENABLED=0, which has no codec at all; the desktop built with the
+// tag decodes frames of the command's size, and controls come back. For
+// -camera pi, a stand-in rpicam-vid first on PATH records the flags it was
+// run with and runs that ffmpeg.
+func TestOffloadRobotPassesH264Through(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	robotBin, desktopBin := build(t, dir, "./robot"), build(t, dir, "./desktop", "-tags", "h264")
+	pureBin := filepath.Join(dir, "robot-nocgo")
+	pure := exec.CommandContext(ctx, "go", "build", "-o", pureBin, "./robot")
+	pure.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := pure.CombinedOutput(); err != nil {
+		t.Fatalf("CGO_ENABLED=0 go build ./robot: %v\n%s", err, out)
+	}
+	cmd := ffmpegH264(t, 640, 480)
+	stand := t.TempDir()
+	script := "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$0.args\"\nexec " + cmd + "\n"
+	if err := os.WriteFile(filepath.Join(stand, "rpicam-vid"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", stand+string(os.PathListSeparator)+os.Getenv("PATH"))
+
+	for _, tc := range []struct {
+		name, bin string
+		args      []string
+	}{
+		{"cmd", robotBin, []string{"-camera", "cmd:" + cmd}},
+		{"pi without cgo", pureBin, []string{"-camera", "pi", "-width", "640", "-height", "480", "-fps", "30"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			robot, lines, url := startRobot(t, ctx, tc.bin, tc.args...)
+			const events = 20
+			runDesktopWant(t, ctx, desktopBin, dir, url, events, frames{640, 480, false})
+			robot.Process.Signal(os.Interrupt)
+			controls := 0
+			for line := range lines {
+				if controlLine.MatchString(line) {
+					controls++
+				}
+			}
+			if err := robot.Wait(); err != nil {
+				t.Errorf("robot: %v", err)
+			}
+			if controls != events {
+				t.Errorf("robot printed %d control messages, want %d", controls, events)
+			}
+		})
+	}
+	out, err := exec.CommandContext(ctx, robotBin, "-camera", "pi", "-codec", "vp8", "-addr", "127.0.0.1:0").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "-camera pi-raw") {
+		t.Errorf("robot with -camera pi -codec vp8: %v\n%s\nwant a failure pointing to -camera pi-raw", err, out)
+	}
+	args, err := os.ReadFile(filepath.Join(stand, "rpicam-vid.args"))
+	if err != nil {
+		t.Fatalf("-camera pi did not run rpicam-vid: %v", err)
+	}
+	if got, want := strings.ReplaceAll(strings.TrimSpace(string(args)), "\n", " "),
+		"-t 0 -n --codec h264 --profile baseline --inline --intra 30 --width 640 --height 480 --framerate 30 --flush -o -"; got != want {
+		t.Errorf("-camera pi ran rpicam-vid %s, want %s", got, want)
 	}
 }

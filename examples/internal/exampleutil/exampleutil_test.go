@@ -4,6 +4,9 @@ import (
 	"errors"
 	"net"
 	"os"
+	"os/exec"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,4 +100,85 @@ func TestOpenCV(t *testing.T) {
 	}
 	_, err = OpenWindow("test", 1)
 	check("a window", err)
+}
+
+// SplitCommand splits as sh does: checked against the words sh itself
+// makes of each line.
+func TestSplitCommand(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string
+	}{
+		{"", nil},
+		{"  \t ", nil},
+		{"ffmpeg -f lavfi -i testsrc2", []string{"ffmpeg", "-f", "lavfi", "-i", "testsrc2"}},
+		{"  a   b  ", []string{"a", "b"}},
+		{`gst-launch-1.0 'video/x-h264, stream-format=byte-stream' ! fdsink`, []string{"gst-launch-1.0", "video/x-h264, stream-format=byte-stream", "!", "fdsink"}},
+		{`a "b c" d`, []string{"a", "b c", "d"}},
+		{`a"b c"d 'e'f`, []string{"ab cd", "ef"}},
+		{`'' ""`, []string{"", ""}},
+		{`"it's" 'say "hi"'`, []string{"it's", `say "hi"`}},
+		{`"a \" \\ \x"`, []string{`a " \ \x`}},
+		{`'a \" b'`, []string{`a \" b`}},
+		{`a\ b c\'d`, []string{"a b", "c'd"}},
+		{"a \\\nb", []string{"a", "b"}},
+		{"\"a\\\nb\"", []string{"ab"}},
+	} {
+		got, err := SplitCommand(tc.in)
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("SplitCommand(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+		out, err := exec.Command("sh", "-c", `printf '%s\0' `+tc.in+` x`).Output()
+		if err != nil {
+			t.Fatalf("sh: %v", err)
+		}
+		if sh := strings.Split(strings.TrimSuffix(string(out), "x\x00"), "\x00"); !slices.Equal(sh[:len(sh)-1], tc.want) {
+			t.Errorf("sh splits %q into %q, SplitCommand into %q", tc.in, sh[:len(sh)-1], got)
+		}
+	}
+	for _, in := range []string{`a 'b`, `a "b`, `a "b\"`, `a\`} {
+		if got, err := SplitCommand(in); err == nil {
+			t.Errorf("SplitCommand(%q) = %q, want an error", in, got)
+		}
+	}
+}
+
+// OpenVideo's encoded kinds: a command's H.264 is sent as it is (codec
+// H264) once its first frame came; a command or rpicam-vid that is not
+// installed is an error saying so.
+func TestOpenVideo(t *testing.T) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Fatalf("ffmpeg is not installed: sudo apt-get install ffmpeg (or bash scripts/setup.sh): %v", err)
+	}
+	v, err := OpenVideo(`cmd:ffmpeg -nostdin -loglevel error -re -f lavfi -i "testsrc2=size=320x240:rate=30" -c:v libx264 -preset ultrafast -tune zerolatency -g 30 -f h264 -`,
+		rtcbot.CameraSettings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Encoded == nil || v.Camera != nil || v.Codec() != "H264" || !v.Encoded.IsReady() {
+		t.Errorf("cmd: video %+v, codec %q, want a ready encoded source, H264", v, v.Codec())
+	}
+	v.Close()
+
+	cam, err := OpenVideo("testpattern", rtcbot.CameraSettings{Width: 64, Height: 48})
+	if err != nil || cam.Camera == nil || cam.Codec() != "" {
+		t.Fatalf("testpattern: %+v, %v", cam, err)
+	}
+	cam.Close()
+
+	if _, err := OpenVideo("cmd:rtcbot-no-such-command -o -", rtcbot.CameraSettings{}); !errors.Is(err, rtcbot.ErrCommand) {
+		t.Errorf("a command that is not installed: %v, want ErrCommand", err)
+	}
+	t.Setenv("PATH", t.TempDir()) // no rpicam-vid
+	for _, kind := range []string{"pi", "pi-raw"} {
+		if _, err := OpenVideo(kind, rtcbot.CameraSettings{}); !errors.Is(err, rtcbot.ErrCommand) || !strings.Contains(err.Error(), "sudo apt install rpicam-apps") {
+			t.Errorf("-camera %s without rpicam-vid: %v, want ErrCommand saying to install rpicam-apps", kind, err)
+		}
+	}
+	for _, kind := range []string{"cmd:", "cmd:'a", "webcam"} {
+		if v, err := OpenVideo(kind, rtcbot.CameraSettings{}); err == nil {
+			v.Close()
+			t.Errorf("-camera %s opened", kind)
+		}
+	}
 }

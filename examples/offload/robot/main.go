@@ -27,6 +27,21 @@
 // package codec/h264 (h264.go): that links libx264 and libavcodec, under the
 // GPL, and about 15 MB of shared libraries, which the default build does
 // without.
+//
+// On a Raspberry Pi, -camera pi streams the camera module's H.264 from the
+// Pi's hardware encoder (through rpicam-vid; sudo apt install rpicam-apps)
+// as it is, encoding nothing itself, and -camera cmd:COMMAND the H.264
+// Annex-B stream that COMMAND writes on its standard output (split into
+// words as a shell would, run without one). Both send H.264, which needs
+// no h264 build of the robot; a Go desktop decodes it when built with the
+// tag (go run -tags h264 ./examples/offload/desktop), a Python one or a
+// browser as it is:
+//
+//	go run ./examples/offload/robot -camera pi -width 640 -height 480
+//	go run ./examples/offload/robot -camera 'cmd:rpicam-vid -t 0 -n --codec h264 --profile baseline --inline --intra 30 --flush -o -'
+//
+// -camera pi-raw streams the same camera's raw frames, encoded by rtcbot
+// (VP8, or H.264 in an h264 build) at the bitrate each link carries.
 package main
 
 import (
@@ -58,13 +73,16 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.addr, "addr", ":8080", `address to serve /connect on (":8080" is every interface; "127.0.0.1:8080" this machine only)`)
-	flag.StringVar(&o.camera, "camera", "auto", `camera: "auto" (V4L2, or OpenCV in a -tags opencv build; the test pattern if none opens), "v4l2", "cv" (needs -tags opencv) or "testpattern"`)
+	flag.StringVar(&o.camera, "camera", "auto", `camera: "auto" (V4L2, or OpenCV in a -tags opencv build; the test pattern if none opens), "v4l2", "cv" (needs -tags opencv), "testpattern", `+
+		`"pi" (a Raspberry Pi camera through rpicam-vid: the Pi's hardware H.264, sent as it is), "pi-raw" (its raw frames, encoded here) `+
+		`or "cmd:COMMAND" (the H.264 Annex-B stream COMMAND writes on standard output, sent as it is; split into words as a shell would, run without one)`)
 	flag.IntVar(&o.cam.Device, "device", 0, "camera number")
 	flag.IntVar(&o.cam.Width, "width", 320, "frame width")
 	flag.IntVar(&o.cam.Height, "height", 240, "frame height")
 	flag.IntVar(&o.cam.FPS, "fps", 30, "frames per second")
 	flag.StringVar(&o.token, "token", os.Getenv("RTCBOT_TOKEN"), "token a desktop must present (default $RTCBOT_TOKEN; if empty, a random one is made and printed)")
-	flag.StringVar(&o.codec, "codec", "vp8", `video codec: "vp8" or "h264" (x264, in builds with -tags h264; a Python desktop and browsers decode both, a Go desktop built with -tags h264 too)`)
+	flag.StringVar(&o.codec, "codec", "", `video codec: "vp8" or "h264" (x264, in builds with -tags h264; a Python desktop and browsers decode both, a Go desktop built with -tags h264 too); `+
+		`default vp8, or h264 for -camera pi and cmd:, whose H.264 is sent as it is, in any build`)
 	flag.DurationVar(&o.watchdog, "watchdog", rtcbot.DefaultWatchdogTimeout, "report the controls lost after this long without a control message")
 	flag.BoolVar(&o.loopback, "loopback", false, "use only 127.0.0.1 for the connection (robot and desktop on one machine)")
 	flag.Parse()
@@ -76,18 +94,29 @@ func main() {
 // h264Built is whether this build has H.264 (the h264 tag: h264.go).
 var h264Built = false
 
+// encoded reports whether a -camera kind is H.264 encoded elsewhere, sent
+// as it is.
+func encoded(camera string) bool { return camera == "pi" || strings.HasPrefix(camera, "cmd:") }
+
 func run(o options) error {
-	if strings.EqualFold(o.codec, "h264") && !h264Built {
+	switch {
+	case encoded(o.camera) && o.codec != "" && !strings.EqualFold(o.codec, "h264"):
+		return fmt.Errorf("-camera %s sends H.264 as it is: -codec %s needs a camera whose frames are encoded here, such as -camera pi-raw", o.camera, o.codec)
+	case !encoded(o.camera) && strings.EqualFold(o.codec, "h264") && !h264Built:
 		return errors.New("-codec h264 needs a build with H.264 (x264 and libavcodec, GPL): go run -tags h264 ./examples/offload/robot -codec h264")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	cam, err := exampleutil.OpenCamera(o.camera, o.cam)
+	video, err := exampleutil.OpenVideo(o.camera, o.cam)
 	if err != nil {
 		return err
 	}
-	defer cam.Close() // open across desktops
+	defer video.Close() // open across desktops
+	codec := o.codec
+	if c := video.Codec(); c != "" {
+		codec = c
+	}
 
 	token := o.token
 	if token == "" {
@@ -98,11 +127,11 @@ func run(o options) error {
 	// One desktop at a time, as in the tutorial; a new one takes over.
 	handler := rtcbot.NewHandler(rtcbot.HandlerSettings{Token: token, MaxConnections: 1, ReplaceOnReconnect: true},
 		func(r *http.Request) (*rtcbot.Connection, error) {
-			conn, err := rtcbot.NewConnection(rtcbot.ConnectionSettings{LoopbackOnly: o.loopback, Video: rtcbot.VideoSettings{Codec: o.codec}})
+			conn, err := rtcbot.NewConnection(rtcbot.ConnectionSettings{LoopbackOnly: o.loopback, Video: rtcbot.VideoSettings{Codec: codec}})
 			if err != nil {
 				return nil, err
 			}
-			conn.Video().PutSubscription(cam)
+			video.Send(conn)
 			// The controls, with a watchdog: the robot hears when they stop.
 			controls := rtcbot.NewWatchdog[any](o.watchdog, nil)
 			conn.SubscribeWith(controls)
