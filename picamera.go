@@ -196,7 +196,7 @@ func NewPiCamera(s PiCameraSettings) *Camera {
 func NewPiCameraH264(s PiCameraSettings) *EncodedSource {
 	line, err := s.CommandLine(true)
 	if err != nil {
-		src, _ := newEncodedSource(H264StreamSettings{})
+		src, _ := newEncodedSource(EncodedStreamSettings{})
 		src.cancel()
 		close(src.exited)
 		src.prod.SetError(err)
@@ -205,5 +205,5 @@ func NewPiCameraH264(s PiCameraSettings) *EncodedSource {
 	}
 	c := s.Command
 	c.Command = line
-	return newH264Command(c, H264StreamSettings{Logger: c.Logger}, piCameraInstall(line[0]))
+	return newH264Command(c, EncodedStreamSettings{Logger: c.Logger}, piCameraInstall(line[0]))
 }

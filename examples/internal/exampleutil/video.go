@@ -82,7 +82,7 @@ func OpenVideo(kind string, cs rtcbot.CameraSettings) (Video, error) {
 		if len(words) == 0 {
 			return Video{}, errors.New("-camera cmd: needs a command, such as cmd:'rpicam-vid -t 0 -n --codec h264 --inline --flush -o -'")
 		}
-		v := Video{Encoded: rtcbot.NewH264Command(rtcbot.CommandSettings{Command: words}, rtcbot.H264StreamSettings{})}
+		v := Video{Encoded: rtcbot.NewH264Command(rtcbot.CommandSettings{Command: words}, rtcbot.EncodedStreamSettings{})}
 		return v, started(v, v.Encoded.Ready(), v.Encoded.Done(), v.Encoded.Err, "-camera cmd:"+words[0])
 	}
 	switch kind {
