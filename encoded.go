@@ -53,6 +53,10 @@ func newPassthroughEncoder(codec string, src any) *passthroughEncoder {
 	return e
 }
 
+// minFrameDuration is the least time between the RTP timestamps of two
+// encoded frames: a millisecond, 90 ticks of video's clock.
+const minFrameDuration = time.Millisecond
+
 // annexBStart is the start code every H.264 access unit begins with.
 var annexBStart = []byte{0, 0, 1}
 
@@ -76,7 +80,10 @@ func (e *passthroughEncoder) encode(f EncodedFrame, forceKeyframe bool, write fu
 	}
 	duration := time.Second / 30 // the first frame's
 	if !e.last.IsZero() {
-		duration = min(max(now.Sub(e.last), 0), time.Second)
+		// Frames that came together (one read of a pipe can complete
+		// two) still need timestamps of their own: a receiver joins the
+		// packets of one timestamp into one frame.
+		duration = min(max(now.Sub(e.last), minFrameDuration), time.Second)
 	}
 	e.last = now
 	write(media.Sample{Data: f.Data, Duration: duration, Timestamp: now})

@@ -21,8 +21,11 @@ type EncodedStreamSettings struct {
 	// frame later). The default is 1 ms (Go's timers are no finer when
 	// idle). A pause that long inside a picture is rare, as encoders write
 	// each picture in one go (rpicam-vid with --flush, ffmpeg with
-	// -flush_packets 1, GStreamer's fdsink); one is reported as an
-	// ErrEncodedFrame error and FlushAfter doubled, to 16 ms at most.
+	// -flush_packets 1, GStreamer's fdsink), though some write it in
+	// pieces of a buffer's size (ffmpeg's are 32 KB): after a read of
+	// whole 4 KB pages the wait is 16 ms. A picture found cut short all
+	// the same is reported as an ErrEncodedFrame error, a keyframe asked
+	// for (RequestKeyframe), and FlushAfter doubled, to 16 ms at most.
 	// Once 60 pictures in a row have each ended where a read of the
 	// stream ended, the writer is taken to write whole pictures, and each
 	// is sent as soon as it is read, until a picture is found cut short.
@@ -46,7 +49,8 @@ type EncodedStreamSettings struct {
 const (
 	defaultFlushAfter = time.Millisecond
 	maxFlushAfter     = 16 * time.Millisecond
-	wholeToTrust      = 60 // pictures in a row written whole before each is sent on its read
+	wholeToTrust      = 60   // pictures in a row written whole before each is sent on its read
+	pageSize          = 4096 // a read of a multiple of it may have more to come
 )
 
 func (s EncodedStreamSettings) withDefaults() EncodedStreamSettings {
@@ -184,13 +188,14 @@ func (s *EncodedSource) readSplit(ctx context.Context, r io.Reader, split *h264S
 	}
 	armed := false
 	open := false // the last read ended with a picture that may be complete
-	whole := 0    // pictures in a row that ended where a read ended
+	quiet := flushAfter
+	whole := 0 // pictures in a row that ended where a read ended
 	buf := make([]byte, 64<<10)
 	for ctx.Err() == nil {
 		if dl != nil {
 			switch {
 			case open:
-				if dl.SetReadDeadline(time.Now().Add(flushAfter)) != nil {
+				if dl.SetReadDeadline(time.Now().Add(quiet)) != nil {
 					dl = nil // a regular file, say
 				}
 				armed = true
@@ -211,9 +216,19 @@ func (s *EncodedSource) readSplit(ctx context.Context, r io.Reader, split *h264S
 			split.write(buf[:n], now)
 			if split.cutShort > cut {
 				flushAfter, whole = min(2*flushAfter, maxFlushAfter), 0
+				s.RequestKeyframe() // for the picture sent cut short
 			}
 			open = flushing && split.flushable()
-			if open && whole >= wholeToTrust && n < len(buf) {
+			// A read of whole pages is a writer's buffer (ffmpeg writes
+			// 32 KB at a time), or the pipe's, filled: more of the
+			// picture is likely to come, after a pause when the writer
+			// is busy.
+			full := n%pageSize == 0
+			quiet = flushAfter
+			if full {
+				quiet = maxFlushAfter
+			}
+			if open && whole >= wholeToTrust && !full {
 				split.flush(now)
 				open = false
 			}

@@ -521,3 +521,27 @@ func TestIVFStream(t *testing.T) {
 		}
 	}
 }
+
+// A read of whole 4 KB pages may be a writer's buffer with more of the
+// picture to come: its picture waits 16 ms of quiet, not FlushAfter.
+func TestH264StreamWaitsAfterWholePages(t *testing.T) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pw.Close()
+	src := NewH264Stream(pr, EncodedStreamSettings{FlushAfter: time.Millisecond})
+	defer src.Close()
+	sub := src.Subscribe()
+	au := make([]byte, 2*pageSize) // an IDR slice of exactly two pages
+	copy(au, []byte{0, 0, 0, 1, 0x65, 0x88})
+	for i := 6; i < len(au); i++ {
+		au[i] = 0x55
+	}
+	written := time.Now()
+	pw.Write(au)
+	f := mustGet(t, sub)
+	if waited := f.Time.Sub(written); len(f.Data) != len(au) || waited < maxFlushAfter {
+		t.Fatalf("%d bytes sent after %v; want %d after %v at least", len(f.Data), waited, len(au), maxFlushAfter)
+	}
+}

@@ -24,7 +24,9 @@
 //     its peak resident memory (VmHWM);
 //   - the control round trip while video flows, median and 99th percentile;
 //   - the time from starting the desktop process to its first frame;
-//   - the video bitrate received (RTP payload), in kbit/s.
+//   - the video bitrate received (RTP payload), in kbit/s, and in the JSON
+//     line what the desktop's video met: packets repaired and given up,
+//     frames lost to them.
 //
 // It prints a table (Markdown) and, for each size and codec, one JSON line
 // (only the JSON lines with -json). With -peer aiortc the JSON line also has
@@ -236,6 +238,12 @@ type desktopReport struct {
 	RTTP99             float64 `json:"rtt_p99_ms"`
 	Unreadable         int     `json:"unreadable"`
 	VideoKbps          float64 `json:"video_kbps"` // video payload received
+	// What the desktop's video met in the window (LinkStats): packets
+	// resent or reordered in time, packets given up, and frames dropped
+	// for it (incomplete, or skipped until the next keyframe).
+	PacketsRepaired uint64 `json:"packets_repaired"`
+	PacketsGivenUp  uint64 `json:"packets_given_up"`
+	FramesLost      uint64 `json:"frames_lost"`
 }
 
 // runDesktop connects to the robot, shows its video 4x larger on a headless
@@ -298,7 +306,7 @@ func runDesktop(o options) error {
 	var r desktopReport
 	var latencies []float64
 	var start, end time.Time
-	var bytes0 uint64
+	var stats0 rtcbot.LinkStats
 	var lastSeq uint32
 	haveSeq := false
 	for {
@@ -320,11 +328,14 @@ func runDesktop(o options) error {
 			mu.Lock()
 			measuring = true
 			mu.Unlock()
-			bytes0 = conn.LinkStats().VideoBytesReceived
+			stats0 = conn.LinkStats()
 			fmt.Println("window")
 		}
 		if now.After(end) {
-			r.VideoKbps = float64(conn.LinkStats().VideoBytesReceived-bytes0) * 8 / 1000 / o.seconds
+			st := conn.LinkStats()
+			r.VideoKbps = float64(st.VideoBytesReceived-stats0.VideoBytesReceived) * 8 / 1000 / o.seconds
+			r.PacketsRepaired, r.PacketsGivenUp = st.PacketsRepaired-stats0.PacketsRepaired, st.PacketsGivenUp-stats0.PacketsGivenUp
+			r.FramesLost = st.FramesIncomplete + st.FramesSkipped - stats0.FramesIncomplete - stats0.FramesSkipped
 			break
 		}
 		r.Frames++
@@ -467,7 +478,7 @@ func jsonLine(o options, r result) map[string]any {
 		"robot_cpu_pct": round(r.RobotCPU, 1), "robot_rss_mb": round(r.RobotRSS, 1),
 		"desktop_cpu_pct": round(r.DesktopCPU, 1), "desktop_rss_mb": round(r.DesktopRSS, 1),
 		"rtt_p50_ms": round(r.RTTP50, 3), "rtt_p99_ms": round(r.RTTP99, 3), "first_frame_ms": round(r.FirstFrameMS, 1),
-		"video_kbps": round(r.VideoKbps, 0),
+		"video_kbps": round(r.VideoKbps, 0), "packets_repaired": r.PacketsRepaired, "packets_given_up": r.PacketsGivenUp, "frames_lost": r.FramesLost,
 	}
 }
 
