@@ -545,3 +545,22 @@ func TestH264StreamWaitsAfterWholePages(t *testing.T) {
 		t.Fatalf("%d bytes sent after %v; want %d after %v at least", len(f.Data), waited, len(au), maxFlushAfter)
 	}
 }
+
+// Encoded frames are sent with the time between their Times as their
+// durations, within a millisecond and a second: two that came together
+// still get RTP timestamps of their own.
+func TestPassthroughDurations(t *testing.T) {
+	e := newPassthroughEncoder(codecH264, nil)
+	var got []time.Duration
+	write := func(s media.Sample) { got = append(got, s.Duration) }
+	t0 := time.Now()
+	for _, at := range []time.Duration{0, 33 * time.Millisecond, 33 * time.Millisecond, 10 * time.Second} {
+		if _, _, err := e.encode(EncodedFrame{Data: []byte{0, 0, 1, 0x65, 0x88}, Keyframe: true, Time: t0.Add(at)}, false, write); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []time.Duration{time.Second / 30, 33 * time.Millisecond, minFrameDuration, time.Second}
+	if !slices.Equal(got, want) {
+		t.Fatalf("durations %v, want %v", got, want)
+	}
+}
