@@ -421,11 +421,11 @@ func TestH264StreamLearnsWholePictures(t *testing.T) {
 	half := len(frames[62].Data) / 2
 	pw.Write(frames[62].Data[:half])
 	mustGet(t, sub) // sent at once, cut short
-	pw.Write(frames[62].Data[half:])
+	pw.Write(frames[62].Data[half:]) // found out when the next start code comes
+	pw.Write(frames[63].Data)
 	if err := recv(t, failed); !errors.Is(err, ErrEncodedFrame) {
 		t.Fatalf("error %v after a picture cut short, want ErrEncodedFrame", err)
 	}
-	pw.Write(frames[63].Data)
 	next := time.Now()
 	pw.Write(frames[64].Data)
 	f := mustGet(t, sub)

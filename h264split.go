@@ -44,12 +44,12 @@ type nalUnit struct {
 // at any keyframe can start. It allocates the Data of each frame (frames
 // are shared by subscribers) and nothing else once its buffer has grown.
 type h264Splitter struct {
-	buf   []byte    // from the start of the current access unit
-	nals  []nalUnit // of the current access unit, the last one still open
-	scan  int       // where to look for the next start code
-	vcl   bool      // the current access unit has a slice
-	skip  bool      // dropping bytes until the next start code (after an error)
-	after bool      // flush emitted the last access unit: what comes next must start with a start code
+	buf     []byte    // from the start of the current access unit
+	nals    []nalUnit // of the current access unit, the last one still open
+	scan    int       // where to look for the next start code
+	vcl     bool      // the current access unit has a slice
+	skip    bool      // dropping bytes until the next start code (after an error)
+	flushed bool      // flush emitted the last access unit: bytes before the next start code mean it was cut short
 
 	sps, pps []byte // the latest, with their start codes
 	emit     func(EncodedFrame)
@@ -61,16 +61,6 @@ type h264Splitter struct {
 // write adds p, which arrived at now, and emits the access units it
 // completes.
 func (s *h264Splitter) write(p []byte, now time.Time) {
-	if s.after {
-		s.after = false
-		if len(s.buf) == 0 && !startsWithStartCode(p) {
-			// The flushed access unit was not complete: the bytes up to
-			// the next start code are the end of its last NAL unit.
-			s.fail(fmt.Errorf("%w: an access unit was sent before its end (the stream paused inside a picture for longer than FlushAfter)", ErrEncodedFrame))
-			s.skip = true
-			s.cutShort++
-		}
-	}
 	s.buf = append(s.buf, p...)
 	for {
 		at, n := findStartCode(s.buf, s.scan)
@@ -108,13 +98,21 @@ func (s *h264Splitter) startNAL(off, n int, now time.Time) {
 	if len(s.nals) == 0 && off > 0 {
 		// Bytes before the first start code of an access unit are not
 		// H.264, unless they are zeros (leading_zero_8bits).
-		if len(bytes.Trim(s.buf[:off], "\x00")) > 0 {
+		switch {
+		case len(bytes.Trim(s.buf[:off], "\x00")) == 0:
+		case s.flushed:
+			// The flushed access unit was not complete: these bytes
+			// are the end of its last NAL unit.
+			s.cutShort++
+			s.fail(fmt.Errorf("%w: an access unit was sent before its end (the stream paused inside a picture for longer than FlushAfter); %d bytes dropped", ErrEncodedFrame, off))
+		default:
 			s.fail(fmt.Errorf("%w: %d bytes before a start code dropped", ErrEncodedFrame, off))
 		}
 		s.buf = s.buf[:copy(s.buf, s.buf[off:])]
 		s.scan -= off
 		off = 0
 	}
+	s.flushed = false
 	header := s.buf[off+n]
 	typ := header & 0x1f
 	var next byte // the first byte of the payload, 0 if it has not come
@@ -170,15 +168,24 @@ func (s *h264Splitter) flushable() bool {
 	return last == nalSlice || last == nalIDR
 }
 
-// flush emits the current access unit, taking its last NAL unit to end
-// where the bytes end, if it is flushable.
+// flush emits the current access unit, if it is flushable, taking its
+// last NAL unit to end where the bytes end: before a start code whose NAL
+// unit has not begun yet, and before up to three zeros, which may be the
+// beginning of one. Those bytes stay for the next access unit.
 func (s *h264Splitter) flush(now time.Time) {
-	s.drain(now)
 	if !s.flushable() {
 		return
 	}
-	s.finish(len(s.buf), now)
-	s.after = true
+	end := len(s.buf)
+	if at, _ := findStartCode(s.buf, s.scan); at >= 0 {
+		end = at
+	}
+	last := s.nals[len(s.nals)-1].off + 4 // past the last NAL unit's start code and header
+	for end > last && end > len(s.buf)-3 && s.buf[end-1] == 0 {
+		end--
+	}
+	s.finish(end, now)
+	s.flushed = true
 }
 
 // finish emits the access unit that ends at end and keeps the bytes after
@@ -282,9 +289,9 @@ func (s *h264Splitter) end(now time.Time) {
 	s.reset()
 }
 
-// drain takes the bytes so far to be all there is: it handles the start
-// codes that write left for more bytes, and drops a start code without a
-// header at the end.
+// drain takes the bytes so far to be all there is, at the end of the
+// stream: it handles the start codes that write left for more bytes, and
+// drops a start code without a header at the end.
 func (s *h264Splitter) drain(now time.Time) {
 	for {
 		at, n := findStartCode(s.buf, s.scan)
@@ -303,7 +310,7 @@ func (s *h264Splitter) drain(now time.Time) {
 
 // reset forgets the access unit being gathered.
 func (s *h264Splitter) reset() {
-	s.buf, s.nals, s.scan, s.vcl, s.skip, s.after = s.buf[:0], s.nals[:0], 0, false, false, false
+	s.buf, s.nals, s.scan, s.vcl, s.skip, s.flushed = s.buf[:0], s.nals[:0], 0, false, false, false
 }
 
 // findStartCode returns the position of the first start code in b at or
@@ -319,14 +326,4 @@ func findStartCode(b []byte, from int) (at, n int) {
 		return at - 1, 4
 	}
 	return at, 3
-}
-
-// startsWithStartCode reports whether p begins with a start code, after
-// any zero bytes (trailing_zero_8bits of the previous NAL unit).
-func startsWithStartCode(p []byte) bool {
-	i := 0
-	for i < len(p) && p[i] == 0 {
-		i++
-	}
-	return i >= 2 && i < len(p) && p[i] == 1
 }

@@ -316,6 +316,29 @@ func TestH264SplitterFlush(t *testing.T) {
 	}
 }
 
+// A flush while the next access unit's start code has come without its
+// header, or only its first zeros, keeps those bytes for that access unit.
+func TestH264SplitterFlushKeepsStartCode(t *testing.T) {
+	frames := splitFrames(t, ffmpegH264(t, 320, 240, 3, 10))
+	for _, cut := range []int{2, 3, 4} { // 00 00 | 00 01 ..., 00 00 00 | 01 ..., 00 00 00 01 | 41 ...
+		var got []EncodedFrame
+		var errs []error
+		s := &h264Splitter{
+			emit: func(f EncodedFrame) { got = append(got, f) },
+			fail: func(err error) { errs = append(errs, err) },
+		}
+		now := time.Now()
+		next := frames[1].Data
+		s.write(append(bytes.Clone(frames[0].Data), next[:cut]...), now)
+		s.flush(now)
+		s.write(next[cut:], now)
+		s.end(now)
+		if len(errs) > 0 || len(got) != 2 || !bytes.Equal(got[0].Data, frames[0].Data) || !bytes.Equal(got[1].Data, frames[1].Data) {
+			t.Fatalf("cut %d: %d frames, errors %v; want the two access units whole", cut, len(got), errs)
+		}
+	}
+}
+
 // An access unit that grows beyond MaxAccessUnitSize is dropped with an
 // error, and the stream resumes at the next start code.
 func TestH264SplitterMaxAccessUnit(t *testing.T) {
@@ -372,4 +395,14 @@ func FuzzH264Splitter(f *testing.F) {
 			}
 		}
 	})
+}
+
+// startsWithStartCode reports whether p begins with a start code, after
+// any zero bytes (trailing_zero_8bits of the previous NAL unit).
+func startsWithStartCode(p []byte) bool {
+	i := 0
+	for i < len(p) && p[i] == 0 {
+		i++
+	}
+	return i >= 2 && i < len(p) && p[i] == 1
 }
