@@ -420,7 +420,7 @@ func TestH264StreamLearnsWholePictures(t *testing.T) {
 	src.OnError(func(err error) { failed <- err })
 	half := len(frames[62].Data) / 2
 	pw.Write(frames[62].Data[:half])
-	mustGet(t, sub) // sent at once, cut short
+	mustGet(t, sub)                  // sent at once, cut short
 	pw.Write(frames[62].Data[half:]) // found out when the next start code comes
 	pw.Write(frames[63].Data)
 	if err := recv(t, failed); !errors.Is(err, ErrEncodedFrame) {
