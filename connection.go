@@ -35,6 +35,19 @@ type ConnectionSettings struct {
 	// STUNTimeout bounds the wait for STUN answers while gathering
 	// candidates; default 2 s.
 	STUNTimeout time.Duration
+	// RelayOnly uses TURN relay candidates only (ICE's "relay" transport
+	// policy): every packet goes through a TURN server of ICEServers, none
+	// straight to the peer, which then never learns the robot's addresses.
+	// Without a TURN server no connection forms. TURN itself needs no
+	// setting: a TURN server in ICEServers is used when no direct route
+	// works, as for a robot behind a carrier's NAT.
+	RelayOnly bool
+	// UDPPortMin and UDPPortMax, if set, are the range of local UDP ports
+	// ICE uses, both included, for a robot behind a firewall that lets only
+	// those through. Each connection takes ports of its own from the range
+	// (one per local address), so the range bounds the connections open at
+	// once. Zero for both: any port.
+	UDPPortMin, UDPPortMax uint16
 	// DefaultChannelUnordered makes the default data channel unordered (still
 	// reliable), RTCBot's defaultChannelOrdered=False.
 	DefaultChannelUnordered bool
@@ -184,7 +197,11 @@ func NewConnection(settings ConnectionSettings) (*Connection, error) {
 	if err != nil {
 		return nil, err
 	}
-	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: settings.ICEServers})
+	config := webrtc.Configuration{ICEServers: settings.ICEServers}
+	if settings.RelayOnly {
+		config.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+	}
+	pc, err := api.NewPeerConnection(config)
 	if err != nil {
 		return nil, fmt.Errorf("rtcbot: create peer connection: %w", err)
 	}
@@ -272,6 +289,16 @@ func newAPI(s ConnectionSettings, codecs videoCodecSet, counter *linkCounter, li
 	}
 	if s.Net != nil {
 		se.SetNet(s.Net)
+	}
+	if s.UDPPortMin != 0 || s.UDPPortMax != 0 {
+		if err := se.SetEphemeralUDPPortRange(s.UDPPortMin, s.UDPPortMax); err != nil || s.UDPPortMin == 0 {
+			return nil, fmt.Errorf("%w: UDP ports %d to %d: want 1 <= UDPPortMin <= UDPPortMax", ErrInvalidSettings, s.UDPPortMin, s.UDPPortMax)
+		}
+	}
+	if s.RelayOnly {
+		// pion holds relay pairs back for 2 s in case a direct one works:
+		// there is none to wait for.
+		se.SetRelayAcceptanceMinWait(0)
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }

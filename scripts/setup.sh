@@ -5,11 +5,12 @@
 # yuv), libjpeg-turbo's TurboJPEG for Motion-JPEG cameras (codec/mjpeg, used by
 # v4l2), OpenCV for the rtcbot/cv package, and
 # the tools the tests use (Xvfb, Python's aiortc for interop, Chromium for the
-# browser tests, ffmpeg for Motion-JPEG frames). Idempotent and quiet when
+# browser tests, ffmpeg for Motion-JPEG frames and as a stand-in hardware
+# encoder, coturn's turnserver for TURN). Idempotent and quiet when
 # everything is there. Needs root (or sudo) only to install.
 set -euo pipefail
 
-packages=(pkg-config gcc g++ libvpx-dev libopus-dev libx264-dev libavcodec-dev libavutil-dev libyuv-dev libturbojpeg0-dev libopencv-dev xvfb x11-apps imagemagick python3-aiortc chromium ffmpeg)
+packages=(pkg-config gcc g++ libvpx-dev libopus-dev libx264-dev libavcodec-dev libavutil-dev libyuv-dev libturbojpeg0-dev libopencv-dev xvfb x11-apps imagemagick python3-aiortc chromium ffmpeg coturn)
 
 missing=()
 for p in "${packages[@]}"; do

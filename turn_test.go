@@ -1,0 +1,250 @@
+package rtcbot
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/stun/v4"
+	"github.com/pion/turn/v5"
+	"github.com/pion/webrtc/v4"
+)
+
+// The TURN tests' long-term credentials.
+const turnUser, turnPassword, turnRealm = "robot", "secret", "rtcbot.test"
+
+// startPionTURN runs pion's TURN server in the test, on 127.0.0.1, and
+// returns its address.
+func startPionTURN(t *testing.T) string {
+	t.Helper()
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := turn.GenerateAuthKey(turnUser, turnRealm, turnPassword)
+	server, err := turn.NewServer(turn.ServerConfig{
+		Realm: turnRealm,
+		AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
+			return ra.Username, key, ra.Username == turnUser
+		},
+		PacketConnConfigs: []turn.PacketConnConfig{{
+			PacketConn:            conn,
+			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP("127.0.0.1"), Address: "127.0.0.1"},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	return conn.LocalAddr().String()
+}
+
+// startCoturn runs Debian's coturn (turnserver) on a free port of
+// 127.0.0.1 with a long-term user, until the test ends, and returns its
+// address once it answers STUN.
+func startCoturn(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("turnserver")
+	if err != nil {
+		t.Fatalf("coturn's turnserver is not installed: sudo apt-get install coturn (or bash scripts/setup.sh): %v", err)
+	}
+	probe, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := probe.LocalAddr().(*net.UDPAddr).Port
+	probe.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	// The flags that work here (../shared/reference/dependencies.md): a
+	// foreground server on loopback, relaying to loopback peers, no TLS,
+	// no CLI, logging to stdout.
+	cmd := exec.Command(path, "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", fmt.Sprintf("--listening-port=%d", port),
+		"--user="+turnUser+":"+turnPassword, "--realm="+turnRealm, "--lt-cred-mech", "--fingerprint", "--no-tls", "--no-dtls",
+		"--no-cli", "--allow-loopback-peers", "--min-port=49160", "--max-port=49400",
+		"--pidfile="+filepath.Join(t.TempDir(), "turnserver.pid"), "--log-file=stdout", "--simple-log")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	logged := make(chan struct{})
+	go func() {
+		defer close(logged)
+		lines := bufio.NewScanner(out)
+		for lines.Scan() {
+			if strings.Contains(lines.Text(), "ERROR") {
+				t.Logf("turnserver: %s", lines.Text())
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-logged
+		cmd.Wait()
+	})
+	// Ready when it answers a STUN binding request.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if stunAnswers(addr) {
+			return addr
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("turnserver on %s did not answer STUN within 10 s", addr)
+		}
+	}
+}
+
+// stunAnswers reports whether a STUN server at addr answers a binding
+// request within 100 ms.
+func stunAnswers(addr string) bool {
+	conn, err := net.Dial("udp4", addr)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	msg := stun.MustBuild(stun.TransactionID, stun.BindingRequest)
+	conn.SetDeadline(time.Now().Add(100 * time.Millisecond))
+	if _, err := conn.Write(msg.Raw); err != nil {
+		return false
+	}
+	buf := make([]byte, 1500)
+	n, err := conn.Read(buf)
+	return err == nil && stun.IsMessage(buf[:n])
+}
+
+// relaySettings are loopback settings that may only use the TURN server
+// at addr.
+func relaySettings(addr string) ConnectionSettings {
+	s := loopbackSettings()
+	s.RelayOnly = true
+	s.ICEServers = []webrtc.ICEServer{{URLs: []string{"turn:" + addr + "?transport=udp"}, Username: turnUser, Credential: turnPassword}}
+	return s
+}
+
+// selectedPair returns the candidate pair a connection's ICE chose.
+func selectedPair(t *testing.T, c *Connection) *webrtc.ICECandidatePair {
+	t.Helper()
+	sctp := c.pc.SCTP()
+	if sctp == nil {
+		t.Fatal("no SCTP transport")
+	}
+	pair, err := sctp.Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil {
+		t.Fatalf("no selected candidate pair: %v", err)
+	}
+	return pair
+}
+
+// With RelayOnly on both sides, video and messages flow through a TURN
+// server, pion's in the test or Debian's coturn, and both ends' chosen
+// candidates are relay candidates.
+func TestTURNRelayOnly(t *testing.T) {
+	for name, start := range map[string]func(*testing.T) string{"pion": startPionTURN, "coturn": startCoturn} {
+		t.Run(name, func(t *testing.T) {
+			addr := start(t)
+			robot, desktop := newConnWith(t, relaySettings(addr)), newConnWith(t, relaySettings(addr))
+			cam := NewTestPatternCamera(CameraSettings{Width: 160, Height: 120})
+			defer cam.Close()
+			robot.Video().PutSubscription(cam)
+			frames := desktop.Video().Subscribe()
+			msgs := robot.Subscribe()
+			connectPair(t, desktop, robot)
+			for range 10 {
+				if img := mustGet(t, frames); img.Bounds().Dx() != 160 {
+					t.Fatalf("frame of %v", img.Bounds())
+				}
+			}
+			desktop.Put(map[string]any{"forward": 1.0})
+			if got, ok := mustGet(t, msgs).(map[string]any); !ok || got["forward"] != 1.0 {
+				t.Fatalf("robot got %#v", got)
+			}
+			for _, c := range []*Connection{robot, desktop} {
+				if pair := selectedPair(t, c); pair.Local.Typ != webrtc.ICECandidateTypeRelay || pair.Remote.Typ != webrtc.ICECandidateTypeRelay {
+					t.Fatalf("selected pair %s -> %s, want relay to relay", pair.Local.Typ, pair.Remote.Typ)
+				}
+			}
+		})
+	}
+}
+
+// Without credentials the TURN server refuses the allocation: a RelayOnly
+// connection has no candidate and cannot connect; the description still
+// comes (after the gathering timeout), without candidates.
+func TestTURNWrongPassword(t *testing.T) {
+	addr := startPionTURN(t)
+	s := relaySettings(addr)
+	s.ICEServers[0].Credential = "wrong"
+	c := newConnWith(t, s)
+	c.Video().Subscribe()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	offer, err := c.GetLocalDescription(ctx, nil)
+	if err != nil {
+		t.Fatalf("offer: %v", err)
+	}
+	if strings.Contains(offer.SDP, "typ relay") {
+		t.Fatalf("a relay candidate with a wrong password:\n%s", offer.SDP)
+	}
+}
+
+// UDPPortMin and UDPPortMax bound the ports ICE uses; a range that is
+// not one is an ErrInvalidSettings error.
+func TestUDPPortRange(t *testing.T) {
+	// A range of ports free now: ten consecutive ones found by listening.
+	var lo int
+	for try := 0; lo == 0 && try < 50; try++ {
+		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := c.LocalAddr().(*net.UDPAddr).Port
+		c.Close()
+		if base > 65000 {
+			continue
+		}
+		free := true
+		for p := base; p < base+10 && free; p++ {
+			l, err := net.ListenPacket("udp4", fmt.Sprintf("127.0.0.1:%d", p))
+			if err != nil {
+				free = false
+				continue
+			}
+			l.Close()
+		}
+		if free {
+			lo = base
+		}
+	}
+	if lo == 0 {
+		t.Fatal("no ten free consecutive UDP ports")
+	}
+	s := loopbackSettings()
+	s.UDPPortMin, s.UDPPortMax = uint16(lo), uint16(lo+9)
+	robot, desktop := newConnWith(t, s), newConn(t)
+	desktop.Video().Subscribe()
+	connectPair(t, desktop, robot)
+	if port := selectedPair(t, robot).Local.Port; int(port) < lo || int(port) > lo+9 {
+		t.Fatalf("robot's port %d, want %d to %d", port, lo, lo+9)
+	}
+
+	for _, r := range [][2]uint16{{10, 5}, {0, 5}} {
+		s := loopbackSettings()
+		s.UDPPortMin, s.UDPPortMax = r[0], r[1]
+		if c, err := NewConnection(s); !errors.Is(err, ErrInvalidSettings) {
+			if c != nil {
+				c.Close()
+			}
+			t.Errorf("ports %d to %d: %v, want ErrInvalidSettings", r[0], r[1], err)
+		}
+	}
+}
