@@ -69,13 +69,26 @@ var h264Streams struct {
 	m map[string][]byte
 }
 
+// splitRecord is what a recording splitter emitted and reported.
+type splitRecord struct {
+	frames []EncodedFrame
+	errs   []error
+}
+
+// recordingSplitter returns a splitter that records what it emits and the
+// errors it reports.
+func recordingSplitter() (*h264Splitter, *splitRecord) {
+	rec := &splitRecord{}
+	return &h264Splitter{
+		emit: func(f EncodedFrame) { rec.frames = append(rec.frames, f) },
+		fail: func(err error) { rec.errs = append(rec.errs, err) },
+	}, rec
+}
+
 // splitAll splits stream, written in chunks of random sizes up to
 // maxChunk, and returns the frames and errors.
-func splitAll(stream []byte, maxChunk int, seed uint64) (frames []EncodedFrame, errs []error) {
-	s := &h264Splitter{
-		emit: func(f EncodedFrame) { frames = append(frames, f) },
-		fail: func(err error) { errs = append(errs, err) },
-	}
+func splitAll(stream []byte, maxChunk int, seed uint64) ([]EncodedFrame, []error) {
+	s, rec := recordingSplitter()
 	r := rand.New(rand.NewPCG(seed, 1))
 	now := time.Now()
 	for len(stream) > 0 {
@@ -84,7 +97,7 @@ func splitAll(stream []byte, maxChunk int, seed uint64) (frames []EncodedFrame, 
 		stream = stream[n:]
 	}
 	s.end(now)
-	return frames, errs
+	return rec.frames, rec.errs
 }
 
 // splitFrames returns the access units of stream, which must split without
@@ -287,20 +300,15 @@ func TestH264SplitterGarbage(t *testing.T) {
 func TestH264SplitterFlush(t *testing.T) {
 	stream := ffmpegH264(t, 320, 240, 3, 10)
 	frames, _ := splitAll(stream, len(stream), 1)
-	var got []EncodedFrame
-	var errs []error
-	s := &h264Splitter{
-		emit: func(f EncodedFrame) { got = append(got, f) },
-		fail: func(err error) { errs = append(errs, err) },
-	}
+	s, rec := recordingSplitter()
 	now := time.Now()
 	s.write(frames[0].Data, now)
-	if len(got) != 0 || !s.flushable() {
-		t.Fatalf("after the first access unit: %d emitted, flushable %v", len(got), s.flushable())
+	if len(rec.frames) != 0 || !s.flushable() {
+		t.Fatalf("after the first access unit: %d emitted, flushable %v", len(rec.frames), s.flushable())
 	}
 	s.flush(now)
-	if len(got) != 1 || !bytes.Equal(got[0].Data, frames[0].Data) {
-		t.Fatalf("flush emitted %d frames", len(got))
+	if len(rec.frames) != 1 || !bytes.Equal(rec.frames[0].Data, frames[0].Data) {
+		t.Fatalf("flush emitted %d frames", len(rec.frames))
 	}
 	half := len(frames[1].Data) / 2
 	s.write(frames[1].Data[:half], now)
@@ -308,11 +316,11 @@ func TestH264SplitterFlush(t *testing.T) {
 	s.write(frames[1].Data[half:], now)
 	s.write(frames[2].Data, now)
 	s.end(now)
-	if s.cutShort != 1 || len(errs) != 1 || !errors.Is(errs[0], ErrEncodedFrame) {
-		t.Fatalf("cut short %d, errors %v; want one ErrEncodedFrame", s.cutShort, errs)
+	if s.cutShort != 1 || len(rec.errs) != 1 || !errors.Is(rec.errs[0], ErrEncodedFrame) {
+		t.Fatalf("cut short %d, errors %v; want one ErrEncodedFrame", s.cutShort, rec.errs)
 	}
-	if len(got) != 3 || !bytes.Equal(got[2].Data, frames[2].Data) {
-		t.Fatalf("%d frames; want the cut one and the next whole", len(got))
+	if len(rec.frames) != 3 || !bytes.Equal(rec.frames[2].Data, frames[2].Data) {
+		t.Fatalf("%d frames; want the cut one and the next whole", len(rec.frames))
 	}
 }
 
@@ -321,20 +329,15 @@ func TestH264SplitterFlush(t *testing.T) {
 func TestH264SplitterFlushKeepsStartCode(t *testing.T) {
 	frames := splitFrames(t, ffmpegH264(t, 320, 240, 3, 10))
 	for _, cut := range []int{2, 3, 4} { // 00 00 | 00 01 ..., 00 00 00 | 01 ..., 00 00 00 01 | 41 ...
-		var got []EncodedFrame
-		var errs []error
-		s := &h264Splitter{
-			emit: func(f EncodedFrame) { got = append(got, f) },
-			fail: func(err error) { errs = append(errs, err) },
-		}
+		s, rec := recordingSplitter()
 		now := time.Now()
 		next := frames[1].Data
 		s.write(append(bytes.Clone(frames[0].Data), next[:cut]...), now)
 		s.flush(now)
 		s.write(next[cut:], now)
 		s.end(now)
-		if len(errs) > 0 || len(got) != 2 || !bytes.Equal(got[0].Data, frames[0].Data) || !bytes.Equal(got[1].Data, frames[1].Data) {
-			t.Fatalf("cut %d: %d frames, errors %v; want the two access units whole", cut, len(got), errs)
+		if len(rec.errs) > 0 || len(rec.frames) != 2 || !bytes.Equal(rec.frames[0].Data, frames[0].Data) || !bytes.Equal(rec.frames[1].Data, frames[1].Data) {
+			t.Fatalf("cut %d: %d frames, errors %v; want the two access units whole", cut, len(rec.frames), rec.errs)
 		}
 	}
 }
@@ -343,25 +346,20 @@ func TestH264SplitterFlushKeepsStartCode(t *testing.T) {
 // error, and the stream resumes at the next start code.
 func TestH264SplitterMaxAccessUnit(t *testing.T) {
 	stream := ffmpegH264(t, 320, 240, 10, 10)
-	var got []EncodedFrame
-	var errs []error
-	s := &h264Splitter{
-		emit: func(f EncodedFrame) { got = append(got, f) },
-		fail: func(err error) { errs = append(errs, err) },
-	}
+	s, rec := recordingSplitter()
 	now := time.Now()
 	s.write([]byte{0, 0, 0, 1, 0x65, 0x88}, now)
 	filler := bytes.Repeat([]byte{0xff}, 1<<20)
 	for range MaxAccessUnitSize/len(filler) + 1 {
 		s.write(filler, now)
 	}
-	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "MaxAccessUnitSize") || len(s.buf) > len(filler) {
-		t.Fatalf("errors %v, %d bytes held", errs, len(s.buf))
+	if len(rec.errs) != 1 || !strings.Contains(rec.errs[0].Error(), "MaxAccessUnitSize") || len(s.buf) > len(filler) {
+		t.Fatalf("errors %v, %d bytes held", rec.errs, len(s.buf))
 	}
 	s.write(stream, now)
 	s.end(now)
-	if len(got) != 10 || !got[0].Keyframe {
-		t.Fatalf("%d frames after the oversized one, want 10 starting with a keyframe", len(got))
+	if len(rec.frames) != 10 || !rec.frames[0].Keyframe {
+		t.Fatalf("%d frames after the oversized one, want 10 starting with a keyframe", len(rec.frames))
 	}
 }
 

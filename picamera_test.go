@@ -2,14 +2,12 @@ package rtcbot
 
 import (
 	"errors"
-	"image"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 // fakeRPiCamVid is a stand-in for rpicam-vid: it refuses an option
@@ -181,24 +179,7 @@ func TestPiCameraRawFrames(t *testing.T) {
 	log, pids := commandLogger(t)
 	cam := NewPiCamera(PiCameraSettings{Width: 320, Height: 240, FPS: 30, Rotation: 180, HFlip: true, Command: CommandSettings{Logger: log}})
 	defer cam.Close()
-	sub := cam.SubscribeWith(NewQueue[image.Image](100))
-	mustGet(t, sub) // started
-	start := time.Now()
-	var last image.Image
-	for range 30 {
-		last = mustGet(t, sub)
-	}
-	elapsed := time.Since(start)
-	ycc, ok := last.(*image.YCbCr)
-	if !ok || ycc.Rect.Dx() != 320 || ycc.Rect.Dy() != 240 || ycc.SubsampleRatio != image.YCbCrSubsampleRatio420 {
-		t.Fatalf("frame %T %v, want a 320x240 4:2:0 *image.YCbCr", last, last.Bounds())
-	}
-	if elapsed < 600*time.Millisecond || elapsed > 3*time.Second {
-		t.Errorf("30 frames in %v: not 30 fps", elapsed)
-	}
-	if y := ycc.Y[120*ycc.YStride+160]; y == 0 {
-		t.Error("the frame's middle is black: no picture read")
-	}
+	checkRawFrames(t, cam, 320, 240)
 	args := ranWith(t, dir, "rpicam-vid")
 	for _, flag := range [][]string{{"--codec", "yuv420"}, {"--width", "320"}, {"--height", "240"}, {"--framerate", "30"}, {"--rotation", "180"}, {"--hflip"}} {
 		if !containsRun(args, flag) {
