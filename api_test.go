@@ -50,6 +50,7 @@ var apiSurface = []struct {
 		"Get", "GetLocalDescription", "IsReady", "LinkStats", "OnClose", "OnDataChannel", "OnError", "OnReady",
 		"Put", "PutSubscription", "Ready", "Send", "SetRemoteDescription", "StopSubscription",
 		"Subscribe", "SubscribeFunc", "SubscribeWith", "Unsubscribe", "UnsubscribeAll", "Video", "Wait"}},
+	{(*Websocket)(nil), with(sourceVerbs, "Put", "PutSubscription", "StopSubscription", "Subscription", "Send", "Flush", "Stats")},
 	{(*Callback[int])(nil), []string{"Close", "Done"}},
 
 	// The building blocks for sources and sinks of a program's own keep

@@ -19,7 +19,6 @@ import (
 
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
-	"github.com/coder/websocket"
 	"github.com/rtcbot-go/rtcbot/internal/browsertest"
 	"github.com/rtcbot-go/rtcbot/timecode"
 )
@@ -567,42 +566,53 @@ func TestBrowserGamepadAndQueue(t *testing.T) {
 }
 
 // TestBrowserWebsocket checks rtcbot.js's Websocket (RTCBot's never
-// connects) against a Go websocket server: a relative URL, messages queued
-// before it opens, strings as they are and objects as JSON.
+// connects) against this package's Websocket server: a relative URL with a
+// token, messages queued before it opens, strings as they are, objects as
+// JSON and binary as binary, and a close the Go side sees as normal.
 func TestBrowserWebsocket(t *testing.T) {
 	mux := browserPage()
-	// An echo that says what it got.
-	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
-		ws, err := websocket.Accept(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer ws.CloseNow()
+	// An echo that says what it got, as Go decoded it.
+	served := make(chan *Websocket, 1)
+	mux.Handle("/ws", WebsocketHandler(WebsocketSettings{Token: "s3cret"}, func(ws *Websocket) {
+		served <- ws
 		for {
-			typ, b, err := ws.Read(r.Context())
+			msg, err := ws.Get(context.Background())
 			if err != nil {
 				return
 			}
-			if err := ws.Write(r.Context(), typ, append([]byte("echo "), b...)); err != nil {
-				return
+			if b, ok := msg.([]byte); ok {
+				ws.Put(append([]byte("echo "), b...))
+				continue
 			}
+			ws.Put(map[string]any{"echo": msg})
 		}
-	})
+	}))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	tab := openBrowserPage(t, srv)
 	got := browsertest.Eval[[]string](t, tab, `(async () => {
-		const ws = new rtcbot.Websocket("/ws");
+		const ws = new rtcbot.Websocket("/ws?token=s3cret");
 		const q = new rtcbot.Queue();
 		ws.subscribe(q);
 		ws.put_nowait("one"); // before it opens
 		ws.send({two: 2});
-		const replies = [await q.get(), await q.get()];
+		ws.send(new TextEncoder().encode("three"));
+		const replies = [await q.get(), await q.get(), await q.get()];
+		replies[2] = new TextDecoder().decode(replies[2]);
 		ws.close();
 		return replies;
 	})()`)
-	if want := []string{"echo one", `echo {"two":2}`}; !slices.Equal(got, want) {
+	if want := []string{`{"echo":"one"}`, `{"echo":{"two":2}}`, "echo three"}; !slices.Equal(got, want) {
 		t.Fatalf("websocket replies %q, want %q", got, want)
+	}
+	ws := recv(t, served)
+	select {
+	case <-ws.Done():
+	case <-time.After(waitTime):
+		t.Fatal("the page closed its websocket; the Go side did not close")
+	}
+	if err := ws.Err(); err != nil {
+		t.Errorf("the page closed its websocket; the Go side has the error %v", err)
 	}
 }
 

@@ -44,7 +44,11 @@ var (
 
 	// ErrPeerLost is the error of a connection whose peer stopped
 	// answering (ICE failed, or nothing heard for PeerLossTimeout): the
-	// connection reports it through Err and OnError, and closes.
+	// connection reports it through Err and OnError, and closes. A
+	// Websocket whose peer does not answer a ping in
+	// WebsocketSettings.PingTimeout cuts the connection: a server-side one
+	// (or a client with NoReconnect) then closes with this error, a client
+	// reconnects.
 	ErrPeerLost = errors.New("rtcbot: connection to the peer failed or was lost")
 
 	// ErrNoAudioDevice is wrapped by the error NewMicrophone and NewSpeaker
@@ -76,7 +80,9 @@ var (
 	ErrInvalidSettings = errors.New("rtcbot: invalid settings")
 
 	// ErrMessageTooLarge is wrapped by the error of a message that encodes
-	// to more than MaxMessageSize bytes: it is not sent.
+	// to more than MaxMessageSize bytes: it is not sent. A Websocket
+	// reports it too for a message over MaxMessageSize from its peer,
+	// which closes the connection.
 	ErrMessageTooLarge = errors.New("rtcbot: message too large")
 
 	// ErrAudioFormat is wrapped by the errors of audio that cannot be

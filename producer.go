@@ -149,6 +149,17 @@ func (p *Producer[T]) Publish(item T) {
 // Get reads the next item through the producer's default subscription, made
 // on the first call (RTCBot's producer.get()).
 func (p *Producer[T]) Get(ctx context.Context) (T, error) {
+	def := p.defaultSubscription()
+	if def == nil {
+		var zero T
+		return zero, ErrClosed
+	}
+	return def.Get(ctx)
+}
+
+// defaultSubscription returns the subscription Get reads, making it if
+// there is none; nil once the producer is closed.
+func (p *Producer[T]) defaultSubscription() Subscription[T] {
 	p.mu.Lock()
 	def, made := p.def, false
 	if def == nil && !p.closed {
@@ -156,14 +167,10 @@ func (p *Producer[T]) Get(ctx context.Context) (T, error) {
 		p.def = def
 	}
 	p.mu.Unlock()
-	if def == nil {
-		var zero T
-		return zero, ErrClosed
-	}
 	if made {
 		p.SubscribeWith(def)
 	}
-	return def.Get(ctx)
+	return def
 }
 
 // Close stops the producer: every subscription is closed (its readers get

@@ -73,8 +73,7 @@ func KeepConnected(ctx context.Context, url string, s ReconnectSettings, newConn
 		if s.MaxAttempts > 0 && failures >= s.MaxAttempts {
 			return fmt.Errorf("rtcbot: gave up after %d attempts to connect to %s: %w", failures, shown, err)
 		}
-		delay := min(s.MinDelay<<min(failures-1, 20), s.MaxDelay)
-		delay += rand.N(delay/5 + 1)
+		delay := backoffDelay(s.MinDelay, s.MaxDelay, failures)
 		s.Logger.Info("rtcbot: cannot connect; retrying", "url", shown, "attempt", failures, "in", delay.Round(time.Millisecond), "err", err)
 		select {
 		case <-time.After(delay):
@@ -114,4 +113,13 @@ func connectOnce(ctx context.Context, url string, client *http.Client, newConn f
 		conn.Flush(flush)
 		return true, ctx.Err()
 	}
+}
+
+// backoffDelay is the wait before the next attempt after failures failed
+// ones in a row (at least 1): minDelay doubled for each failure after the
+// first, up to maxDelay, plus up to a fifth more at random so that many
+// clients do not retry in step.
+func backoffDelay(minDelay, maxDelay time.Duration, failures int) time.Duration {
+	delay := min(minDelay<<min(max(failures, 1)-1, 20), maxDelay)
+	return delay + rand.N(delay/5+1)
 }

@@ -84,6 +84,10 @@
 // the peer sends, decoded. A source sent by many connections is encoded
 // once.
 //
+// Websocket carries the same messages over a websocket, without WebRTC
+// (RTCBot's Websocket): DialWebsocket is a client that reconnects,
+// AcceptWebsocket and WebsocketHandler serve the other end.
+//
 // # With and without cgo
 //
 // Media needs cgo: the codecs and the sound devices are C libraries. With

@@ -140,7 +140,7 @@ func (h *signalingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusMethodNotAllowed, "rtcbot: POST the offer to this address")
 		return
 	}
-	if h.settings.Token != "" && !h.hasToken(r) {
+	if h.settings.Token != "" && !hasBearerToken(r, h.settings.Token) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="rtcbot"`)
 		h.refuse(w, r, http.StatusUnauthorized, ErrUnauthorized.Error())
 		return
@@ -223,16 +223,17 @@ func (h *signalingHandler) checkOrigin(r *http.Request) (allowed, cors bool) {
 	return false, false
 }
 
-// hasToken reports whether r carries the handler's token. It compares
-// digests in constant time, so neither the token nor its length shows in the
-// time taken.
-func (h *signalingHandler) hasToken(r *http.Request) bool {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+// hasBearerToken reports whether r carries token, as "Authorization: Bearer
+// <token>" or as the URL's token query parameter. It compares digests in
+// constant time, so neither the token nor its length shows in the time
+// taken.
+func hasBearerToken(r *http.Request, token string) bool {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
-		token = r.URL.Query().Get("token")
+		got = r.URL.Query().Get("token")
 	}
-	got, want := sha256.Sum256([]byte(token)), sha256.Sum256([]byte(h.settings.Token))
-	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
+	gotSum, wantSum := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(token))
+	return subtle.ConstantTimeCompare(gotSum[:], wantSum[:]) == 1
 }
 
 // reserve takes a connection slot for an offer. At MaxConnections it fails,
