@@ -7,7 +7,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -347,5 +349,86 @@ func TestOffloadRobotPassesH264Through(t *testing.T) {
 	if got, want := strings.ReplaceAll(strings.TrimSpace(string(args)), "\n", " "),
 		"-t 0 -n --codec h264 --profile baseline --inline --intra 30 --width 640 --height 480 --framerate 30 --flush -o -"; got != want {
 		t.Errorf("-camera pi ran rpicam-vid %s, want %s", got, want)
+	}
+}
+
+var relayRobotLine = regexp.MustCompile(`^Robot: go run \./examples/offload/robot -relay ws://([^/]+)/robots/NAME -relay-token ([A-Z2-7]+)$`)
+
+// A robot that dials out to the relay (examples/relay) with -relay is
+// reached through it: the desktop posts its offer to the relay, for the
+// robot by name, and gets the video and sends the controls as straight to
+// the robot. The relay also serves the browser's page for the robot.
+func TestRobotThroughRelay(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	robotBin, desktopBin, relayBin := build(t, dir, "./robot"), build(t, dir, "./desktop"), build(t, dir, "../relay")
+
+	relay := exec.CommandContext(ctx, relayBin, "-addr", "127.0.0.1:0")
+	relay.Env = append(os.Environ(), "RTCBOT_RELAY_TOKEN=")
+	relay.Stderr = os.Stderr
+	out, err := relay.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := relay.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		relay.Process.Signal(os.Interrupt)
+		relay.Wait()
+	})
+	var relayAddr, relayToken string
+	for scan := bufio.NewScanner(out); relayAddr == "" && scan.Scan(); {
+		if m := relayRobotLine.FindStringSubmatch(scan.Text()); m != nil {
+			relayAddr, relayToken = m[1], m[2]
+		}
+	}
+	if relayAddr == "" {
+		t.Fatal("the relay printed no robot command")
+	}
+	go io.Copy(io.Discard, out)
+
+	robot, lines, direct := startRobot(t, ctx, robotBin, "-relay", "ws://"+relayAddr+"/robots/rover", "-relay-token", relayToken)
+	defer func() {
+		robot.Process.Signal(os.Interrupt)
+		controls := 0
+		for line := range lines {
+			if controlLine.MatchString(line) {
+				controls++
+			}
+		}
+		if err := robot.Wait(); err != nil {
+			t.Errorf("robot: %v", err)
+		}
+		if controls != 30 {
+			t.Errorf("the robot printed %d controls that came through the relay's connection, want 30", controls)
+		}
+	}()
+	token := direct[strings.Index(direct, "token=")+len("token="):]
+	// The robot dials in after it starts: wait until the relay lists it.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var names []string
+		if resp, err := http.Get("http://" + relayAddr + "/robots"); err == nil {
+			json.NewDecoder(resp.Body).Decode(&names)
+			resp.Body.Close()
+		}
+		if slices.Contains(names, "rover") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the robot did not dial in to the relay (robots %v)", names)
+		}
+	}
+	runDesktop(t, ctx, desktopBin, dir, "http://"+relayAddr+"/robots/rover/connect?token="+token, 30)
+
+	resp, err := http.Get("http://" + relayAddr + "/view/rover?token=" + token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "/rtcbot.js") {
+		t.Errorf("the robot's page: %s\n%s", resp.Status, body)
 	}
 }

@@ -22,6 +22,10 @@
 // With no camera it says so and streams the synthetic test pattern, whose
 // frames carry their capture time so the desktop can measure latency.
 //
+// A robot that cannot be reached (on a mobile network, behind a firewall)
+// dials out to a relay server instead (examples/relay) with -relay, and
+// desktops reach it through the relay; it still serves -addr too.
+//
 // It streams VP8 (libvpx, BSD). -codec h264 needs a build with the h264 tag
 // (go run -tags h264 ./examples/offload/robot -codec h264), which imports
 // package codec/h264 (h264.go): that links libx264 and libavcodec, under the
@@ -52,6 +56,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -65,6 +70,7 @@ import (
 
 type options struct {
 	addr, camera, token, codec string
+	relay, relayToken          string
 	cam                        rtcbot.CameraSettings
 	watchdog                   time.Duration
 	loopback                   bool
@@ -84,6 +90,8 @@ func main() {
 	flag.StringVar(&o.codec, "codec", "", `video codec: "vp8" or "h264" (x264, in builds with -tags h264; a Python desktop and browsers decode both, a Go desktop built with -tags h264 too); `+
 		`default vp8, or h264 for -camera pi and cmd:, whose H.264 is sent as it is, in any build`)
 	flag.DurationVar(&o.watchdog, "watchdog", rtcbot.DefaultWatchdogTimeout, "report the controls lost after this long without a control message")
+	flag.StringVar(&o.relay, "relay", "", "also take desktops through a relay server (examples/relay) that this robot dials out to: its robot URL, ws://RELAY:8080/robots/NAME (wss:// over HTTPS), for a robot that cannot be reached (a mobile network)")
+	flag.StringVar(&o.relayToken, "relay-token", os.Getenv("RTCBOT_RELAY_TOKEN"), "the relay's robot token (default $RTCBOT_RELAY_TOKEN)")
 	flag.BoolVar(&o.loopback, "loopback", false, "use only 127.0.0.1 for the connection (robot and desktop on one machine)")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -171,6 +179,17 @@ func run(o options) error {
 	}
 	fmt.Printf("======== Running on http://%s ========\n", ln.Addr())
 	fmt.Printf("Desktop: go run ./examples/offload/desktop -robot '%s'\n", connectURL(ln.Addr(), token))
+	relayed := make(chan error, 1)
+	if o.relay != "" {
+		desktopURL, err := relayConnectURL(o.relay, token)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("Through the relay: go run ./examples/offload/desktop -robot '%s'\n", desktopURL)
+		go func() {
+			relayed <- rtcbot.ServeRelay(ctx, o.relay, handler, rtcbot.WebsocketSettings{Token: o.relayToken})
+		}()
+	}
 	fmt.Println("(Press CTRL+C to quit)")
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -179,6 +198,8 @@ func run(o options) error {
 	case <-ctx.Done():
 	case err := <-served:
 		return err
+	case err := <-relayed: // a bad -relay URL
+		return fmt.Errorf("-relay: %w", err)
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -186,6 +207,26 @@ func run(o options) error {
 	desktops.Close()
 	printing.Wait() // every received message is printed
 	return nil
+}
+
+// relayConnectURL is the address a desktop posts its offer to through the
+// relay whose robot URL is relay (ws://RELAY/robots/NAME), with token.
+func relayConnectURL(relay, token string) (string, error) {
+	u, err := url.Parse(relay)
+	if err != nil {
+		return "", fmt.Errorf("-relay %q: %w", relay, err)
+	}
+	switch u.Scheme {
+	case "ws":
+		u.Scheme = "http"
+	case "wss":
+		u.Scheme = "https"
+	default:
+		return "", fmt.Errorf("-relay %q: want a ws:// or wss:// URL, the relay's /robots/NAME", relay)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/connect"
+	u.RawQuery = "token=" + url.QueryEscape(token)
+	return u.String(), nil
 }
 
 // connectURL is the robot's /connect address with its token, for a desktop
