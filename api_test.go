@@ -52,6 +52,7 @@ var apiSurface = []struct {
 		"Subscribe", "SubscribeFunc", "SubscribeWith", "Unsubscribe", "UnsubscribeAll", "Video", "Wait"}},
 	{(*Callback[int])(nil), []string{"Close", "Done"}},
 	{(*SerialConnection)(nil), with(sourceVerbs, "Put", "PutSubscription", "StopSubscription", "Subscription", "Settings", "Stats")},
+	{(*GPS)(nil), with(sourceVerbs, "Latest", "Stats")},
 
 	// The building blocks for sources and sinks of a program's own keep
 	// their producing side, but fire the close event only through Close.

@@ -327,3 +327,42 @@ func (l *recordLink) StopSubscription() { l.cons.StopSubscription() }
 
 // Subscription returns the active input, or nil when there is none.
 func (l *recordLink) Subscription() Getter[any] { return l.cons.Subscription() }
+
+// fixSource gives a device producing GPS fixes the verbs of a producer:
+// the device embeds it and publishes through prod.
+type fixSource struct {
+	lifecycle
+	prod *Producer[GPSFix]
+}
+
+func newFixSource(p *Producer[GPSFix]) fixSource {
+	return fixSource{lifecycle: lifecycle{p.ev}, prod: p}
+}
+
+// Subscribe returns a new subscription of the device's default kind that
+// receives every item from now on. Close it (or call Unsubscribe) when done
+// with it.
+func (s *fixSource) Subscribe() Subscription[GPSFix] { return s.prod.Subscribe() }
+
+// SubscribeWith registers sub, a subscription of any kind, to receive every
+// item, and returns it.
+func (s *fixSource) SubscribeWith(sub Subscription[GPSFix]) Subscription[GPSFix] {
+	return s.prod.SubscribeWith(sub)
+}
+
+// SubscribeFunc calls f with every item, in order, on a goroutine of its own
+// (RTCBot's subscribe(callback)). Close the returned callback to
+// unsubscribe.
+func (s *fixSource) SubscribeFunc(f func(GPSFix)) *Callback[GPSFix] { return s.prod.SubscribeFunc(f) }
+
+// Unsubscribe removes sub and closes it. It reports whether sub was
+// subscribed; an unknown sub is not an error.
+func (s *fixSource) Unsubscribe(sub Subscription[GPSFix]) bool { return s.prod.Unsubscribe(sub) }
+
+// UnsubscribeAll removes and closes every subscription. The device stays
+// open.
+func (s *fixSource) UnsubscribeAll() { s.prod.UnsubscribeAll() }
+
+// Get reads the next item through a default subscription made on the first
+// call (RTCBot's get()).
+func (s *fixSource) Get(ctx context.Context) (GPSFix, error) { return s.prod.Get(ctx) }
