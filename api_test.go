@@ -51,7 +51,7 @@ var apiSurface = []struct {
 		"Put", "PutSubscription", "Ready", "Send", "SetRemoteDescription", "StopSubscription",
 		"Subscribe", "SubscribeFunc", "SubscribeWith", "Unsubscribe", "UnsubscribeAll", "Video", "Wait"}},
 	{(*Callback[int])(nil), []string{"Close", "Done"}},
-	{(*SerialConnection)(nil), with(sourceVerbs, "Put", "PutSubscription", "StopSubscription", "Subscription", "Settings", "Stats")},
+	{(*SerialConnection)(nil), with(sourceVerbs, "Put", "PutSubscription", "StopSubscription", "Subscription", "Settings", "Stats", "Flush")},
 	{(*GPS)(nil), with(sourceVerbs, "Latest", "Stats")},
 
 	// The building blocks for sources and sinks of a program's own keep

@@ -1,6 +1,7 @@
 package rtcbot
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -184,6 +185,9 @@ type SerialConnection struct {
 	counts           serialCounts
 	nSent, nNotSent  atomic.Uint64
 	outQueue         atomic.Pointer[Queue[any]]
+	puts, putsDone   atomic.Uint64 // records Put, and those send is done with
+	fromPut          bool          // the item send has came from Put's queue (the consumer's goroutine)
+	progress         chan struct{} // signalled when putsDone grows
 	failures         warnOnce
 	wbuf             []byte // the writer's buffer
 	writable         chan struct{}
@@ -230,6 +234,7 @@ func newSerialConnection(p serialPort, s SerialSettings) (*SerialConnection, err
 		writable: make(chan struct{}),
 		closing:  make(chan struct{}),
 		done:     make(chan struct{}),
+		progress: make(chan struct{}, 1),
 	}
 	switch {
 	case read == nil:
@@ -243,7 +248,7 @@ func newSerialConnection(p serialPort, s SerialSettings) (*SerialConnection, err
 	cons := NewConsumer(c.send, func() Subscription[any] {
 		q := NewQueue[any](s.QueueCapacity)
 		c.outQueue.Store(q)
-		return q
+		return putQueue{q, c}
 	})
 	cons.OnError(c.events.SetError) // an input that failed
 	c.recordLink = newRecordLink(c.events, prod, cons)
@@ -308,8 +313,72 @@ func (c *SerialConnection) read() error {
 	}
 }
 
+// putQueue is the queue of the records Put: it tells send which records
+// came from it, for Flush.
+type putQueue struct {
+	*Queue[any]
+	c *SerialConnection
+}
+
+// Get is called on the consumer's goroutine, which hands the item to send
+// next.
+func (q putQueue) Get(ctx context.Context) (any, error) {
+	item, err := q.Queue.Get(ctx)
+	q.c.fromPut = err == nil
+	return item, err
+}
+
+// Put sends item without blocking (RTCBot's put_nowait): a record for
+// WriteFormat (a map keyed by WriteKeys, a struct or a tuple), or without
+// one a string or []byte. It waits in a bounded queue (QueueCapacity: a
+// full queue drops its oldest record) until the port takes it. Like
+// RTCBot's put_nowait, it stops an active PutSubscription. A record that
+// does not fit WriteFormat is not sent: the error event fires (see
+// RecordFormat.Encode).
+func (c *SerialConnection) Put(item any) {
+	c.puts.Add(1)
+	c.cons.Put(item)
+}
+
+// Flush waits until every record Put so far has been written to the port
+// (or dropped: it did not fit, or the queue was full), or ctx ends, or the
+// connection closes (ErrClosed). A program that must not lose its last
+// records, such as the command that stops the motors, calls Flush before
+// Close, which drops what is still queued. Records a PutSubscription source
+// yields are not waited for; nor, until Put is called again, are records
+// Put before a PutSubscription replaced them.
+func (c *SerialConnection) Flush(ctx context.Context) error {
+	target := c.puts.Load()
+	for {
+		done := c.putsDone.Load()
+		if q := c.outQueue.Load(); q != nil {
+			done += q.Dropped()
+		}
+		if done >= target {
+			return nil
+		}
+		select {
+		case <-c.progress:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.events.Done():
+			return ErrClosed
+		}
+	}
+}
+
 // send is the consumer's handler: it encodes one item and writes it.
 func (c *SerialConnection) send(item any) {
+	if c.fromPut {
+		c.fromPut = false
+		defer func() {
+			c.putsDone.Add(1)
+			select {
+			case c.progress <- struct{}{}:
+			default:
+			}
+		}()
+	}
 	select {
 	case <-c.writable:
 	case <-c.closing:

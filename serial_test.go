@@ -4,6 +4,7 @@ package rtcbot
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -28,9 +29,9 @@ type ptyDevice struct {
 	path string   // the slave, for SerialSettings.Port
 }
 
-// newPTY opens a pseudo-terminal pair. The slave is closed once the
-// connection under test has opened it (keep, to hold it open longer); the
-// master is closed when the test ends.
+// newPTY opens a pseudo-terminal pair; both ends are closed when the test
+// ends (the test's slave file stays open until then, so that the master
+// reads nothing but what the connection writes).
 func newPTY(t testing.TB) *ptyDevice {
 	t.Helper()
 	m, s, err := pty.Open()
@@ -39,8 +40,14 @@ func newPTY(t testing.TB) *ptyDevice {
 	}
 	// pty.Open's master is blocking (it called Fd): a non-blocking copy
 	// honours read deadlines, so a test that waits for bytes that never
-	// come fails instead of hanging.
+	// come fails instead of hanging. It is close-on-exec, or a program the
+	// test starts would hold it open.
+	syscall.ForkLock.RLock()
 	fd, err := syscall.Dup(int(m.Fd()))
+	if err == nil {
+		syscall.CloseOnExec(fd)
+	}
+	syscall.ForkLock.RUnlock()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,8 +141,10 @@ func TestSerialRecordsRoundTrip(t *testing.T) {
 	if got := d.read(len(want)); !bytes.Equal(got, want) {
 		t.Fatalf("device got %x, want %x", got, want)
 	}
-	eventually(t, "2 records counted sent", func() bool { return c.Stats().RecordsSent == 2 })
-	if s := c.Stats(); s.RecordsReceived != 2 || s.RecordsDropped != 0 || s.BytesSkipped != 0 {
+	if err := c.Flush(testCtx(t)); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	if s := c.Stats(); s.RecordsSent != 2 || s.RecordsReceived != 2 || s.RecordsDropped != 0 || s.BytesSkipped != 0 {
 		t.Fatalf("stats %+v", s)
 	}
 	if c.Err() != nil {
@@ -225,6 +234,9 @@ func TestSerialBadRecordIsNotSent(t *testing.T) {
 	if err := recv(t, failed); !errors.Is(err, ErrInvalidRecord) || !strings.Contains(err.Error(), `missing key "right"`) {
 		t.Fatalf("error %v, want ErrInvalidRecord naming the missing key", err)
 	}
+	if err := c.Flush(testCtx(t)); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
 	want := []byte{0xA5, 1, 0, 0xff, 0xff}
 	if got := d.read(len(want)); !bytes.Equal(got, want) {
 		t.Fatalf("device got %x, want only the good record %x", got, want)
@@ -295,6 +307,47 @@ func TestSerialClose(t *testing.T) {
 	}
 	if _, err := c.Get(testCtx(t)); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Get after Close: %v", err)
+	}
+	c.Put("dropped")
+	if err := c.Flush(testCtx(t)); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Flush after Close: %v, want ErrClosed", err)
+	}
+}
+
+// Flush waits for every record Put: here a hundred, which take 43 ms at
+// 115200 baud, written while the device reads them.
+func TestSerialFlush(t *testing.T) {
+	d := newPTY(t)
+	s := motorSettings
+	s.QueueCapacity = 200
+	c := openSerial(t, d, s)
+	for i := range 100 {
+		c.Put([]any{i, -i})
+	}
+	got := make(chan []byte, 1)
+	go func() { got <- d.read(500) }()
+	if err := c.Flush(testCtx(t)); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	if st := c.Stats(); st.RecordsSent != 100 {
+		t.Fatalf("after Flush, %d records sent, want 100", st.RecordsSent)
+	}
+	b := recv(t, got)
+	if !bytes.Equal(b[495:], []byte{0xA5, 99, 0, 0x9d, 0xff}) {
+		t.Fatalf("the last record is %x", b[495:])
+	}
+	// With nothing queued it returns at once; stopped by its context
+	// while records wait for the write delay.
+	if err := c.Flush(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	d2 := newPTY(t)
+	slow := openSerial(t, d2, SerialSettings{WriteDelay: time.Hour})
+	slow.Put("later")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if err := slow.Flush(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Flush of a record held back: %v", err)
 	}
 }
 
