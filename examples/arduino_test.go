@@ -14,7 +14,9 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/chromedp/chromedp"
 	"github.com/creack/pty"
+	"github.com/rtcbot-go/rtcbot/internal/browsertest"
 )
 
 // fakeArduino is the Arduino's end of a pseudo-terminal whose other end the
@@ -153,4 +155,29 @@ func TestArduinoWithoutDevice(t *testing.T) {
 	if !errors.As(err, &exit) || !bytes.Contains(out, []byte("No Arduino at /dev/rtcbot-no-arduino")) {
 		t.Fatalf("robot without an Arduino: %v\n%s", err, out)
 	}
+}
+
+// The arduino page in headless Chromium: a key press drives, a key release
+// stops, and the sketch's sensor records show on the page.
+func TestBrowserArduino(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	arduino := newFakeArduino(t)
+	robot, addr := startCameralessRobot(t, ctx, build(t, ctx, "arduino"), "-port", arduino.path, "-write-delay", "0")
+	tab := openTab(t, browsertest.Start(t), pageURL(addr, ""))
+	waitStatus(t, tab, `^Connected`)
+
+	if err := chromedp.Do(tab, chromedp.KeyEvent("w")); err != nil { // pressed and released
+		t.Fatal(err)
+	}
+	if got := arduino.command(ctx, [2]int16{0, 0}); got != [2]int16{255, 255} {
+		t.Fatalf("after W was pressed the Arduino got %v, want full ahead", got)
+	}
+	if got := arduino.command(ctx, [2]int16{255, 255}); got != [2]int16{0, 0} {
+		t.Fatalf("after W was released the Arduino got %v, want a stop", got)
+	}
+	robot.waitFor(ctx, regexp.MustCompile(`^Motors: left \+0, right \+0$`))
+
+	arduino.m.Write([]byte{0xA5, 0, 0x00, 0x02})
+	browsertest.WaitFor(t, tab, `document.getElementById("sensor").textContent === '{"measurement":512,"sensorID":0}'`, "the sensor record on the page")
 }
