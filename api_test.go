@@ -52,6 +52,8 @@ var apiSurface = []struct {
 		"Subscribe", "SubscribeFunc", "SubscribeWith", "Unsubscribe", "UnsubscribeAll", "Video", "Wait"}},
 	{(*Websocket)(nil), with(sourceVerbs, "Put", "PutSubscription", "StopSubscription", "Subscription", "Send", "Flush", "Stats")},
 	{(*Callback[int])(nil), []string{"Close", "Done"}},
+	{(*SerialConnection)(nil), with(sourceVerbs, "Put", "PutSubscription", "StopSubscription", "Subscription", "Settings", "Stats", "Flush")},
+	{(*GPS)(nil), with(sourceVerbs, "Latest", "Stats")},
 
 	// The building blocks for sources and sinks of a program's own keep
 	// their producing side, but fire the close event only through Close.

@@ -102,4 +102,11 @@ var (
 	// frame, or the bytes up to the next start code, are dropped; the next
 	// keyframe recovers.
 	ErrEncodedFrame = errors.New("rtcbot: malformed encoded video")
+
+	// ErrInvalidRecord is wrapped by the errors of a record that does not
+	// fit its RecordFormat: a missing key, a value of the wrong type or out
+	// of its field's range (300 for a B), a tuple of the wrong length, or
+	// data of the wrong size to decode. A SerialConnection sends nothing for
+	// such a record and reports the error through its error event.
+	ErrInvalidRecord = errors.New("rtcbot: invalid record")
 )

@@ -269,3 +269,100 @@ func (s *encodedFrameSource) UnsubscribeAll() { s.prod.UnsubscribeAll() }
 // Get reads the next item through a default subscription made on the first
 // call (RTCBot's get()).
 func (s *encodedFrameSource) Get(ctx context.Context) (EncodedFrame, error) { return s.prod.Get(ctx) }
+
+// recordLink gives a device that both produces and consumes untyped items
+// (a serial link's records or lines) the verbs of a producer and of a
+// consumer. Its events are the device's own, not the producer's or the
+// consumer's, so they are shown once.
+type recordLink struct {
+	lifecycle
+	prod *Producer[any]
+	cons *Consumer[any]
+}
+
+func newRecordLink(ev *Events, p *Producer[any], c *Consumer[any]) recordLink {
+	return recordLink{lifecycle: lifecycle{ev}, prod: p, cons: c}
+}
+
+// Subscribe returns a new subscription of the device's default kind that
+// receives every item from now on. Close it (or call Unsubscribe) when done
+// with it.
+func (l *recordLink) Subscribe() Subscription[any] { return l.prod.Subscribe() }
+
+// SubscribeWith registers sub, a subscription of any kind, to receive every
+// item, and returns it.
+func (l *recordLink) SubscribeWith(sub Subscription[any]) Subscription[any] {
+	return l.prod.SubscribeWith(sub)
+}
+
+// SubscribeFunc calls f with every item, in order, on a goroutine of its own
+// (RTCBot's subscribe(callback)). Close the returned callback to
+// unsubscribe.
+func (l *recordLink) SubscribeFunc(f func(any)) *Callback[any] { return l.prod.SubscribeFunc(f) }
+
+// Unsubscribe removes sub and closes it. It reports whether sub was
+// subscribed; an unknown sub is not an error.
+func (l *recordLink) Unsubscribe(sub Subscription[any]) bool { return l.prod.Unsubscribe(sub) }
+
+// UnsubscribeAll removes and closes every subscription. The device stays
+// open.
+func (l *recordLink) UnsubscribeAll() { l.prod.UnsubscribeAll() }
+
+// Get reads the next item through a default subscription made on the first
+// call (RTCBot's get()).
+func (l *recordLink) Get(ctx context.Context) (any, error) { return l.prod.Get(ctx) }
+
+// PutSubscription makes src the device's input, replacing the previous one
+// (RTCBot's putSubscription). src may be any subscription or Getter, or a
+// Source such as a producer, which the device subscribes to; nil stops the
+// input.
+func (l *recordLink) PutSubscription(src Getter[any]) { l.cons.PutSubscription(src) }
+
+// Put hands item to the device without blocking (RTCBot's put_nowait); it
+// stops any active subscription first.
+func (l *recordLink) Put(item any) { l.cons.Put(item) }
+
+// StopSubscription stops reading the active input; the device stays open.
+func (l *recordLink) StopSubscription() { l.cons.StopSubscription() }
+
+// Subscription returns the active input, or nil when there is none.
+func (l *recordLink) Subscription() Getter[any] { return l.cons.Subscription() }
+
+// fixSource gives a device producing GPS fixes the verbs of a producer:
+// the device embeds it and publishes through prod.
+type fixSource struct {
+	lifecycle
+	prod *Producer[GPSFix]
+}
+
+func newFixSource(p *Producer[GPSFix]) fixSource {
+	return fixSource{lifecycle: lifecycle{p.ev}, prod: p}
+}
+
+// Subscribe returns a new subscription of the device's default kind that
+// receives every item from now on. Close it (or call Unsubscribe) when done
+// with it.
+func (s *fixSource) Subscribe() Subscription[GPSFix] { return s.prod.Subscribe() }
+
+// SubscribeWith registers sub, a subscription of any kind, to receive every
+// item, and returns it.
+func (s *fixSource) SubscribeWith(sub Subscription[GPSFix]) Subscription[GPSFix] {
+	return s.prod.SubscribeWith(sub)
+}
+
+// SubscribeFunc calls f with every item, in order, on a goroutine of its own
+// (RTCBot's subscribe(callback)). Close the returned callback to
+// unsubscribe.
+func (s *fixSource) SubscribeFunc(f func(GPSFix)) *Callback[GPSFix] { return s.prod.SubscribeFunc(f) }
+
+// Unsubscribe removes sub and closes it. It reports whether sub was
+// subscribed; an unknown sub is not an error.
+func (s *fixSource) Unsubscribe(sub Subscription[GPSFix]) bool { return s.prod.Unsubscribe(sub) }
+
+// UnsubscribeAll removes and closes every subscription. The device stays
+// open.
+func (s *fixSource) UnsubscribeAll() { s.prod.UnsubscribeAll() }
+
+// Get reads the next item through a default subscription made on the first
+// call (RTCBot's get()).
+func (s *fixSource) Get(ctx context.Context) (GPSFix, error) { return s.prod.Get(ctx) }

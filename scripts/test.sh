@@ -48,7 +48,7 @@ go test -race -count=1 -timeout 15m ./...
 # testdata/fuzz/<target>/ to commit as a regression seed; go keeps its
 # generated corpus in GOCACHE, outside the repository.
 echo "== fuzz (short)"
-for target in FuzzVP8Assembler FuzzH264AppendPayload FuzzInputEventFromMessage FuzzBrowserInputEvent FuzzDecodeText FuzzDecodeRecord FuzzHandler FuzzH264Splitter; do
+for target in FuzzVP8Assembler FuzzH264AppendPayload FuzzInputEventFromMessage FuzzBrowserInputEvent FuzzDecodeText FuzzDecodeRecord FuzzHandler FuzzH264Splitter FuzzRecordFormat FuzzRecordFraming FuzzParseNMEA; do
 	go test -run '^$' -fuzz "^${target}\$" -fuzztime 20000x -fuzzminimizetime 2s .
 done
 go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime 20000x -fuzzminimizetime 2s ./codec/avcodec/
