@@ -144,14 +144,7 @@ func run(addr, token string, arduino *rtcbot.SerialConnection, settings rtcbot.C
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    16 << 10,
-	}
+	srv := exampleutil.NewServer(mux)
 	fmt.Printf("======== Running on http://%s ========\n", ln.Addr())
 	fmt.Printf("Open %s in a browser. (Press CTRL+C to quit)\n", exampleutil.PageURL(ln.Addr(), token))
 	served := make(chan error, 1)

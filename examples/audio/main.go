@@ -149,17 +149,7 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	// Limits, so that slow or idle clients cannot hold the robot's
-	// connections open. Writing an answer waits for ICE gathering, a few
-	// seconds at most.
-	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    16 << 10,
-	}
+	srv := exampleutil.NewServer(mux)
 	fmt.Printf("======== Running on http://%s ========\n", ln.Addr())
 	fmt.Printf("Open %s in a browser and press Connect. (Press CTRL+C to quit)\n", exampleutil.PageURL(ln.Addr(), o.token))
 	served := make(chan error, 1)

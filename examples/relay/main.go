@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"github.com/rtcbot-go/rtcbot"
+	"github.com/rtcbot-go/rtcbot/examples/internal/exampleutil"
 )
 
 //go:embed page.html
@@ -81,13 +82,7 @@ func run(addr, token, cert, key string) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    16 << 10,
-	}
+	srv := exampleutil.NewServer(mux)
 	scheme, ws := "http", "ws"
 	if cert != "" {
 		scheme, ws = "https", "wss"

@@ -169,14 +169,7 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second, // answering waits for ICE gathering, a few seconds at most
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    16 << 10,
-	}
+	srv := exampleutil.NewServer(mux)
 	fmt.Printf("======== Running on http://%s ========\n", ln.Addr())
 	fmt.Printf("Desktop: go run ./examples/offload/desktop -robot '%s'\n", connectURL(ln.Addr(), token))
 	relayed := make(chan error, 1)
