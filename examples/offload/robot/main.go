@@ -180,7 +180,10 @@ func run(o options) error {
 		}
 		fmt.Printf("Through the relay: go run ./examples/offload/desktop -robot '%s'\n", desktopURL)
 		go func() {
-			relayed <- rtcbot.ServeRelay(ctx, o.relay, handler, rtcbot.WebsocketSettings{Token: o.relayToken})
+			err := rtcbot.ServeRelay(ctx, o.relay, handler, rtcbot.WebsocketSettings{Token: o.relayToken})
+			if ctx.Err() == nil {
+				relayed <- err // not the robot stopping
+			}
 		}()
 	}
 	fmt.Println("(Press CTRL+C to quit)")
