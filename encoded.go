@@ -28,10 +28,10 @@ type EncodedFrame struct {
 }
 
 // KeyframeRequester is implemented by a source of EncodedFrames that can
-// make its encoder send a keyframe soon, such as an H264Command with a
-// RequestKeyframe hook. A connection sending the source calls it when a peer
-// joins or asks for one (PLI, FIR), at most every 300 ms; a source without
-// it sends keyframes at its own intra period.
+// make its encoder send a keyframe soon: an EncodedSource, which calls its
+// EncodedStreamSettings.RequestKeyframe. A connection sending the source
+// calls it when a peer joins or asks for one (PLI, FIR), at most every
+// 300 ms; without it viewers wait for the source's next keyframe.
 type KeyframeRequester interface {
 	RequestKeyframe()
 }
