@@ -10,11 +10,10 @@ import (
 	"os"
 	"reflect"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
+	"github.com/rtcbot-go/rtcbot/internal/ptytest"
 )
 
 // The serial tests run SerialConnection (and GPS) on a real
@@ -29,35 +28,11 @@ type ptyDevice struct {
 	path string   // the slave, for SerialSettings.Port
 }
 
-// newPTY opens a pseudo-terminal pair; both ends are closed when the test
-// ends (the test's slave file stays open until then, so that the master
-// reads nothing but what the connection writes).
+// newPTY opens a pseudo-terminal pair (ptytest.Open) for the test.
 func newPTY(t testing.TB) *ptyDevice {
 	t.Helper()
-	m, s, err := pty.Open()
-	if err != nil {
-		t.Fatalf("pty: %v", err)
-	}
-	// pty.Open's master is blocking (it called Fd): a non-blocking copy
-	// honours read deadlines, so a test that waits for bytes that never
-	// come fails instead of hanging. It is close-on-exec, or a program the
-	// test starts would hold it open.
-	syscall.ForkLock.RLock()
-	fd, err := syscall.Dup(int(m.Fd()))
-	if err == nil {
-		syscall.CloseOnExec(fd)
-	}
-	syscall.ForkLock.RUnlock()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Close()
-	if err := syscall.SetNonblock(fd, true); err != nil {
-		t.Fatal(err)
-	}
-	d := &ptyDevice{t: t, m: os.NewFile(uintptr(fd), "ptmx"), path: s.Name()}
-	t.Cleanup(func() { d.m.Close(); s.Close() })
-	return d
+	m, path := ptytest.Open(t)
+	return &ptyDevice{t: t, m: m, path: path}
 }
 
 // write sends b from the device.

@@ -11,12 +11,11 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"github.com/creack/pty"
 	"github.com/rtcbot-go/rtcbot/internal/browsertest"
+	"github.com/rtcbot-go/rtcbot/internal/ptytest"
 )
 
 // fakeArduino is the Arduino's end of a pseudo-terminal whose other end the
@@ -29,30 +28,8 @@ type fakeArduino struct {
 
 func newFakeArduino(t *testing.T) *fakeArduino {
 	t.Helper()
-	m, s, err := pty.Open()
-	if err != nil {
-		t.Fatalf("pty: %v", err)
-	}
-	// A non-blocking copy of the master honours read deadlines; it is
-	// close-on-exec, or the robot the test starts would hold it open.
-	syscall.ForkLock.RLock()
-	fd, err := syscall.Dup(int(m.Fd()))
-	if err == nil {
-		syscall.CloseOnExec(fd)
-	}
-	syscall.ForkLock.RUnlock()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Close()
-	if err := syscall.SetNonblock(fd, true); err != nil {
-		t.Fatal(err)
-	}
-	a := &fakeArduino{t: t, m: os.NewFile(uintptr(fd), "ptmx"), path: s.Name()}
-	// The slave stays open until the test ends, so that the master reads
-	// nothing but what the robot writes, before and after it opens it.
-	t.Cleanup(func() { a.m.Close(); s.Close() })
-	return a
+	m, path := ptytest.Open(t)
+	return &fakeArduino{t: t, m: m, path: path}
 }
 
 // command reads control records (0xA5, int16 left, int16 right) until one
