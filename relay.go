@@ -251,6 +251,10 @@ func (r *Relay) forward(w http.ResponseWriter, req *http.Request) {
 	defer timer.Stop()
 	select {
 	case resp := <-ch:
+		if resp.Status < 200 || resp.Status > 599 { // WriteHeader panics on some
+			http.Error(w, fmt.Sprintf("rtcbot: robot %q answered with status %d", name, resp.Status), http.StatusBadGateway)
+			return
+		}
 		for k, v := range pickHeaders(resp.Header) {
 			w.Header()[k] = v
 		}

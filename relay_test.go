@@ -173,3 +173,39 @@ func TestRelayRobotReconnects(t *testing.T) {
 		t.Fatalf("frame %v", img.Bounds())
 	}
 }
+
+// A robot that answers with a status no HTTP response has gets its client a
+// 502 from the relay, which goes on serving.
+func TestRelayBadStatus(t *testing.T) {
+	r := NewRelay(RelaySettings{})
+	t.Cleanup(func() { r.Close() })
+	relay := httptest.NewServer(r)
+	t.Cleanup(relay.Close)
+	ws, err := DialWebsocket("ws"+strings.TrimPrefix(relay.URL, "http")+"/robots/odd", WebsocketSettings{NoReconnect: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	requests := ws.Subscribe()
+	go func() {
+		for {
+			msg, err := requests.Get(context.Background())
+			if err != nil {
+				return
+			}
+			req, _ := DecodeMessage[relayRequest](msg)
+			ws.Put(relayResponse{ID: req.ID, Status: 7, Body: "nonsense"})
+		}
+	}()
+	eventually(t, "the robot connected", func() bool { return len(relayedRobots(t, relay.URL)) == 1 })
+	for range 2 {
+		resp, err := http.Post(relay.URL+"/robots/odd/connect", "application/json", strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadGateway {
+			t.Fatalf("status %s, want 502", resp.Status)
+		}
+	}
+}
