@@ -114,6 +114,9 @@ func NewGPS(s GPSSettings) (*GPS, error) {
 // otherwise, a network stream, a recording. If r is an io.Closer, the GPS
 // closes it when it closes, which also stops a read in progress; a reader
 // that is not one must end by itself (io.EOF) for Close to return.
+// Reading starts at once, and a fix published before a subscription
+// exists is not queued for it: to replay a recording from its start,
+// subscribe before the reader gives its first bytes.
 func NewGPSFromReader(r io.Reader, s GPSSettings) *GPS {
 	if s.Logger == nil {
 		s.Logger = slog.Default()

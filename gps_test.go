@@ -23,12 +23,34 @@ const gpsEpochLines = "$GPRMC,103020.00,A,4656.88383,N,00726.84727,E,2.333,45.00
 	"$GPGGA,103020.00,4656.88383,N,00726.84727,E,1,08,0.98,541.3,M,48.0,M,,*5E\r\n" +
 	"$GPGSA,A,3,05,13,15,20,29,02,07,30,,,,,2.10,0.98,1.80*05\r\n"
 
+// heldReader holds reads of r until open is closed, so that a test can
+// subscribe before a GPS reads a recording that would otherwise be over
+// before the subscription existed. It closes r if r is an io.Closer.
+type heldReader struct {
+	r    io.Reader
+	open chan struct{}
+}
+
+func (g *heldReader) Read(p []byte) (int, error) {
+	<-g.open
+	return g.r.Read(p)
+}
+
+func (g *heldReader) Close() error {
+	if c, ok := g.r.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
 // readFixes reads every fix a GPS publishes from r, until r ends.
 func readFixes(t *testing.T, r io.Reader) ([]GPSFix, *GPS) {
 	t.Helper()
-	g := NewGPSFromReader(r, GPSSettings{})
+	gate := &heldReader{r: r, open: make(chan struct{})}
+	g := NewGPSFromReader(gate, GPSSettings{})
 	t.Cleanup(func() { g.Close() })
 	sub := g.SubscribeWith(NewQueue[GPSFix](1000))
+	close(gate.open)
 	closedWithin(t, g.Done(), "GPS at the end of its input")
 	var fixes []GPSFix
 	for {
