@@ -6,9 +6,21 @@
 # v4l2), OpenCV for the rtcbot/cv package, and
 # the tools the tests use (Xvfb, Python's aiortc for interop, Chromium for the
 # browser tests, ffmpeg for Motion-JPEG frames and as a stand-in hardware
-# encoder, coturn's turnserver for TURN). Idempotent and quiet when
-# everything is there. Needs root (or sudo) only to install.
+# encoder, coturn's turnserver for TURN, livekit-server for the SFU tests).
+# Idempotent and quiet when everything is there. Needs root (or sudo) only to
+# install packages.
 set -euo pipefail
+
+# livekit-server, the SFU the WHIP and package livekit tests run against
+# (internal/livekittest), built once from the Go module proxy into a cache of
+# its own. v1.13.5: later releases need LiveKit's forks of pion, which are
+# not served. About 3 minutes the first time, nothing after.
+livekit_version=v1.13.5
+livekit_dir="${XDG_CACHE_HOME:-$HOME/.cache}/rtcbot/livekit-server-$livekit_version"
+if [ ! -x "$livekit_dir/server" ]; then
+	echo "setup: building livekit-server $livekit_version into $livekit_dir (about 3 minutes, once)" >&2
+	(cd / && GOBIN="$livekit_dir" GOFLAGS= go install "github.com/livekit/livekit-server/cmd/server@$livekit_version")
+fi
 
 packages=(pkg-config gcc g++ libvpx-dev libopus-dev libx264-dev libavcodec-dev libavutil-dev libyuv-dev libturbojpeg0-dev libopencv-dev xvfb x11-apps imagemagick python3-aiortc chromium ffmpeg coturn)
 
