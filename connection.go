@@ -148,6 +148,16 @@ type Connection struct {
 	closing       bool
 	wg            sync.WaitGroup // goroutines reading tracks and RTCP
 
+	// mediaSession marks a connection signalled over WHIP or WHEP (see
+	// whip.go): it is ready when media can flow, not when the default
+	// channel opens (a media server or WHEP player may open none), and
+	// an offer's tracks are sendonly, as WHIP asks.
+	mediaSession atomic.Bool
+	// endSession, if set, tells a WHIP or WHEP server that the session
+	// ends; Close calls it before closing the peer connection, so that the
+	// server hears it from the request rather than from the peer going.
+	endSession func()
+
 	pcClosed     chan struct{} // closed when pion reports the peer connection closed
 	pcClosedOnce sync.Once
 }
@@ -233,6 +243,9 @@ func NewConnection(settings ConnectionSettings) (*Connection, error) {
 		case webrtc.PeerConnectionStateConnected:
 			c.video.peerConnected()
 			c.audio.peerConnected()
+			if c.mediaSession.Load() {
+				c.events.SetReady()
+			}
 		case webrtc.PeerConnectionStateFailed:
 			c.events.SetError(ErrPeerLost)
 			go c.Close()
@@ -759,7 +772,12 @@ func (c *Connection) Close() error {
 	c.closing = true
 	channels := c.channels
 	c.channels = map[string]*DataChannel{}
+	endSession := c.endSession
 	c.mu.Unlock()
+
+	if endSession != nil {
+		endSession()
+	}
 
 	c.channel.Close()
 	for _, d := range channels {

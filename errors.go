@@ -69,10 +69,12 @@ var (
 	// the display has received a frame.
 	ErrNoFrame = errors.New("rtcbot: no frame received yet")
 
-	// ErrRefused is wrapped by Connect's error when the robot answers the
-	// offer with an HTTP error; for a 401 the error matches ErrUnauthorized
-	// too, for a 409 ErrConnectionUsed, for a 400 ErrInvalidDescription.
-	ErrRefused = errors.New("rtcbot: the robot refused the connection")
+	// ErrRefused is wrapped by the error of Connect, ConnectWHIP and
+	// ConnectWHEP when the robot or media server answers the offer with an
+	// HTTP error; for a 401 (and, from a WHIP or WHEP server, a 403) the
+	// error matches ErrUnauthorized too, for a 409 ErrConnectionUsed, for a
+	// 400 ErrInvalidDescription.
+	ErrRefused = errors.New("rtcbot: the peer refused the connection")
 
 	// ErrInvalidSettings is wrapped by the errors of constructors given
 	// settings out of range (a negative buffer, an unsupported sample rate,

@@ -358,7 +358,16 @@ func (m *MediaStream[T]) prepare(offering bool) error {
 		if err != nil {
 			return err
 		}
-		sender, err := m.conn.pc.AddTrack(t.localTrack())
+		var sender *webrtc.RTPSender
+		if offering && m.conn.mediaSession.Load() {
+			var tr *webrtc.RTPTransceiver
+			tr, err = m.conn.pc.AddTransceiverFromTrack(t.localTrack(), webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+			if err == nil {
+				sender = tr.Sender()
+			}
+		} else {
+			sender, err = m.conn.pc.AddTrack(t.localTrack())
+		}
 		if err != nil {
 			t.release()
 			return fmt.Errorf("rtcbot: add %s track: %w", m.kind, err)

@@ -44,6 +44,13 @@ type ReconnectSettings struct {
 // peer has acknowledged what it sent, waiting up to a second), or after MaxAttempts failures in a
 // row (with the last one's error).
 func KeepConnected(ctx context.Context, url string, s ReconnectSettings, newConn func() (*Connection, error)) error {
+	connect := func(ctx context.Context, conn *Connection) error { return Connect(ctx, conn, url, s.Client) }
+	return keepConnected(ctx, redactToken(url), s, connect, newConn)
+}
+
+// keepConnected is KeepConnected with the signaling of each connection
+// done by connect; shown is the peer's address for logs and errors.
+func keepConnected(ctx context.Context, shown string, s ReconnectSettings, connect func(context.Context, *Connection) error, newConn func() (*Connection, error)) error {
 	if s.MinDelay <= 0 {
 		s.MinDelay = 250 * time.Millisecond
 	}
@@ -53,9 +60,9 @@ func KeepConnected(ctx context.Context, url string, s ReconnectSettings, newConn
 	if s.Logger == nil {
 		s.Logger = slog.Default()
 	}
-	failures, shown := 0, redactToken(url)
+	failures := 0
 	for {
-		ready, err := connectOnce(ctx, url, s.Client, newConn)
+		ready, err := connectOnce(ctx, connect, newConn)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -86,13 +93,13 @@ func KeepConnected(ctx context.Context, url string, s ReconnectSettings, newConn
 // connectOnce makes one connection and holds it until it closes or ctx ends.
 // It reports whether the connection became ready, and the reason it ended
 // (nil for a clean close by either side).
-func connectOnce(ctx context.Context, url string, client *http.Client, newConn func() (*Connection, error)) (ready bool, err error) {
+func connectOnce(ctx context.Context, connect func(context.Context, *Connection) error, newConn func() (*Connection, error)) (ready bool, err error) {
 	conn, err := newConn()
 	if err != nil {
 		return false, err
 	}
 	defer conn.Close()
-	if err := Connect(ctx, conn, url, client); err != nil {
+	if err := connect(ctx, conn); err != nil {
 		return false, err
 	}
 	select {

@@ -120,45 +120,12 @@ type signalingHandler struct {
 }
 
 func (h *signalingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	allowed, cors := h.checkOrigin(r)
-	if !allowed {
-		h.refuse(w, r, http.StatusForbidden, fmt.Sprintf("rtcbot: pages from %s may not connect (HandlerSettings.AllowedOrigins)", r.Header.Get("Origin")))
+	if !h.admit(w, r, "rtcbot: POST the offer to this address", http.MethodPost) {
 		return
-	}
-	if cors {
-		w.Header().Set("Access-Control-Allow-Origin", r.Header.Get("Origin"))
-		w.Header().Add("Vary", "Origin")
-	}
-	if r.Method == http.MethodOptions && cors { // a CORS preflight
-		w.Header().Set("Access-Control-Allow-Methods", http.MethodPost)
-		w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		h.refuse(w, r, http.StatusMethodNotAllowed, "rtcbot: POST the offer to this address")
-		return
-	}
-	if h.settings.Token != "" && !hasBearerToken(r, h.settings.Token) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="rtcbot"`)
-		h.refuse(w, r, http.StatusUnauthorized, ErrUnauthorized.Error())
-		return
-	}
-	if h.settings.Authorize != nil {
-		if err := h.settings.Authorize(r); err != nil {
-			h.refuse(w, r, http.StatusForbidden, "rtcbot: not authorized: "+err.Error())
-			return
-		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxOfferSize))
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			h.refuse(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("rtcbot: offer larger than %d bytes", MaxOfferSize))
-			return
-		}
-		h.refuse(w, r, http.StatusBadRequest, "rtcbot: reading offer: "+err.Error())
+		h.refuseBody(w, r, err)
 		return
 	}
 	offer, err := parseOffer(body)
@@ -166,19 +133,8 @@ func (h *signalingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	replaced, ok := h.reserve()
+	conn, ok := h.newConnection(w, r)
 	if !ok {
-		w.Header().Set("Retry-After", "1")
-		h.refuse(w, r, http.StatusServiceUnavailable, fmt.Sprintf("rtcbot: %d connections open, the most this robot takes (HandlerSettings.MaxConnections)", h.settings.MaxConnections))
-		return
-	}
-	if replaced != nil {
-		replaced.Close()
-	}
-	conn, err := h.newConn(r)
-	if err != nil {
-		h.unreserve(nil)
-		h.refuse(w, r, http.StatusServiceUnavailable, "rtcbot: no connection: "+err.Error())
 		return
 	}
 	answer, err := conn.GetLocalDescription(r.Context(), &offer)
@@ -196,6 +152,78 @@ func (h *signalingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.unreserve(conn)
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(answer)
+}
+
+// admit checks what every request must pass, the page's origin, the
+// method (one of methods, wrong is explained by wrongMethod), the token and
+// Authorize, and answers CORS preflights. It reports whether the request
+// goes on; if not, it has been answered.
+func (h *signalingHandler) admit(w http.ResponseWriter, r *http.Request, wrongMethod string, methods ...string) bool {
+	allowed, cors := h.checkOrigin(r)
+	if !allowed {
+		h.refuse(w, r, http.StatusForbidden, fmt.Sprintf("rtcbot: pages from %s may not connect (HandlerSettings.AllowedOrigins)", r.Header.Get("Origin")))
+		return false
+	}
+	allow := strings.Join(methods, ", ")
+	if cors {
+		w.Header().Set("Access-Control-Allow-Origin", r.Header.Get("Origin"))
+		w.Header().Set("Access-Control-Expose-Headers", "Location")
+		w.Header().Add("Vary", "Origin")
+	}
+	if r.Method == http.MethodOptions && cors { // a CORS preflight
+		w.Header().Set("Access-Control-Allow-Methods", allow)
+		w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+		w.WriteHeader(http.StatusNoContent)
+		return false
+	}
+	if !slices.Contains(methods, r.Method) {
+		w.Header().Set("Allow", allow)
+		h.refuse(w, r, http.StatusMethodNotAllowed, wrongMethod)
+		return false
+	}
+	if h.settings.Token != "" && !hasBearerToken(r, h.settings.Token) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="rtcbot"`)
+		h.refuse(w, r, http.StatusUnauthorized, ErrUnauthorized.Error())
+		return false
+	}
+	if h.settings.Authorize != nil {
+		if err := h.settings.Authorize(r); err != nil {
+			h.refuse(w, r, http.StatusForbidden, "rtcbot: not authorized: "+err.Error())
+			return false
+		}
+	}
+	return true
+}
+
+// refuseBody answers a request whose body could not be read.
+func (h *signalingHandler) refuseBody(w http.ResponseWriter, r *http.Request, err error) {
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		h.refuse(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("rtcbot: offer larger than %d bytes", MaxOfferSize))
+		return
+	}
+	h.refuse(w, r, http.StatusBadRequest, "rtcbot: reading offer: "+err.Error())
+}
+
+// newConnection takes a connection slot and asks newConn for the
+// connection to answer with. It reports whether it has one; if not, the
+// request has been answered. The caller ends the slot with unreserve.
+func (h *signalingHandler) newConnection(w http.ResponseWriter, r *http.Request) (*Connection, bool) {
+	replaced, ok := h.reserve()
+	if !ok {
+		w.Header().Set("Retry-After", "1")
+		h.refuse(w, r, http.StatusServiceUnavailable, fmt.Sprintf("rtcbot: %d connections open, the most this robot takes (HandlerSettings.MaxConnections)", h.settings.MaxConnections))
+		return nil, false
+	}
+	if replaced != nil {
+		replaced.Close()
+	}
+	conn, err := h.newConn(r)
+	if err != nil {
+		h.unreserve(nil)
+		h.refuse(w, r, http.StatusServiceUnavailable, "rtcbot: no connection: "+err.Error())
+		return nil, false
+	}
+	return conn, true
 }
 
 // refuse answers with an error status and its reason, and logs it.
