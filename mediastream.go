@@ -64,22 +64,22 @@ type sendSlot[T any] struct {
 	unactive func() // undoes track.connected
 	unreport func() // stops the track's errors reaching the stream
 
-	keyframesFrom   uint64 // track.keyframes when the peer connected to it
-	keyframesBanked uint64 // keyframes the peer got from earlier tracks
+	sentFrom   sentFrames // what track had sent when the peer connected to it
+	sentBanked sentFrames // what the peer got from earlier tracks
 }
 
 // connect counts the slot's peer as connected to its track.
 func (s *sendSlot[T]) connect() {
 	s.unactive = s.track.connected()
-	s.keyframesFrom = s.track.keyframeCount()
+	s.sentFrom = s.track.sentCount()
 }
 
-// keyframesSent counts the keyframes the slot's peer was sent.
-func (s *sendSlot[T]) keyframesSent() uint64 {
+// sentToPeer counts the frames and keyframes the slot's peer was sent.
+func (s *sendSlot[T]) sentToPeer() sentFrames {
 	if s.track == nil || s.unactive == nil {
-		return s.keyframesBanked
+		return s.sentBanked
 	}
-	return s.keyframesBanked + s.track.keyframeCount() - s.keyframesFrom
+	return s.sentBanked.plus(s.track.sentCount().minus(s.sentFrom))
 }
 
 // trackDecoder turns the RTP packets of one incoming track into items.
@@ -243,7 +243,7 @@ func (s *sendSlot[T]) swapTrack(t sendTrack, report func(error), target linkTarg
 	if target.bps > 0 {
 		t.setTarget(s, target)
 	}
-	s.keyframesBanked = s.keyframesSent()
+	s.sentBanked = s.sentToPeer()
 	s.track, s.src, s.unactive = t, nil, nil
 	s.unreport = t.reportErrors(report)
 	if unactive != nil {
@@ -405,13 +405,13 @@ func (m *MediaStream[T]) setTarget(target linkTarget) {
 	}
 }
 
-// keyframesSent counts the keyframes the stream's peer was sent.
-func (m *MediaStream[T]) keyframesSent() uint64 {
+// sentToPeer counts the frames and keyframes the stream's peer was sent.
+func (m *MediaStream[T]) sentToPeer() sentFrames {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var n uint64
+	var n sentFrames
 	for _, slot := range m.slots {
-		n += slot.keyframesSent()
+		n = n.plus(slot.sentToPeer())
 	}
 	return n
 }

@@ -56,6 +56,10 @@ type LinkStats struct {
 	// since it connected: the first, those it or another viewer of the
 	// same source asked for, and those of a change of picture size.
 	KeyframesSent uint64 `json:"keyframesSent"`
+	// VideoFramesSent counts the video frames sent to the peer since it
+	// connected, keyframes included: what the encoder made for it. Through
+	// a media server it stays what one viewer costs however many watch.
+	VideoFramesSent uint64 `json:"videoFramesSent"`
 
 	// VideoPacketsReceived counts the packets of the peer's video,
 	// retransmissions included, and VideoBytesReceived their payload bytes.
@@ -111,10 +115,10 @@ func (s *LinkStats) UnmarshalJSON(b []byte) error {
 
 // String formats the stats as one log line.
 func (s LinkStats) String() string {
-	return fmt.Sprintf("rtt %v, target %d kbit/s, sending %d kbit/s (%d resent), sent %d kB, peer lost %.1f%% (nacks %d, keyframe requests %d received, %d resends dropped, %d keyframes sent); "+
+	return fmt.Sprintf("rtt %v, target %d kbit/s, sending %d kbit/s (%d resent), sent %d kB, peer lost %.1f%% (nacks %d, keyframe requests %d received, %d resends dropped, %d frames sent, %d keyframes); "+
 		"received %d packets (%d kB), %d repaired, %d given up (nacks %d, keyframe requests %d sent); frames %d decoded, %d incomplete, %d skipped, %d refused",
 		s.RTT.Round(time.Millisecond), s.TargetBitrate/1000, s.SentBitrate/1000, s.ResentBitrate/1000, s.VideoBytesSent/1000, 100*s.PeerLoss,
-		s.NACKsReceived, s.KeyframeRequestsReceived, s.ResendsDropped, s.KeyframesSent,
+		s.NACKsReceived, s.KeyframeRequestsReceived, s.ResendsDropped, s.VideoFramesSent, s.KeyframesSent,
 		s.VideoPacketsReceived, s.VideoBytesReceived/1000, s.PacketsRepaired, s.PacketsGivenUp, s.NACKsSent, s.KeyframeRequestsSent,
 		s.FramesDecoded, s.FramesIncomplete, s.FramesSkipped, s.FramesRefused)
 }
@@ -134,8 +138,9 @@ func (c *Connection) LinkStats() LinkStats {
 		ResentBitrate:            c.counter.resent.rate(now),
 		ResendsDropped:           c.limiter.dropped.Load(),
 		PeerLoss:                 float64(c.counter.peerLoss.Load()) / 256,
-		KeyframesSent:            c.video.keyframesSent(),
 	}
+	sent := c.video.sentToPeer()
+	s.VideoFramesSent, s.KeyframesSent = sent.frames, sent.keyframes
 	c.video.recv.addTo(&s)
 	// Not pc.GetStats, which races with a close in progress (pion 4.2.26).
 	if sctp := c.pc.SCTP(); sctp != nil {

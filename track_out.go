@@ -36,9 +36,9 @@ type outTrack[T any] struct {
 	links    atomic.Value       // linkRange: the lowest and highest of targets
 	applied  linkRange          // what the encoder was given (the consumer's goroutine only)
 
-	keyframes  atomic.Uint64 // keyframes sent
-	lastForced time.Time     // when a keyframe was last sent on request (the consumer's goroutine only)
-	sending    atomic.Int64  // the encoder's bitrate, bits per second, 0 before the first frame
+	sent       sentCounts   // frames and keyframes sent
+	lastForced time.Time    // when a keyframe was last sent on request (the consumer's goroutine only)
+	sending    atomic.Int64 // the encoder's bitrate, bits per second, 0 before the first frame
 
 	write func(media.Sample) // writes a sample to local, made once (the consumer's goroutine only)
 }
@@ -78,7 +78,7 @@ func (t *outTrack[T]) requestKeyframe(linkBps int) {
 type sendTrack interface {
 	localTrack() *webrtc.TrackLocalStaticSample
 	connected() (disconnected func())
-	keyframeCount() uint64
+	sentCount() sentFrames
 	requestKeyframe(linkBps int)
 	setTarget(holder any, target linkTarget)
 	dropTarget(holder any)
@@ -89,7 +89,24 @@ type sendTrack interface {
 
 func (t *outTrack[T]) localTrack() *webrtc.TrackLocalStaticSample { return t.local }
 
-func (t *outTrack[T]) keyframeCount() uint64 { return t.keyframes.Load() }
+func (t *outTrack[T]) sentCount() sentFrames {
+	return sentFrames{frames: t.sent.frames.Load(), keyframes: t.sent.keyframes.Load()}
+}
+
+// sentCounts counts the frames an outTrack sent, for every connection
+// connected to it.
+type sentCounts struct{ frames, keyframes atomic.Uint64 }
+
+// sentFrames is a reading of sentCounts, or what one peer was sent.
+type sentFrames struct{ frames, keyframes uint64 }
+
+func (a sentFrames) plus(b sentFrames) sentFrames {
+	return sentFrames{a.frames + b.frames, a.keyframes + b.keyframes}
+}
+
+func (a sentFrames) minus(b sentFrames) sentFrames {
+	return sentFrames{a.frames - b.frames, a.keyframes - b.keyframes}
+}
 
 func (t *outTrack[T]) input() any { return t.consumer.Subscription() }
 
@@ -212,8 +229,11 @@ func (t *outTrack[T]) handle(item T) {
 	if err != nil {
 		t.fail(err)
 	}
+	if encoded {
+		t.sent.frames.Add(1)
+	}
 	if keyframe {
-		t.keyframes.Add(1)
+		t.sent.keyframes.Add(1)
 	}
 }
 

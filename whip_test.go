@@ -166,7 +166,11 @@ func TestWHIP(t *testing.T) {
 		t.Fatal(err)
 	}
 	closedWithin(t, robot.Ready(), "the publisher ready")
-	readStamps(t, <-received, 10, 320, 240)
+	// The 11th picture was encoded after the 10th was counted.
+	readStamps(t, <-received, 11, 320, 240)
+	if st := robot.LinkStats(); st.VideoFramesSent < 10 || st.KeyframesSent < 1 || st.KeyframesSent > st.VideoFramesSent {
+		t.Fatalf("after 10 pictures arrived, the publisher counts %d frames sent, %d keyframes", st.VideoFramesSent, st.KeyframesSent)
+	}
 	video := strings.SplitN(log.offers()[0], "m=video", 2)
 	if len(video) != 2 || !strings.Contains(strings.SplitN(video[1], "m=", 2)[0], "a=sendonly") {
 		t.Fatalf("the publisher's video is not offered sendonly:\n%s", log.offers()[0])
