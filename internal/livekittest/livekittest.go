@@ -7,7 +7,12 @@ package livekittest
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -153,8 +158,9 @@ func (s *Server) Restart() {
 // participants go with it.
 func (s *Server) Kill() { s.stop(syscall.SIGKILL) }
 
-// Stop stops the server (SIGTERM, then SIGKILL after 5 s) and waits for it
-// to exit. It is idempotent.
+// Stop stops the server (SIGTERM, then SIGKILL after a second: a server
+// just started takes 5 s to heed SIGTERM) and waits for it to exit. It is
+// idempotent.
 func (s *Server) Stop() { s.stop(syscall.SIGTERM) }
 
 func (s *Server) stop(sig syscall.Signal) {
@@ -166,7 +172,7 @@ func (s *Server) stop(sig syscall.Signal) {
 	s.cmd.Process.Signal(sig)
 	select {
 	case <-s.exited:
-	case <-time.After(5 * time.Second):
+	case <-time.After(time.Second):
 		s.cmd.Process.Kill()
 		<-s.exited
 	}
@@ -235,4 +241,69 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// Participant is what the server's RoomService lists of a participant.
+type Participant struct {
+	Identity string  `json:"identity"`
+	Tracks   []Track `json:"tracks"`
+}
+
+// Track is what the server lists of a published track.
+type Track struct {
+	Type     string `json:"type"`      // "VIDEO" or "AUDIO"
+	MimeType string `json:"mime_type"` // "video/VP8"
+	// Width and Height are what the publisher announced through LiveKit's
+	// own signaling, 0 for a WHIP publisher.
+	Width  int `json:"width"`
+	Height int `json:"height"`
+}
+
+// Participants lists the participants of room, through the server's
+// RoomService (Twirp, JSON), with an admin token.
+func (s *Server) Participants(t testing.TB, room string) []Participant {
+	t.Helper()
+	at := auth.NewAccessToken(APIKey, APISecret)
+	at.SetVideoGrant(&auth.VideoGrant{RoomAdmin: true, Room: room}).SetValidFor(time.Minute)
+	token, err := at.ToJWT()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]string{"room": room})
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/twirp/livekit.RoomService/ListParticipants", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("ListParticipants: %v", err)
+	}
+	defer resp.Body.Close()
+	reply, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("ListParticipants: %s: %s", resp.Status, reply)
+	}
+	var list struct {
+		Participants []Participant `json:"participants"`
+	}
+	if err := json.Unmarshal(reply, &list); err != nil {
+		t.Fatalf("ListParticipants: %v: %s", err, reply)
+	}
+	return list.Participants
+}
+
+// ExpiredToken returns a join token for identity in room that expired
+// two minutes ago, beyond the server's minute of leeway; package auth
+// makes none such.
+func ExpiredToken(room, identity string) string {
+	now := time.Now().Unix()
+	header, _ := json.Marshal(map[string]string{"alg": "HS256", "typ": "JWT"})
+	claims, _ := json.Marshal(map[string]any{
+		"iss": APIKey, "sub": identity, "nbf": now - 3600, "exp": now - 120,
+		"video": map[string]any{"roomJoin": true, "room": room, "canPublish": true},
+	})
+	enc := base64.RawURLEncoding
+	signed := enc.EncodeToString(header) + "." + enc.EncodeToString(claims)
+	mac := hmac.New(sha256.New, []byte(APISecret))
+	mac.Write([]byte(signed))
+	return signed + "." + enc.EncodeToString(mac.Sum(nil))
 }
