@@ -88,7 +88,9 @@ func validateToken(ctx context.Context, serverURL, token string) (reason string,
 	if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden {
 		return "", false
 	}
-	reason = strings.TrimSpace(string(body))
+	// The server quotes the token back: keep credentials out of errors
+	// and logs.
+	reason = strings.TrimSpace(strings.ReplaceAll(string(body), token, "<token>"))
 	if reason == "" {
 		reason = resp.Status
 	}

@@ -33,7 +33,7 @@ type linkMeter struct {
 	bytesSent, packetsSent, framesSent atomic.Uint64
 	keyframeRequests                   atomic.Uint64
 
-	onKeyframeRequest func()       // a PLI or FIR for the published video
+	onKeyframeRequest func()        // a PLI or FIR for the published video
 	onREMB            func(bps int) // a REMB from the SFU
 }
 

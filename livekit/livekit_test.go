@@ -3,7 +3,10 @@
 package livekit
 
 import (
+	"log/slog"
+
 	"context"
+	lksdk "github.com/livekit/server-sdk-go/v2"
 	"image"
 	"os"
 	"os/exec"
@@ -21,6 +24,9 @@ import (
 // TestMain fails the package's tests if a goroutine outlives them, and if
 // a livekit-server the tests started is still running.
 func TestMain(m *testing.M) {
+	// pion's logs go to the SDK's global logger, stderr by default: keep
+	// them for -v at the debug level only.
+	lksdk.SetLogger(sdkLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	code := m.Run()
 	if code == 0 {
 		if err := goleak.Find(); err != nil {
@@ -124,8 +130,18 @@ func readFrames(t *testing.T, ctx context.Context, frames rtcbot.Getter[image.Im
 }
 
 func TestRobotToViewer(t *testing.T) {
-	s := livekittest.Start(t)
+	s := startServer(t)
 	joinRobot(t, s, "lab", 320, 240)
 	v := joinViewer(t, s, "lab", "viewer")
 	readFrames(t, testCtx(t), v.Video().Subscribe(), 30, 320, 240)
+}
+
+// startServer starts a livekit-server for the test and kills it when the
+// test ends, after the test's own cleanups (a graceful stop waits seconds
+// for the server to drain rooms nobody is in any more).
+func startServer(t *testing.T) *livekittest.Server {
+	t.Helper()
+	s := livekittest.Start(t)
+	t.Cleanup(s.Kill)
+	return s
 }

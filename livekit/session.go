@@ -11,9 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/go-logr/logr"
 	"github.com/livekit/protocol/livekit"
-	protoLogger "github.com/livekit/protocol/logger"
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
@@ -253,7 +251,7 @@ func (s *session) join(ctx context.Context) error {
 		lksdk.WithAutoSubscribe(s.autoSubscribe),
 		lksdk.WithInterceptors(s.interceptors),
 		lksdk.WithIncludeDefaultInterceptors(true),
-		lksdk.WithLogger(protoLogger.LogRLogger(logr.FromSlogHandler(s.log.Handler()))),
+		lksdk.WithLogger(sdkLogger(s.log)),
 	}
 	if deadline, ok := ctx.Deadline(); ok {
 		opts = append(opts, lksdk.WithConnectTimeout(time.Until(deadline)))
