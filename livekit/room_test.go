@@ -340,3 +340,33 @@ func TestDeliverHostilePackets(t *testing.T) {
 		t.Errorf("stats %+v: want 1 dropped, 4 received", st)
 	}
 }
+
+// When the SDK gives up on the room, the robot and the viewer join it
+// afresh: the robot republishes, the viewer decodes its new track.
+func TestRejoinAfterTheSDKGaveUp(t *testing.T) {
+	const w, h = 320, 240
+	s := startServer(t)
+	r := joinRobot(t, s, "lab", w, h)
+	v := joinViewer(t, s, "lab", "viewer")
+	frames := v.Video().Subscribe()
+	before := readFrames(t, testCtx(t), frames, 5, w, h)
+	for _, ss := range []*session{r.s, v.s} {
+		ss.mu.Lock()
+		gen := ss.gen
+		ss.mu.Unlock()
+		ss.lost(gen) // what the SDK's OnDisconnected does
+	}
+	ctx := testCtx(t)
+	for {
+		if after := readFrames(t, ctx, frames, 1, w, h); after.Seq > before.Seq+30 {
+			break
+		}
+	}
+	readFrames(t, ctx, frames, 30, w, h)
+	if rs, vs := r.Stats(), v.Stats(); rs.Rejoins != 1 || vs.Rejoins != 1 {
+		t.Errorf("rejoins: robot %d, viewer %d; want 1 each", rs.Rejoins, vs.Rejoins)
+	}
+	if r.Err() != nil || v.Err() != nil {
+		t.Errorf("errors: %v, %v", r.Err(), v.Err())
+	}
+}
