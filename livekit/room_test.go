@@ -370,3 +370,35 @@ func TestRejoinAfterTheSDKGaveUp(t *testing.T) {
 		t.Errorf("errors: %v, %v", r.Err(), v.Err())
 	}
 }
+
+// The robot's microphone reaches the viewer as 48 kHz audio chunks.
+func TestAudio(t *testing.T) {
+	s := startServer(t)
+	tone, err := rtcbot.NewToneSource(rtcbot.ToneSettings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tone.Close()
+	r, err := JoinRobot(testCtx(t), s.WebsocketURL, token(t, "lab", "robot"), RobotSettings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := r.PublishAudio(testCtx(t), tone); err != nil {
+		t.Fatal(err)
+	}
+	v := joinViewer(t, s, "lab", "viewer")
+	chunks := v.Audio().Subscribe()
+	ctx := testCtx(t)
+	var samples int
+	for samples < 48000/2 {
+		c, err := chunks.Get(ctx)
+		if err != nil {
+			t.Fatalf("after %d samples: %v", samples, err)
+		}
+		if c.SampleRate != 48000 {
+			t.Fatalf("chunk at %d Hz", c.SampleRate)
+		}
+		samples += len(c.Samples) / c.Channels
+	}
+}
