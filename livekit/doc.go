@@ -19,6 +19,11 @@
 // server restarts (ReconnectSettings). A refused or expired token is an
 // error matching ErrUnauthorized, which is rtcbot.ErrUnauthorized.
 //
+// Diagnostics go to RobotSettings.Logger and ViewerSettings.Logger, the
+// SDK's one level lower (its Info as Debug, its Error as Warn). pion's
+// logs under the SDK go to the SDK's process-wide logger, which this
+// package leaves alone: set it with lksdk.SetLogger.
+//
 // The package is apart from rtcbot so that programs that do not use
 // LiveKit do not depend on its SDK.
 package livekit

@@ -184,6 +184,19 @@ func (v *Viewer) Err() error { return v.s.events.Err() }
 // OnError runs f with the viewer's first error, at once if it had one.
 func (v *Viewer) OnError(f func(error)) { v.s.events.OnError(f) }
 
+// OnClose runs f once the viewer has left the room for good.
+func (v *Viewer) OnClose(f func()) { v.s.events.OnClose(f) }
+
+// Wait blocks until the viewer leaves the room for good or ctx ends,
+// returning the viewer's error or ctx's.
+func (v *Viewer) Wait(ctx context.Context) error { return v.s.events.Wait(ctx) }
+
+// SubscribeFunc calls f with every message received, in order, on a
+// goroutine of its own.
+func (v *Viewer) SubscribeFunc(f func(msg any)) *rtcbot.Callback[any] {
+	return v.s.values.SubscribeFunc(f)
+}
+
 // Close leaves the room, ends every subscription and waits for every
 // goroutine it started. It is idempotent.
 func (v *Viewer) Close() error { return v.s.close() }
