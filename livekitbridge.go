@@ -57,7 +57,7 @@ func (s *bridgeSender) SetEstimate(bps int) {
 	s.t.setTarget(s, linkTarget{bps: max(bps*headerShare/100, lowestBitrate)})
 }
 
-func (s *bridgeSender) Keyframes() uint64 { return s.t.keyframeCount() }
+func (s *bridgeSender) Keyframes() uint64 { return s.t.sentCount().keyframes }
 
 func (s *bridgeSender) OnError(f func(error)) (stop func()) { return s.t.reportErrors(f) }
 
