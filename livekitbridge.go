@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"image"
 	"math"
-	"net"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -129,50 +127,17 @@ func bridgeBitrates(settings any) (start, least, most int) {
 	return s.startBitrate(0, 0), lowestBitrate, max(top, lowestBitrate)
 }
 
-// bridgeReceiveVideo decodes an incoming video track as
-// MediaStream.receiveInOrder does, until the track ends.
+// bridgeReceiveVideo decodes an incoming video track as a Connection's
+// video stream does (readInOrder), until the track ends.
 func bridgeReceiveVideo(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver, emit func(image.Image), requestKeyframe func()) error {
 	dec, err := newVideoDecoder(registeredVideoCodecs(), track)
 	if err != nil {
 		return err
 	}
 	defer dec.close()
-	var buf reorderBuffer
-	var asker keyframeAsker
-	var rtt time.Duration
-	var rttAt, deadline time.Time
-	now := time.Now()
-	measureRTT := func() {
-		if now.Sub(rttAt) > time.Second {
-			rtt, rttAt = roundTrip(receiver.Transport()), now
-		}
-	}
-	deliver := func(p *rtp.Packet) {
-		if !dec.push(packet{p}, emit) {
-			return
-		}
-		measureRTT()
-		if asker.ask(now, rtt, dec.frames().keyframes) {
-			requestKeyframe()
-		}
-	}
-	for {
-		p, _, err := track.ReadRTP()
-		now = time.Now()
-		if buf.held > 0 {
-			measureRTT()
-		}
-		if err == nil {
-			buf.push(p, now, deliver)
-		} else if ne, ok := errors.AsType[net.Error](err); !ok || !ne.Timeout() {
-			return nil
-		}
-		next := buf.expire(now, reorderWait(rtt), deliver)
-		if !next.Equal(deadline) {
-			track.SetReadDeadline(next)
-			deadline = next
-		}
-	}
+	decode := func(p *rtp.Packet) bool { return dec.push(packet{p}, emit) }
+	readInOrder(track, receiver, decode, dec.frames, requestKeyframe, nil)
+	return nil
 }
 
 // bridgeReceiveAudio decodes an incoming Opus track into AudioChunks until

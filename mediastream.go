@@ -526,13 +526,26 @@ func (m *MediaStream[T]) receive(track *webrtc.TrackRemote, receiver *webrtc.RTP
 // keyframe when decode says a frame cannot be repaired.
 func (m *MediaStream[T]) receiveInOrder(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver, decode func(*rtp.Packet) (needKeyframe bool),
 	frames func() frameCounts) {
+	ssrc := uint32(track.SSRC())
+	var counts counted
+	readInOrder(track, receiver, decode, frames, func() { m.conn.requestKeyframe(ssrc) }, func(now counted) {
+		counts = m.recv.update(counts, now)
+	})
+}
+
+// readInOrder reads track until it ends, passing its packets to decode in
+// sequence order through a reorder buffer that waits for late and
+// retransmitted packets, and calls requestKeyframe when decode reports
+// that the stream needs a keyframe (spaced by keyframeAsker). After each
+// read it gives report, if not nil, what the track met so far. It is the
+// receive loop of a Connection's tracks and of package livekit's.
+func readInOrder(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver, decode func(*rtp.Packet) (needKeyframe bool),
+	frames func() frameCounts, requestKeyframe func(), report func(counted)) {
 	var buf reorderBuffer
 	var asker keyframeAsker
-	var counts counted
 	var packets, bytes uint64
 	var rtt time.Duration
 	var rttAt, deadline time.Time
-	ssrc := uint32(track.SSRC())
 	now := time.Now()
 	measureRTT := func() {
 		if now.Sub(rttAt) > time.Second {
@@ -545,7 +558,7 @@ func (m *MediaStream[T]) receiveInOrder(track *webrtc.TrackRemote, receiver *web
 		}
 		measureRTT()
 		if asker.ask(now, rtt, frames().keyframes) {
-			m.conn.requestKeyframe(ssrc)
+			requestKeyframe()
 		}
 	}
 	for {
@@ -566,7 +579,9 @@ func (m *MediaStream[T]) receiveInOrder(track *webrtc.TrackRemote, receiver *web
 			track.SetReadDeadline(next)
 			deadline = next
 		}
-		counts = m.recv.update(counts, counted{packets, bytes, buf.repaired, buf.lost, frames()})
+		if report != nil {
+			report(counted{packets, bytes, buf.repaired, buf.lost, frames()})
+		}
 	}
 }
 

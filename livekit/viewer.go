@@ -106,6 +106,9 @@ func (v *Viewer) receive(track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublic
 		case webrtc.RTPCodecTypeVideo:
 			ssrc := track.SSRC()
 			err = lkbridge.ReceiveVideo(track, pub.Receiver(), func(img image.Image) {
+				if isBlankFrame(img) {
+					return
+				}
 				v.video.Publish(img)
 				v.video.SetReady()
 			}, func() { rp.WritePLI(ssrc) })
@@ -128,7 +131,8 @@ func (v *Viewer) receive(track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublic
 
 // Video returns the decoded video of the robot: latest-only
 // subscriptions of *image.YCbCr frames; Ready is closed at the first
-// frame.
+// frame. The blank 8x8 pictures LiveKit sends while the robot's track is
+// muted or replaced (a robot that rejoined) are left out.
 func (v *Viewer) Video() rtcbot.Source[image.Image] { return v.video }
 
 // VideoReady returns a channel closed once the first frame was decoded.
@@ -200,3 +204,11 @@ func (v *Viewer) SubscribeFunc(f func(msg any)) *rtcbot.Callback[any] {
 // Close leaves the room, ends every subscription and waits for every
 // goroutine it started. It is idempotent.
 func (v *Viewer) Close() error { return v.s.close() }
+
+// isBlankFrame reports whether img is one of the blank pictures LiveKit's
+// server sends a subscriber while a track is muted, switched or ending (an
+// 8x8 VP8 keyframe, VP8KeyFrame8x8 in its sfu package), which are no
+// picture of the robot's camera and are not delivered.
+func isBlankFrame(img image.Image) bool {
+	return img.Bounds().Dx() == 8 && img.Bounds().Dy() == 8
+}
