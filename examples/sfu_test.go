@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rtcbot-go/rtcbot/internal/livekittest"
+	"github.com/rtcbot-go/rtcbot/livekit"
 )
 
 // exitBound is how long each sfu command may take to leave the room and
@@ -118,6 +119,22 @@ func TestSFUNoToken(t *testing.T) {
 		if len(lines) != 1 || !strings.Contains(lines[0], "no join token: give -token (or $LIVEKIT_TOKEN), or -api-key and -api-secret") {
 			t.Errorf("%s without a token printed %q, want one line naming -token and -api-key", name, out)
 		}
+	}
+}
+
+// A desktop told to drive with a watcher's token (no data permission,
+// whose packets the server would drop) says so instead of joining.
+func TestSFUDriveWithWatcherToken(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	token, err := livekit.Token(livekittest.APIKey, livekittest.APISecret, livekit.Grant{Room: "lab", Identity: "bob", NoPublish: true, NoData: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, build(t, ctx, "sfu/desktop"), "-drive", "-token", token, "-url", "ws://127.0.0.1:1")
+	out, err := cmd.CombinedOutput()
+	if _, ok := err.(*exec.ExitError); !ok || !strings.Contains(string(out), "-drive: this token may not send data") {
+		t.Errorf("desktop -drive with a watcher's token: %v, %q; want an error saying the token may not send data", err, out)
 	}
 }
 

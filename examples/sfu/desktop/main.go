@@ -36,6 +36,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"image"
@@ -84,6 +85,9 @@ func run(o options) error {
 	token, err := o.lk.JoinToken(livekit.Grant{NoPublish: true, NoData: !o.drive})
 	if err != nil {
 		return err
+	}
+	if o.drive && !lkutil.MayPublishData(token) {
+		return errors.New("-drive: this token may not send data (a watching desktop's), so the server would drop every control: make one that may (examples/sfu/token -role driver)")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

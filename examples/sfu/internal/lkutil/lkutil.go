@@ -7,6 +7,8 @@ package lkutil
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -58,6 +60,31 @@ func (f *Flags) JoinToken(g livekit.Grant) (string, error) {
 	}
 	g.Room, g.Identity = f.Room, f.Identity
 	return livekit.Token(f.APIKey, f.APISecret, g)
+}
+
+// MayPublishData reports whether token allows sending data packets
+// (controls, status), reading its claims without checking its signature
+// (the server checks that): the server drops, without a word to the
+// sender, the packets of a participant that may not. A token it cannot
+// read is taken to allow it, and left to the server to judge.
+func MayPublishData(token string) bool {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return true
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return true
+	}
+	var claims struct {
+		Video struct {
+			CanPublishData *bool `json:"canPublishData"`
+		} `json:"video"`
+	}
+	if json.Unmarshal(payload, &claims) != nil || claims.Video.CanPublishData == nil {
+		return true // LiveKit's default
+	}
+	return *claims.Video.CanPublishData
 }
 
 // JoinError says what to do about a join to url that failed with err.
