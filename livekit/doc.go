@@ -20,9 +20,11 @@
 // error matching ErrUnauthorized, which is rtcbot.ErrUnauthorized.
 //
 // Diagnostics go to RobotSettings.Logger and ViewerSettings.Logger, the
-// SDK's one level lower (its Info as Debug, its Error as Warn). pion's
-// logs under the SDK go to the SDK's process-wide logger, which this
-// package leaves alone: set it with lksdk.SetLogger.
+// SDK's one level lower (its Info as Debug, its Error as Warn) and with the
+// join token hidden. pion's logs under the SDK go to the SDK's process-wide
+// logger, which this package points at slog.Default(), one level lower too
+// (the SDK's own default writes every ICE step to the standard logger); a
+// program may set another with lksdk.SetLogger.
 //
 // The package is apart from rtcbot so that programs that do not use
 // LiveKit do not depend on its SDK.

@@ -33,6 +33,12 @@ var (
 	// Err and OnError.
 	ErrDisconnected = errors.New("livekit: disconnected from the room")
 
+	// ErrNoDataPermission is the error of a message a Robot or Viewer
+	// could not send because its token does not allow data packets
+	// (Grant.NoData), which the server would drop: it is counted in
+	// Stats.SendFailures and logged once.
+	ErrNoDataPermission = errors.New("livekit: the join token does not allow sending data")
+
 	// ErrClosed is rtcbot's: the methods of a closed Robot or Viewer
 	// return it.
 	ErrClosed = rtcbot.ErrClosed

@@ -26,7 +26,7 @@ import (
 func TestMain(m *testing.M) {
 	// pion's logs go to the SDK's global logger, stderr by default: keep
 	// them for -v at the debug level only.
-	lksdk.SetLogger(sdkLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	lksdk.SetLogger(sdkLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), ""))
 	code := m.Run()
 	if code == 0 {
 		if err := goleak.Find(); err != nil {

@@ -6,14 +6,13 @@ import (
 	"bytes"
 	"errors"
 	"image"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-	"github.com/livekit/protocol/auth"
 	"github.com/rtcbot-go/rtcbot"
 	"github.com/rtcbot-go/rtcbot/codec/vp8"
 	"github.com/rtcbot-go/rtcbot/internal/livekittest"
@@ -198,7 +197,7 @@ func TestBadTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	expired := expiredToken(t, "lab", "robot")
+	expired := livekittest.ExpiredToken("lab", "robot")
 	for _, tt := range []struct {
 		name, token string
 		expired     bool
@@ -276,29 +275,6 @@ func TestServerRestart(t *testing.T) {
 		t.Error("the robot gave up")
 	default:
 	}
-}
-
-// expiredToken returns a token for identity in room that expired an hour
-// ago (the SDK's AccessToken makes none: it takes a validity from now).
-func expiredToken(t *testing.T, room, identity string) string {
-	t.Helper()
-	now := time.Now()
-	claims := struct {
-		jwt.RegisteredClaims
-		auth.ClaimGrants
-	}{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer: livekittest.APIKey, Subject: identity,
-			IssuedAt: jwt.NewNumericDate(now.Add(-2 * time.Hour)), NotBefore: jwt.NewNumericDate(now.Add(-2 * time.Hour)),
-			ExpiresAt: jwt.NewNumericDate(now.Add(-time.Hour)),
-		},
-		ClaimGrants: auth.ClaimGrants{Identity: identity, Video: &auth.VideoGrant{RoomJoin: true, Room: room}},
-	}
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(livekittest.APISecret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
 }
 
 // A packet over rtcbot.MaxMessageSize (the server and SCTP carry up to
@@ -400,5 +376,50 @@ func TestAudio(t *testing.T) {
 			t.Fatalf("chunk at %d Hz", c.SampleRate)
 		}
 		samples += len(c.Samples) / c.Channels
+	}
+}
+
+// A viewer whose token allows no data packets gets its controls counted
+// as send failures, not silently dropped by the server.
+func TestPutWithoutDataPermission(t *testing.T) {
+	s := startServer(t)
+	joinRobot(t, s, "lab", 160, 120)
+	tok, err := Token(livekittest.APIKey, livekittest.APISecret, Grant{Room: "lab", Identity: "watcher", NoData: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := JoinViewer(testCtx(t), s.WebsocketURL, tok, ViewerSettings{Robot: "robot"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	v.Put(map[string]any{"speed": 1})
+	ctx := testCtx(t)
+	for v.Stats().SendFailures == 0 {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("stats %+v: the message without permission was not counted as a failure", v.Stats())
+		case <-time.After(10 * time.Millisecond): // the outgoing queue's goroutine sends it
+		}
+	}
+	if st := v.Stats(); st.MessagesSent != 0 {
+		t.Fatalf("stats %+v: counted as sent", st)
+	}
+}
+
+// The SDK's logs reach a robot's logger one level down, with the join
+// token hidden wherever it appears.
+func TestSDKLoggerHidesToken(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	l := sdkLogger(log, "eyJsecret")
+	l.Errorw("could not join: invalid token: eyJsecret", errors.New("response eyJsecret"), "url", "ws://x/?access_token=eyJsecret", "n", 3)
+	l.WithValues("token", "eyJsecret").Infow("joining")
+	out := buf.String()
+	if strings.Contains(out, "eyJsecret") || strings.Count(out, "<token>") != 4 {
+		t.Fatalf("token not hidden:\n%s", out)
+	}
+	if !strings.Contains(out, "level=WARN") || !strings.Contains(out, "level=DEBUG") || !strings.Contains(out, "n=3") {
+		t.Fatalf("levels or attributes lost:\n%s", out)
 	}
 }

@@ -251,7 +251,7 @@ func (s *session) join(ctx context.Context) error {
 		lksdk.WithAutoSubscribe(s.autoSubscribe),
 		lksdk.WithInterceptors(s.interceptors),
 		lksdk.WithIncludeDefaultInterceptors(true),
-		lksdk.WithLogger(sdkLogger(s.log)),
+		lksdk.WithLogger(sdkLogger(s.log, s.token)),
 	}
 	if deadline, ok := ctx.Deadline(); ok {
 		opts = append(opts, lksdk.WithConnectTimeout(time.Until(deadline)))
@@ -419,6 +419,10 @@ func (s *session) send(msg any, to []string) error {
 	room := s.currentRoom()
 	if room == nil {
 		return ErrClosed
+	}
+	if p := room.LocalParticipant.Permissions(); p != nil && !p.CanPublishData {
+		// The server would drop it without a word.
+		return ErrNoDataPermission
 	}
 	opts := []lksdk.DataPublishOption{lksdk.WithDataPublishReliable(true)}
 	if s.topic != "" {

@@ -2,7 +2,7 @@
 # Sets up a Debian 12 machine (see setup.sh) and runs every check CI runs:
 # gofmt, go vet, staticcheck, the race-enabled tests, and a build without cgo
 # proving that data-channel users need neither C libraries nor OpenCV, and
-# that package rtcbot does not depend on the GPL codecs.
+# that package rtcbot does not depend on the GPL codecs or LiveKit's SDK.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -27,6 +27,10 @@ echo "== build without cgo"
 CGO_ENABLED=0 go build . ./timecode/... ./v4l2/...
 if go list -deps . | grep -q '^gocv.io/'; then
 	echo "the rtcbot package must not depend on gocv" >&2
+	exit 1
+fi
+if go list -deps . | grep -q '^github.com/livekit/'; then
+	echo "the rtcbot package must not depend on LiveKit's SDK: package rtcbot/livekit holds what needs it" >&2
 	exit 1
 fi
 if go list -deps . | grep -Eq '/codec/(x264|avcodec|h264)$'; then
