@@ -16,9 +16,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/go-logr/logr"
-	protoLogger "github.com/livekit/protocol/logger"
-	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/rtcbot-go/rtcbot/livekit"
 )
 
@@ -104,13 +101,9 @@ func JoinError(url string, err error) error {
 // ViewerSettings.Logger: package livekit's own messages (a lost server,
 // a rejoin, a message not sent) to the standard logger, and none of the
 // SDK's, which package livekit logs there one level down: the errors that
-// matter it reports itself, and the SDK's would repeat them (a refused
-// token's, with the token). It also keeps the SDK's process-wide logger,
-// and pion's under it, to errors: they log every step of a connection
-// otherwise.
+// matter it reports itself, and the SDK's would repeat them while it
+// retries.
 func Logger() *slog.Logger {
-	sdk := slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})
-	lksdk.SetLogger(protoLogger.LogRLogger(logr.FromSlogHandler(sdk)))
 	return slog.New(ownOnly{slog.Default().Handler()})
 }
 
