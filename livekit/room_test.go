@@ -423,3 +423,51 @@ func TestSDKLoggerHidesToken(t *testing.T) {
 		t.Fatalf("levels or attributes lost:\n%s", out)
 	}
 }
+
+// The same over WHIP: a robot publishing with rtcbot.ConnectWHIP to the
+// server's /whip/v1 reaches three viewers, each with frames of its size
+// whose time codes read, and encodes and sends the same for three as for
+// one.
+func TestWHIPThreeViewersOneEncode(t *testing.T) {
+	const w, h = 320, 240
+	s := startServer(t)
+	cam := rtcbot.NewTestPatternCamera(rtcbot.CameraSettings{Width: w, Height: h, FPS: 30})
+	t.Cleanup(func() { cam.Close() })
+	robot, err := rtcbot.NewConnection(rtcbot.ConnectionSettings{LoopbackOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer robot.Close()
+	robot.Video().PutSubscription(cam.Subscribe())
+	if err := rtcbot.ConnectWHIP(testCtx(t), robot, s.URL+"/whip/v1", livekittest.Token(t, "lab", "robot", time.Hour), nil); err != nil {
+		t.Fatal(err)
+	}
+	// window measures over d, as window does for a Robot.
+	window := func(d time.Duration) (encoded int64, sent uint64) {
+		e0, b0 := encodes.Load(), robot.LinkStats().VideoBytesSent
+		time.Sleep(d)
+		return encodes.Load() - e0, robot.LinkStats().VideoBytesSent - b0
+	}
+	v1 := joinViewer(t, s, "lab", "viewer1")
+	readFrames(t, testCtx(t), v1.Video().Subscribe(), 30, w, h)
+	encoded1, sent1 := window(2 * time.Second)
+
+	var wg sync.WaitGroup
+	for _, v := range []*Viewer{v1, joinViewer(t, s, "lab", "viewer2"), joinViewer(t, s, "lab", "viewer3")} {
+		frames := v.Video().Subscribe()
+		wg.Go(func() { readFrames(t, testCtx(t), frames, 30, w, h) })
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	encoded3, sent3 := window(2 * time.Second)
+	t.Logf("WHIP, one viewer: %d encodes, %d bytes in 2 s; three: %d encodes, %d bytes; %v", encoded1, sent1, encoded3, sent3, robot.LinkStats())
+	// The tolerances of TestThreeViewersOneEncode.
+	if encoded1 < 50 || encoded1 > 66 || encoded3 < 50 || encoded3 > 66 {
+		t.Errorf("encodes in 2 s: %d with one viewer, %d with three; want about 60 each", encoded1, encoded3)
+	}
+	if ratio := float64(sent3) / float64(sent1); ratio < 0.67 || ratio > 1.33 {
+		t.Errorf("uplink bytes in 2 s: %d with one viewer, %d with three (ratio %.2f); want the same", sent1, sent3, ratio)
+	}
+}
