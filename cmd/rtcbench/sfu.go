@@ -740,13 +740,13 @@ func sfuJSONLine(o options, r sfuResult, p2p result) map[string]any {
 
 // sfuHeader and sfuRow print the -sfu table, P2P and SFU rows alike.
 func sfuHeader() {
-	fmt.Println("| size | codec | path | viewers | fps | dropped | latency p50 / p99 | added p50 / p99 | robot CPU / RSS | robot uplink | encodes/s | SFU CPU / RSS | desktop CPU / RSS | other viewers CPU / RSS, min fps | control RTT p50 / p99 |")
+	fmt.Println("| size | codec | path | viewers | fps | dropped | latency p50 / p99 / mean | added p50 / p99 / mean | robot CPU / RSS | robot uplink | encodes/s | SFU CPU / RSS | desktop CPU / RSS | other viewers CPU / RSS, min fps | control RTT p50 / p99 |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 }
 
 func p2pRow(o options, r result) {
-	fmt.Printf("| %dx%d | %s | P2P | 1 | %.1f | %d | %.1f / %.1f ms | - | %.1f%% / %.0f MB | %.0f kbit/s (payload) | - | - | %.1f%% / %.0f MB | - | %.2f / %.2f ms |\n",
-		o.width, o.height, strings.ToUpper(o.codec), r.FPS, r.Dropped, r.LatencyP50, r.LatencyP99,
+	fmt.Printf("| %dx%d | %s | P2P | 1 | %.1f | %d | %.1f / %.1f / %.2f ms | - | %.1f%% / %.0f MB | %.0f kbit/s (payload) | - | - | %.1f%% / %.0f MB | - | %.2f / %.2f ms |\n",
+		o.width, o.height, strings.ToUpper(o.codec), r.FPS, r.Dropped, r.LatencyP50, r.LatencyP99, r.LatencyMean,
 		r.RobotCPU, r.RobotRSS, r.VideoKbps, r.DesktopCPU, r.DesktopRSS, r.RTTP50, r.RTTP99)
 }
 
@@ -756,10 +756,12 @@ func sfuRow(o options, r sfuResult, p2p result) {
 		others = fmt.Sprintf("%.1f%% / %.0f MB, %.1f", r.OthersCPU, r.OthersRSS, r.OthersFPSMin)
 		if o.decode != "all" {
 			others += " (not decoding)"
+		} else {
+			others += fmt.Sprintf(", latency %.1f / %.1f ms", r.OthersLatencyP50, r.OthersLatencyP99)
 		}
 	}
-	fmt.Printf("| %dx%d | %s | LiveKit | %d | %.1f | %d | %.1f / %.1f ms | %+.1f / %+.1f ms | %.1f%% / %.0f MB | %.0f kbit/s (RTP) | %.1f | %.1f%% / %.0f MB | %.1f%% / %.0f MB | %s | %.2f / %.2f ms |\n",
-		o.width, o.height, strings.ToUpper(o.codec), r.Viewers, r.FPS, r.Dropped, r.LatencyP50, r.LatencyP99,
-		r.LatencyP50-p2p.LatencyP50, r.LatencyP99-p2p.LatencyP99, r.RobotCPU, r.RobotRSS, r.UplinkKbps, r.EncodesPerSecond,
+	fmt.Printf("| %dx%d | %s | LiveKit | %d | %.1f | %d | %.1f / %.1f / %.2f ms | %+.1f / %+.1f / %+.2f ms | %.1f%% / %.0f MB | %.0f kbit/s (RTP) | %.1f | %.1f%% / %.0f MB | %.1f%% / %.0f MB | %s | %.2f / %.2f ms |\n",
+		o.width, o.height, strings.ToUpper(o.codec), r.Viewers, r.FPS, r.Dropped, r.LatencyP50, r.LatencyP99, r.LatencyMean,
+		r.LatencyP50-p2p.LatencyP50, r.LatencyP99-p2p.LatencyP99, r.LatencyMean-p2p.LatencyMean, r.RobotCPU, r.RobotRSS, r.UplinkKbps, r.EncodesPerSecond,
 		r.ServerCPU, r.ServerRSS, r.DesktopCPU, r.DesktopRSS, others, r.RTTP50, r.RTTP99)
 }
