@@ -33,6 +33,49 @@
 // the aiortc robot's figures (aiortc_*) and robot_cpu_ratio, the aiortc
 // robot's CPU divided by the Go robot's.
 //
+// With -sfu livekit it measures, for each size, the Go robot peer to peer as
+// above, then through a LiveKit SFU with each number of -viewers in turn
+// (default 1,10), and prints one table of both (and a JSON line for each):
+//
+//	go run ./cmd/rtcbench -sfu livekit -width 640 -height 480 -viewers 1,10
+//	go run ./cmd/rtcbench -sfu livekit -width 640 -height 480 -viewers 10 -decode all
+//
+// Each SFU run is four processes: a livekit-server v1.13.5 of its own
+// (scripts/setup.sh installs it; $RTCBOT_LIVEKIT_SERVER overrides where it
+// is looked for), kept to 127.0.0.1 by its config, on free ports; the robot,
+// publishing the same test pattern with livekit.JoinRobot (rtcbot's own
+// send path, as peer to peer) and echoing controls to the room; the
+// measuring viewer, which is the desktop above (decoding, 4x headless
+// display, a control every 50 ms) through livekit.JoinViewer; and, with
+// more than one viewer, the other viewers together in one process, each a
+// livekit.JoinViewer, started before the measuring one. The measuring viewer
+// has a process to itself, so its figures are those of one desktop whatever
+// the count; the others share one so that their cost is one figure, apart
+// from the robot's and the server's. By default (-decode one) the others
+// go through rtcbot's whole receive path (RTP reassembly, losses asked for
+// again) but hand their frames to a decoder that only counts them: on this
+// machine every viewer would otherwise decode on the same two cores as the
+// robot and the server, which real operators, each on a desktop of their
+// own, do not. -decode all has them decode and read the time codes too (9
+// decoding viewers at 640x480 took about 40% of a core here: the machine
+// is not saturated, but the measuring viewer's p99 grows). Beyond the
+// figures above, an SFU run reports:
+//
+//   - the latency the SFU adds: its median, 99th percentile and mean minus
+//     those of the peer-to-peer run at the same size in the same run (the
+//     time code counts whole milliseconds, so the medians move in steps of
+//     one; the mean does not);
+//   - the robot's uplink, from livekit.Robot.Stats: all RTP bytes sent to
+//     the server, headers and retransmissions included, per second of the
+//     window (the P2P row's figure is the video payload the desktop
+//     received), and the encoder's calls per second, counted by a wrapper
+//     of the libvpx encoder rtcbot registers, which stay one per camera
+//     frame however many watch;
+//   - the livekit-server's CPU and peak memory, as for the robot;
+//   - the other viewers' CPU and peak memory, the fewest frames per second
+//     one of them received, and the mean VP8 bitrate they received (frame
+//     bytes, as their decoders got them).
+//
 // H.264 is x264 and FFmpeg's libavcodec through package codec/h264, in a
 // build with the h264 tag only, as in the tutorial's robot and desktop:
 //
