@@ -581,6 +581,9 @@ func orchestrateSFU(o options, sfu string, codecs []string, viewerList, peer str
 		}
 		counts = append(counts, n)
 	}
+	if _, err := os.Stat(livekitBinary()); err != nil {
+		return fmt.Errorf("no livekit-server at %s: %s", livekitBinary(), livekitInstall)
+	}
 	o.codec = "vp8"
 	sizes := [][2]int{{320, 240}, {640, 480}, {1280, 720}}
 	if o.width > 0 || o.height > 0 {
