@@ -74,7 +74,11 @@
 //   - the livekit-server's CPU and peak memory, as for the robot;
 //   - the other viewers' CPU and peak memory, the fewest frames per second
 //     one of them received, and the mean VP8 bitrate they received (frame
-//     bytes, as their decoders got them).
+//     bytes, as their decoders got them);
+//   - the rest of the machine: its busy CPU time in the window (/proc/stat,
+//     all cores) minus the measured processes', as a share of one core: what
+//     else ran (rtcbench itself, other programs). On a shared machine a row
+//     with much of it measured a busy machine.
 //
 // H.264 is x264 and FFmpeg's libavcodec through package codec/h264, in a
 // build with the h264 tag only, as in the tutorial's robot and desktop:
@@ -475,6 +479,7 @@ type result struct {
 	DesktopCPU, DesktopRSS float64
 	FirstFrameMS           float64
 	FPS                    float64
+	RestCPU                float64 // the rest of the machine's CPU in the window, % of one core
 }
 
 func orchestrate(o options, codecs []string, peer string, jsonOnly bool) error {
@@ -621,6 +626,7 @@ func orchestrateSFU(o options, sfu string, codecs []string, viewerList, peer str
 		}
 		line := jsonLine(run, p2p)
 		line["path"], line["viewers"], line["latency_mean_ms"] = "p2p", 1, round(p2p.LatencyMean, 2)
+		line["rest_cpu_pct"] = round(p2p.RestCPU, 1)
 		emit(line)
 		for _, n := range counts {
 			r, err := measureSFU(ctx, self, run, n)
@@ -693,7 +699,7 @@ func measure(ctx context.Context, self string, o options, kind string) (result, 
 	}
 	defer desktop.Wait()
 	var r result
-	var cpu0Robot, cpu0Desktop, cpu1Robot, cpu1Desktop float64
+	var cpu0Robot, cpu0Desktop, cpu1Robot, cpu1Desktop, cpu0Machine, cpu1Machine float64
 	var t0, t1 time.Time
 	lines := bufio.NewScanner(out)
 	for lines.Scan() {
@@ -701,10 +707,10 @@ func measure(ctx context.Context, self string, o options, kind string) (result, 
 		case "first":
 		case "window":
 			t0 = time.Now()
-			cpu0Robot, cpu0Desktop = cpuSeconds(robot.pid()), cpuSeconds(desktop.Process.Pid)
+			cpu0Robot, cpu0Desktop, cpu0Machine = cpuSeconds(robot.pid()), cpuSeconds(desktop.Process.Pid), machineCPUSeconds()
 		case "end":
 			t1 = time.Now()
-			cpu1Robot, cpu1Desktop = cpuSeconds(robot.pid()), cpuSeconds(desktop.Process.Pid)
+			cpu1Robot, cpu1Desktop, cpu1Machine = cpuSeconds(robot.pid()), cpuSeconds(desktop.Process.Pid), machineCPUSeconds()
 			r.RobotRSS, r.DesktopRSS = peakRSS(robot.pid()), peakRSS(desktop.Process.Pid)
 			io.WriteString(resume, "\n")
 		default:
@@ -722,6 +728,7 @@ func measure(ctx context.Context, self string, o options, kind string) (result, 
 	wall := t1.Sub(t0).Seconds()
 	r.RobotCPU = 100 * (cpu1Robot - cpu0Robot) / wall
 	r.DesktopCPU = 100 * (cpu1Desktop - cpu0Desktop) / wall
+	r.RestCPU = 100*(cpu1Machine-cpu0Machine)/wall - r.RobotCPU - r.DesktopCPU
 	r.FirstFrameMS = float64(time.Unix(0, r.FirstFrameUnixNano).Sub(started)) / float64(time.Millisecond)
 	r.FPS = float64(r.Frames) / r.Seconds
 	return r, nil
@@ -864,6 +871,26 @@ func cpuSeconds(pid int) float64 {
 	utime, _ := strconv.ParseFloat(fields[11], 64) // field 14
 	stime, _ := strconv.ParseFloat(fields[12], 64) // field 15
 	return (utime + stime) / clockTicks
+}
+
+// machineCPUSeconds returns the CPU time all the machine's cores have
+// spent busy (user, nice, system, interrupts, steal), from /proc/stat.
+func machineCPUSeconds() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return math.NaN()
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	fields := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	if len(fields) < 9 || fields[0] != "cpu" {
+		return math.NaN()
+	}
+	busy := 0.0
+	for _, i := range []int{1, 2, 3, 6, 7, 8} {
+		v, _ := strconv.ParseFloat(fields[i], 64)
+		busy += v
+	}
+	return busy / clockTicks
 }
 
 // clockTicks is Linux's USER_HZ, the unit of /proc's CPU times: 100 on

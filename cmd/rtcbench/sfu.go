@@ -586,6 +586,7 @@ type sfuResult struct {
 	OthersKbps             float64 // their VP8 payload, mean per viewer
 	OthersLatencyP50       float64 // with -decode all, pooled
 	OthersLatencyP99       float64
+	RestCPU                float64 // the rest of the machine's CPU in the window, % of one core
 }
 
 // measureSFU runs a livekit-server, the robot in a room of it, the other
@@ -634,13 +635,13 @@ func measureSFU(ctx context.Context, self string, o options, viewers int) (sfuRe
 
 	r := sfuResult{Viewers: viewers}
 	type sample struct {
-		at                             time.Time
-		robot, server, desktop, others float64
-		rs                             robotStats
-		vs                             viewersReport
+		at                                      time.Time
+		robot, server, desktop, others, machine float64
+		rs                                      robotStats
+		vs                                      viewersReport
 	}
 	take := func() (sample, error) {
-		s := sample{at: time.Now(), robot: cpuSeconds(robot.pid()), server: cpuSeconds(srv.pid()), desktop: cpuSeconds(desktop.Process.Pid)}
+		s := sample{at: time.Now(), robot: cpuSeconds(robot.pid()), server: cpuSeconds(srv.pid()), desktop: cpuSeconds(desktop.Process.Pid), machine: machineCPUSeconds()}
 		if others != nil {
 			s.others = cpuSeconds(others.pid())
 			if err := others.ask(&s.vs); err != nil {
@@ -684,6 +685,7 @@ func measureSFU(ctx context.Context, self string, o options, viewers int) (sfuRe
 	r.ServerCPU = 100 * (s1.server - s0.server) / wall
 	r.DesktopCPU = 100 * (s1.desktop - s0.desktop) / wall
 	r.OthersCPU = 100 * (s1.others - s0.others) / wall
+	r.RestCPU = 100*(s1.machine-s0.machine)/wall - r.RobotCPU - r.ServerCPU - r.DesktopCPU - r.OthersCPU
 	r.FPS = float64(r.Frames) / r.Seconds
 	r.UplinkKbps = float64(s1.rs.BytesSent-s0.rs.BytesSent) * 8 / 1000 / wall
 	r.EncodesPerSecond = float64(s1.rs.Encodes-s0.rs.Encodes) / wall
@@ -726,7 +728,7 @@ func sfuJSONLine(o options, r sfuResult, p2p result) map[string]any {
 		"server_cpu_pct": round(r.ServerCPU, 1), "server_rss_mb": round(r.ServerRSS, 1),
 		"desktop_cpu_pct": round(r.DesktopCPU, 1), "desktop_rss_mb": round(r.DesktopRSS, 1),
 		"rtt_p50_ms": round(r.RTTP50, 3), "rtt_p99_ms": round(r.RTTP99, 3),
-		"video_kbps": round(r.VideoKbps, 0),
+		"video_kbps": round(r.VideoKbps, 0), "rest_cpu_pct": round(r.RestCPU, 1),
 	}
 	if r.Viewers > 1 {
 		line["others_cpu_pct"], line["others_rss_mb"] = round(r.OthersCPU, 1), round(r.OthersRSS, 1)
@@ -740,14 +742,14 @@ func sfuJSONLine(o options, r sfuResult, p2p result) map[string]any {
 
 // sfuHeader and sfuRow print the -sfu table, P2P and SFU rows alike.
 func sfuHeader() {
-	fmt.Println("| size | codec | path | viewers | fps | dropped | latency p50 / p99 / mean | added p50 / p99 / mean | robot CPU / RSS | robot uplink | encodes/s | SFU CPU / RSS | desktop CPU / RSS | other viewers CPU / RSS, min fps | control RTT p50 / p99 |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| size | codec | path | viewers | fps | dropped | latency p50 / p99 / mean | added p50 / p99 / mean | robot CPU / RSS | robot uplink | encodes/s | SFU CPU / RSS | desktop CPU / RSS | other viewers CPU / RSS, min fps | control RTT p50 / p99 | rest of machine |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 }
 
 func p2pRow(o options, r result) {
-	fmt.Printf("| %dx%d | %s | P2P | 1 | %.1f | %d | %.1f / %.1f / %.2f ms | - | %.1f%% / %.0f MB | %.0f kbit/s (payload) | - | - | %.1f%% / %.0f MB | - | %.2f / %.2f ms |\n",
+	fmt.Printf("| %dx%d | %s | P2P | 1 | %.1f | %d | %.1f / %.1f / %.2f ms | - | %.1f%% / %.0f MB | %.0f kbit/s (payload) | - | - | %.1f%% / %.0f MB | - | %.2f / %.2f ms | %.0f%% |\n",
 		o.width, o.height, strings.ToUpper(o.codec), r.FPS, r.Dropped, r.LatencyP50, r.LatencyP99, r.LatencyMean,
-		r.RobotCPU, r.RobotRSS, r.VideoKbps, r.DesktopCPU, r.DesktopRSS, r.RTTP50, r.RTTP99)
+		r.RobotCPU, r.RobotRSS, r.VideoKbps, r.DesktopCPU, r.DesktopRSS, r.RTTP50, r.RTTP99, r.RestCPU)
 }
 
 func sfuRow(o options, r sfuResult, p2p result) {
@@ -760,8 +762,8 @@ func sfuRow(o options, r sfuResult, p2p result) {
 			others += fmt.Sprintf(", latency %.1f / %.1f ms", r.OthersLatencyP50, r.OthersLatencyP99)
 		}
 	}
-	fmt.Printf("| %dx%d | %s | LiveKit | %d | %.1f | %d | %.1f / %.1f / %.2f ms | %+.1f / %+.1f / %+.2f ms | %.1f%% / %.0f MB | %.0f kbit/s (RTP) | %.1f | %.1f%% / %.0f MB | %.1f%% / %.0f MB | %s | %.2f / %.2f ms |\n",
+	fmt.Printf("| %dx%d | %s | LiveKit | %d | %.1f | %d | %.1f / %.1f / %.2f ms | %+.1f / %+.1f / %+.2f ms | %.1f%% / %.0f MB | %.0f kbit/s (RTP) | %.1f | %.1f%% / %.0f MB | %.1f%% / %.0f MB | %s | %.2f / %.2f ms | %.0f%% |\n",
 		o.width, o.height, strings.ToUpper(o.codec), r.Viewers, r.FPS, r.Dropped, r.LatencyP50, r.LatencyP99, r.LatencyMean,
 		r.LatencyP50-p2p.LatencyP50, r.LatencyP99-p2p.LatencyP99, r.LatencyMean-p2p.LatencyMean, r.RobotCPU, r.RobotRSS, r.UplinkKbps, r.EncodesPerSecond,
-		r.ServerCPU, r.ServerRSS, r.DesktopCPU, r.DesktopRSS, others, r.RTTP50, r.RTTP99)
+		r.ServerCPU, r.ServerRSS, r.DesktopCPU, r.DesktopRSS, others, r.RTTP50, r.RTTP99, r.RestCPU)
 }
