@@ -78,7 +78,10 @@
 //   - the rest of the machine: its busy CPU time in the window (/proc/stat,
 //     all cores) minus the measured processes', as a share of one core: what
 //     else ran (rtcbench itself, other programs). On a shared machine a row
-//     with much of it measured a busy machine.
+//     with much of it measured a busy machine. It is good to a few percent
+//     either way (the kernel samples the machine's times at each tick but
+//     counts each process's precisely), so a quiet machine shows about 0,
+//     or a little below.
 //
 // H.264 is x264 and FFmpeg's libavcodec through package codec/h264, in a
 // build with the h264 tag only, as in the tutorial's robot and desktop:
