@@ -33,6 +33,56 @@
 // the aiortc robot's figures (aiortc_*) and robot_cpu_ratio, the aiortc
 // robot's CPU divided by the Go robot's.
 //
+// With -sfu livekit it measures, for each size, the Go robot peer to peer as
+// above, then through a LiveKit SFU with each number of -viewers in turn
+// (default 1,10), and prints one table of both (and a JSON line for each):
+//
+//	go run ./cmd/rtcbench -sfu livekit -width 640 -height 480 -viewers 1,10
+//	go run ./cmd/rtcbench -sfu livekit -width 640 -height 480 -viewers 10 -decode all
+//
+// Each SFU run is four processes: a livekit-server v1.13.5 of its own
+// (scripts/setup.sh installs it; $RTCBOT_LIVEKIT_SERVER overrides where it
+// is looked for), kept to 127.0.0.1 by its config, on free ports; the robot,
+// publishing the same test pattern with livekit.JoinRobot (rtcbot's own
+// send path, as peer to peer) and echoing controls to the room; the
+// measuring viewer, which is the desktop above (decoding, 4x headless
+// display, a control every 50 ms) through livekit.JoinViewer; and, with
+// more than one viewer, the other viewers together in one process, each a
+// livekit.JoinViewer, started before the measuring one. The measuring viewer
+// has a process to itself, so its figures are those of one desktop whatever
+// the count; the others share one so that their cost is one figure, apart
+// from the robot's and the server's. By default (-decode one) the others
+// go through rtcbot's whole receive path (RTP reassembly, losses asked for
+// again) but hand their frames to a decoder that only counts them: on this
+// machine every viewer would otherwise decode on the same two cores as the
+// robot and the server, which real operators, each on a desktop of their
+// own, do not. -decode all has them decode and read the time codes too (9
+// decoding viewers at 640x480 took about 40% of a core here: the machine
+// is not saturated, but the measuring viewer's p99 grows). Beyond the
+// figures above, an SFU run reports:
+//
+//   - the latency the SFU adds: its median, 99th percentile and mean minus
+//     those of the peer-to-peer run at the same size in the same run (the
+//     time code counts whole milliseconds, so the medians move in steps of
+//     one; the mean does not);
+//   - the robot's uplink, from livekit.Robot.Stats: all RTP bytes sent to
+//     the server, headers and retransmissions included, per second of the
+//     window (the P2P row's figure is the video payload the desktop
+//     received), and the encoder's calls per second, counted by a wrapper
+//     of the libvpx encoder rtcbot registers, which stay one per camera
+//     frame however many watch;
+//   - the livekit-server's CPU and peak memory, as for the robot;
+//   - the other viewers' CPU and peak memory, the fewest frames per second
+//     one of them received, and the mean VP8 bitrate they received (frame
+//     bytes, as their decoders got them);
+//   - the rest of the machine: its busy CPU time in the window (/proc/stat,
+//     all cores) minus the measured processes', as a share of one core: what
+//     else ran (rtcbench itself, other programs). On a shared machine a row
+//     with much of it measured a busy machine. It is good to a few percent
+//     either way (the kernel samples the machine's times at each tick but
+//     counts each process's precisely), so a quiet machine shows about 0,
+//     or a little below.
+//
 // H.264 is x264 and FFmpeg's libavcodec through package codec/h264, in a
 // build with the h264 tag only, as in the tutorial's robot and desktop:
 //
@@ -89,11 +139,14 @@ type options struct {
 	warmup             time.Duration
 	robotURL           string
 	profile            string // a CPU profile to write (roles), or their directory
+	livekitURL, room   string // the SFU roles' server and room
+	viewers            int    // the viewers role's count
+	decode             string // -sfu: "one" or "all" viewers decode
 }
 
 func main() {
 	var o options
-	role := flag.String("role", "", `internal: "robot", "desktop" or "pattern", the processes rtcbench starts`)
+	role := flag.String("role", "", `internal: "robot", "desktop", "pattern", "sfu-robot", "sfu-desktop" or "viewers", the processes rtcbench starts`)
 	flag.IntVar(&o.width, "width", 0, "frame width (default: 320x240, 640x480 and 1280x720 in turn)")
 	flag.IntVar(&o.height, "height", 0, "frame height (with -width)")
 	flag.IntVar(&o.fps, "fps", 30, "frames per second")
@@ -104,6 +157,11 @@ func main() {
 	peer := flag.String("peer", "go", `robots to measure: "go", or "aiortc" for the Go robot and the aiortc robot`)
 	jsonOnly := flag.Bool("json", false, "print only the JSON lines")
 	flag.StringVar(&o.robotURL, "robot", "", "internal: the robot's /connect URL, for -role desktop")
+	sfu := flag.String("sfu", "", `"livekit": also measure the Go robot through a livekit-server on 127.0.0.1, with -viewers viewers, against peer to peer`)
+	viewers := flag.String("viewers", "1,10", "with -sfu: the numbers of viewers to measure, in turn")
+	flag.StringVar(&o.decode, "decode", "one", `with -sfu: "one" (the measuring viewer decodes, the others only count their frames) or "all" (every viewer decodes and reads the time codes)`)
+	flag.StringVar(&o.livekitURL, "livekit", "", "internal: the livekit-server's ws:// URL, for the SFU roles")
+	flag.StringVar(&o.room, "room", "", "internal: the room, for the SFU roles")
 	flag.StringVar(&o.profile, "cpuprofile", "", "write CPU profiles of the Go robot and the desktop into this directory (robot-WxH-CODEC.pprof, desktop-...), for go tool pprof")
 	flag.Parse()
 	o.warmup = 2 * time.Second
@@ -128,8 +186,20 @@ func main() {
 		err = runDesktop(o)
 	case "pattern":
 		err = runPattern(o)
+	case "sfu-robot":
+		err = runSFURobot(o)
+	case "sfu-desktop":
+		err = runSFUDesktop(o)
+	case "viewers":
+		if o.viewers, err = strconv.Atoi(*viewers); err == nil {
+			err = runViewers(o)
+		}
 	case "":
-		err = orchestrate(o, strings.Split(*codecs, ","), *peer, *jsonOnly)
+		if *sfu != "" {
+			err = orchestrateSFU(o, *sfu, strings.Split(*codecs, ","), *viewers, *peer, *jsonOnly)
+		} else {
+			err = orchestrate(o, strings.Split(*codecs, ","), *peer, *jsonOnly)
+		}
 	default:
 		err = fmt.Errorf("unknown -role %q", *role)
 	}
@@ -234,6 +304,7 @@ type desktopReport struct {
 	Height             int     `json:"height"`
 	LatencyP50         float64 `json:"latency_p50_ms"`
 	LatencyP99         float64 `json:"latency_p99_ms"`
+	LatencyMean        float64 `json:"latency_mean_ms"`
 	RTTP50             float64 `json:"rtt_p50_ms"`
 	RTTP99             float64 `json:"rtt_p99_ms"`
 	Unreadable         int     `json:"unreadable"`
@@ -252,7 +323,7 @@ type desktopReport struct {
 // stops; then, once a line (or EOF) arrives on its standard input, its
 // report as JSON.
 func runDesktop(o options) error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(o.seconds*float64(time.Second))+o.warmup+30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), desktopTimeout(o))
 	defer cancel()
 	conn, err := rtcbot.NewConnection(rtcbot.ConnectionSettings{LoopbackOnly: true})
 	if err != nil {
@@ -261,11 +332,31 @@ func runDesktop(o options) error {
 	defer conn.Close()
 	frames := conn.Video().Subscribe()
 	echoes := conn.Subscribe()
-	disp := rtcbot.NewHeadlessDisplay(rtcbot.HeadlessDisplaySettings{Scale: 4}) // the tutorial's 4x, headless
-	defer disp.Close()
 	if err := rtcbot.Connect(ctx, conn, o.robotURL, nil); err != nil {
 		return err
 	}
+	return watch(ctx, o, desktopLink{frames: frames, echoes: echoes, put: conn.Put, stats: conn.LinkStats})
+}
+
+// desktopTimeout bounds a desktop's whole run.
+func desktopTimeout(o options) time.Duration {
+	return time.Duration(o.seconds*float64(time.Second)) + o.warmup + 30*time.Second
+}
+
+// desktopLink is what a desktop watches the robot through: a peer
+// connection, or a LiveKit viewer.
+type desktopLink struct {
+	frames rtcbot.Getter[image.Image]
+	echoes rtcbot.Getter[any]
+	put    func(any)
+	stats  func() rtcbot.LinkStats // a LiveKit viewer's has VideoBytesReceived only
+}
+
+// watch is the desktop's measurement over link, as runDesktop describes.
+func watch(ctx context.Context, o options, link desktopLink) error {
+	frames, echoes, conn := link.frames, link.echoes, link
+	disp := rtcbot.NewHeadlessDisplay(rtcbot.HeadlessDisplaySettings{Scale: 4}) // the tutorial's 4x, headless
+	defer disp.Close()
 
 	var mu sync.Mutex
 	measuring := false
@@ -279,7 +370,7 @@ func runDesktop(o options) error {
 			case <-ctx.Done():
 				return
 			}
-			conn.Put(map[string]any{"ping": n, "sent": time.Now().UnixNano()})
+			conn.put(map[string]any{"ping": n, "sent": time.Now().UnixNano()})
 		}
 	}()
 	go func() {
@@ -328,11 +419,11 @@ func runDesktop(o options) error {
 			mu.Lock()
 			measuring = true
 			mu.Unlock()
-			stats0 = conn.LinkStats()
+			stats0 = conn.stats()
 			fmt.Println("window")
 		}
 		if now.After(end) {
-			st := conn.LinkStats()
+			st := conn.stats()
 			r.VideoKbps = float64(st.VideoBytesReceived-stats0.VideoBytesReceived) * 8 / 1000 / o.seconds
 			r.PacketsRepaired, r.PacketsGivenUp = st.PacketsRepaired-stats0.PacketsRepaired, st.PacketsGivenUp-stats0.PacketsGivenUp
 			r.FramesLost = st.FramesIncomplete + st.FramesSkipped - stats0.FramesIncomplete - stats0.FramesSkipped
@@ -357,10 +448,20 @@ func runDesktop(o options) error {
 	bufio.NewReader(os.Stdin).ReadString('\n')
 	r.Seconds = o.seconds
 	r.LatencyP50, r.LatencyP99 = percentile(latencies, 50), percentile(latencies, 99)
+	r.LatencyMean = mean(latencies)
 	mu.Lock()
 	r.RTTP50, r.RTTP99 = percentile(rtts, 50), percentile(rtts, 99)
 	mu.Unlock()
 	return json.NewEncoder(os.Stdout).Encode(r)
+}
+
+// mean returns the mean of v (NaN if empty).
+func mean(v []float64) float64 {
+	sum := 0.0
+	for _, x := range v {
+		sum += x
+	}
+	return sum / float64(len(v))
 }
 
 // percentile returns the p-th percentile of v (NaN if empty).
@@ -381,6 +482,7 @@ type result struct {
 	DesktopCPU, DesktopRSS float64
 	FirstFrameMS           float64
 	FPS                    float64
+	RestCPU                float64 // the rest of the machine's CPU in the window, % of one core
 }
 
 func orchestrate(o options, codecs []string, peer string, jsonOnly bool) error {
@@ -464,6 +566,91 @@ func orchestrate(o options, codecs []string, peer string, jsonOnly bool) error {
 	return nil
 }
 
+// orchestrateSFU measures, for each size, the Go robot peer to peer, then
+// through LiveKit with each number of viewers.
+func orchestrateSFU(o options, sfu string, codecs []string, viewerList, peer string, jsonOnly bool) error {
+	if sfu != "livekit" {
+		return fmt.Errorf(`-sfu %q: want "livekit"`, sfu)
+	}
+	if peer != "go" || o.source != "pattern" {
+		return errors.New("-sfu measures the Go robot with the test pattern: leave out -peer and -source")
+	}
+	if len(codecs) != 1 || strings.ToLower(strings.TrimSpace(codecs[0])) != "vp8" {
+		return errors.New("-sfu measures VP8 (its viewers count frames with a VP8 decoder of their own): leave out -codec")
+	}
+	if o.decode != "one" && o.decode != "all" {
+		return fmt.Errorf(`-decode %q: want "one" or "all"`, o.decode)
+	}
+	var counts []int
+	for f := range strings.SplitSeq(viewerList, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return fmt.Errorf("-viewers %q: want numbers of viewers from 1, such as 1,10", viewerList)
+		}
+		counts = append(counts, n)
+	}
+	if _, err := os.Stat(livekitBinary()); err != nil {
+		return fmt.Errorf("no livekit-server at %s: %s", livekitBinary(), livekitInstall)
+	}
+	o.codec = "vp8"
+	sizes := [][2]int{{320, 240}, {640, 480}, {1280, 720}}
+	if o.width > 0 || o.height > 0 {
+		sizes = [][2]int{{o.width, o.height}}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if !jsonOnly {
+		fmt.Printf("rtcbench: %s, %d cores, %s, %s; loopback, %d fps, %g s measured after a %v warm-up; LiveKit %s, other viewers decode: %v\n\n",
+			cpuModel(), runtime.NumCPU(), runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH, o.fps, o.seconds, o.warmup, livekitVersion, o.decode == "all")
+		sfuHeader()
+	}
+	var jsonLines []string
+	emit := func(line map[string]any) {
+		b, _ := json.Marshal(line)
+		if jsonOnly {
+			fmt.Println(string(b))
+		} else {
+			jsonLines = append(jsonLines, string(b)) // after the table
+		}
+	}
+	for _, size := range sizes {
+		run := o
+		run.width, run.height = size[0], size[1]
+		p2p, err := measure(ctx, self, run, "go")
+		if err != nil {
+			return fmt.Errorf("%dx%d, peer to peer: %w", run.width, run.height, err)
+		}
+		if !jsonOnly {
+			p2pRow(run, p2p)
+		}
+		line := jsonLine(run, p2p)
+		line["path"], line["viewers"], line["latency_mean_ms"] = "p2p", 1, round(p2p.LatencyMean, 2)
+		line["rest_cpu_pct"] = round(p2p.RestCPU, 1)
+		emit(line)
+		for _, n := range counts {
+			r, err := measureSFU(ctx, self, run, n)
+			if err != nil {
+				return fmt.Errorf("%dx%d, LiveKit, %d viewers: %w", run.width, run.height, n, err)
+			}
+			if !jsonOnly {
+				sfuRow(run, r, p2p)
+			}
+			emit(sfuJSONLine(run, r, p2p))
+		}
+	}
+	if !jsonOnly {
+		fmt.Println()
+		for _, l := range jsonLines {
+			fmt.Println(l)
+		}
+	}
+	return nil
+}
+
 func printRow(o options, robot string, r result) {
 	fmt.Printf("| %dx%d | %s | %s | %.1f | %d (%.1f%%) | %.1f / %.1f ms | %.1f%% / %.0f MB | %.1f%% / %.0f MB | %.2f / %.2f ms | %.0f ms | %.0f kbit/s |\n",
 		o.width, o.height, strings.ToUpper(o.codec), robot, r.FPS, r.Dropped, 100*float64(r.Dropped)/float64(max(r.Frames+r.Dropped, 1)),
@@ -515,7 +702,7 @@ func measure(ctx context.Context, self string, o options, kind string) (result, 
 	}
 	defer desktop.Wait()
 	var r result
-	var cpu0Robot, cpu0Desktop, cpu1Robot, cpu1Desktop float64
+	var cpu0Robot, cpu0Desktop, cpu1Robot, cpu1Desktop, cpu0Machine, cpu1Machine float64
 	var t0, t1 time.Time
 	lines := bufio.NewScanner(out)
 	for lines.Scan() {
@@ -523,10 +710,10 @@ func measure(ctx context.Context, self string, o options, kind string) (result, 
 		case "first":
 		case "window":
 			t0 = time.Now()
-			cpu0Robot, cpu0Desktop = cpuSeconds(robot.pid()), cpuSeconds(desktop.Process.Pid)
+			cpu0Robot, cpu0Desktop, cpu0Machine = cpuSeconds(robot.pid()), cpuSeconds(desktop.Process.Pid), machineCPUSeconds()
 		case "end":
 			t1 = time.Now()
-			cpu1Robot, cpu1Desktop = cpuSeconds(robot.pid()), cpuSeconds(desktop.Process.Pid)
+			cpu1Robot, cpu1Desktop, cpu1Machine = cpuSeconds(robot.pid()), cpuSeconds(desktop.Process.Pid), machineCPUSeconds()
 			r.RobotRSS, r.DesktopRSS = peakRSS(robot.pid()), peakRSS(desktop.Process.Pid)
 			io.WriteString(resume, "\n")
 		default:
@@ -544,6 +731,7 @@ func measure(ctx context.Context, self string, o options, kind string) (result, 
 	wall := t1.Sub(t0).Seconds()
 	r.RobotCPU = 100 * (cpu1Robot - cpu0Robot) / wall
 	r.DesktopCPU = 100 * (cpu1Desktop - cpu0Desktop) / wall
+	r.RestCPU = 100*(cpu1Machine-cpu0Machine)/wall - r.RobotCPU - r.DesktopCPU
 	r.FirstFrameMS = float64(time.Unix(0, r.FirstFrameUnixNano).Sub(started)) / float64(time.Millisecond)
 	r.FPS = float64(r.Frames) / r.Seconds
 	return r, nil
@@ -686,6 +874,26 @@ func cpuSeconds(pid int) float64 {
 	utime, _ := strconv.ParseFloat(fields[11], 64) // field 14
 	stime, _ := strconv.ParseFloat(fields[12], 64) // field 15
 	return (utime + stime) / clockTicks
+}
+
+// machineCPUSeconds returns the CPU time all the machine's cores have
+// spent busy (user, nice, system, interrupts, steal), from /proc/stat.
+func machineCPUSeconds() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return math.NaN()
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	fields := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	if len(fields) < 9 || fields[0] != "cpu" {
+		return math.NaN()
+	}
+	busy := 0.0
+	for _, i := range []int{1, 2, 3, 6, 7, 8} {
+		v, _ := strconv.ParseFloat(fields[i], 64)
+		busy += v
+	}
+	return busy / clockTicks
 }
 
 // clockTicks is Linux's USER_HZ, the unit of /proc's CPU times: 100 on

@@ -1,0 +1,769 @@
+package main
+
+// The -sfu livekit measurement: the robot publishing into a room of a
+// livekit-server on 127.0.0.1 with package livekit, watched by one viewer
+// that decodes and measures as the P2P desktop does, and by the other
+// viewers in a process of their own. See the package doc.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+	protoLogger "github.com/livekit/protocol/logger"
+	lksdk "github.com/livekit/server-sdk-go/v2"
+	"github.com/rtcbot-go/rtcbot"
+	"github.com/rtcbot-go/rtcbot/codec/vp8"
+	"github.com/rtcbot-go/rtcbot/livekit"
+	"github.com/rtcbot-go/rtcbot/timecode"
+)
+
+// The livekit-server the SFU measurement runs: the release and key pair of
+// the module's LiveKit tests (internal/livekittest, which is for tests: it
+// reports through testing.TB), installed by scripts/setup.sh.
+const (
+	livekitVersion   = "v1.13.5"
+	livekitAPIKey    = "devkey"
+	livekitAPISecret = "secretsecretsecretsecretsecretsecret"
+	livekitInstall   = "bash scripts/setup.sh (or: GOBIN=${XDG_CACHE_HOME:-$HOME/.cache}/rtcbot/livekit-server-" + livekitVersion +
+		" go install github.com/livekit/livekit-server/cmd/server@" + livekitVersion + ")"
+	robotIdentity = "robot"
+)
+
+// livekitBinary is the livekit-server executable: $RTCBOT_LIVEKIT_SERVER
+// if set, else where scripts/setup.sh installs it.
+func livekitBinary() string {
+	if p := os.Getenv("RTCBOT_LIVEKIT_SERVER"); p != "" {
+		return p
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = filepath.Join(os.Getenv("HOME"), ".cache")
+	}
+	return filepath.Join(dir, "rtcbot", "livekit-server-"+livekitVersion, "server")
+}
+
+// livekitServer is a livekit-server process on 127.0.0.1.
+type livekitServer struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+	dir    string
+	url    string // ws://127.0.0.1:PORT
+}
+
+// startLivekit starts a livekit-server on free loopback ports, with a
+// config that keeps it on 127.0.0.1 (its --dev mode alone listens on every
+// interface), and waits until it answers.
+func startLivekit(ctx context.Context) (*livekitServer, error) {
+	bin := livekitBinary()
+	if _, err := os.Stat(bin); err != nil {
+		return nil, fmt.Errorf("no livekit-server at %s: %s", bin, livekitInstall)
+	}
+	httpPort, err := freePort("tcp4")
+	if err != nil {
+		return nil, err
+	}
+	udpPort, err := freePort("udp4")
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "rtcbench-livekit-")
+	if err != nil {
+		return nil, err
+	}
+	config := filepath.Join(dir, "livekit.yaml")
+	yaml := fmt.Sprintf(`port: %d
+bind_addresses: [127.0.0.1]
+rtc:
+  tcp_port: 0
+  udp_port: %d
+  use_external_ip: false
+  node_ip: 127.0.0.1
+  enable_loopback_candidate: true
+  interfaces: {includes: [lo]}
+  ips: {includes: [127.0.0.1/32]}
+keys: {%s: %s}
+logging: {level: warn}
+`, httpPort, udpPort, livekitAPIKey, livekitAPISecret)
+	if err := os.WriteFile(config, []byte(yaml), 0o600); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	w := &syncWriter{}
+	s := &livekitServer{dir: dir, url: "ws://127.0.0.1:" + strconv.Itoa(httpPort), exited: make(chan struct{})}
+	s.cmd = exec.Command(bin, "--dev", "--config", config)
+	s.cmd.Stdout, s.cmd.Stderr = w, w
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive rtcbench
+	if err := s.cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("start livekit-server: %w", err)
+	}
+	go func() { s.cmd.Wait(); close(s.exited) }()
+	deadline := time.Now().Add(60 * time.Second)
+	httpURL := "http://127.0.0.1:" + strconv.Itoa(httpPort) + "/"
+	for {
+		// The server answers "OK" at / once it serves; there is no event
+		// to wait for from outside its process.
+		if resp, err := http.Get(httpURL); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s, nil
+			}
+		}
+		select {
+		case <-s.exited:
+			s.stop()
+			return nil, fmt.Errorf("livekit-server exited at start: %s\n%s", s.cmd.ProcessState, w.String())
+		case <-ctx.Done():
+			s.stop()
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, fmt.Errorf("livekit-server did not answer at %s within 60 s:\n%s", httpURL, w.String())
+		}
+	}
+}
+
+func (s *livekitServer) pid() int { return s.cmd.Process.Pid }
+
+// stop stops the server (SIGTERM, SIGKILL after a second: a server just
+// started takes seconds to heed SIGTERM), waits, and removes its config.
+func (s *livekitServer) stop() {
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(time.Second):
+		s.cmd.Process.Kill()
+		<-s.exited
+	}
+	os.RemoveAll(s.dir)
+}
+
+// syncWriter collects the server's output from its two pipes' goroutines.
+type syncWriter struct {
+	mu sync.Mutex
+	w  bytes.Buffer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.String()
+}
+
+func freePort(network string) (int, error) {
+	if network == "udp4" {
+		c, err := net.ListenPacket(network, "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).Port, nil
+	}
+	l, err := net.Listen(network, "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// livekitToken is a join token for identity in the run's room.
+func livekitToken(room, identity string) (string, error) {
+	return livekit.Token(livekitAPIKey, livekitAPISecret, livekit.Grant{Room: room, Identity: identity, ValidFor: time.Hour})
+}
+
+// quietSDK keeps the LiveKit SDK's process-wide logger, which pion's logs
+// under it go to (at Info, every step of a join), to its errors.
+func quietSDK() {
+	h := slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})
+	lksdk.SetLogger(protoLogger.LogRLogger(logr.FromSlogHandler(h)))
+}
+
+// --- the SFU robot -----------------------------------------------------------
+
+// encodes counts the video encoder's calls in this process.
+var encodes atomic.Uint64
+
+// countingEncoder is libvpx, as rtcbot registers it in cgo builds, counting
+// its frames.
+type countingEncoder struct{ rtcbot.VideoEncoder }
+
+func (e countingEncoder) Encode(img *image.YCbCr, pts time.Duration, key bool) ([]byte, bool, error) {
+	encodes.Add(1)
+	return e.VideoEncoder.Encode(img, pts, key)
+}
+
+// robotStats is what the SFU robot reports when asked.
+type robotStats struct {
+	livekit.Stats
+	Encodes uint64 `json:"encodes"`
+}
+
+// runSFURobot is the robot in the room: the test pattern published with
+// livekit.JoinRobot, every control echoed as {"echo": message} to every
+// participant. It prints "ready" once publishing, then a robotStats line
+// for every line on its standard input, until the input closes.
+func runSFURobot(o options) error {
+	quietSDK()
+	rtcbot.RegisterVideoEncoder("VP8", func(s rtcbot.VideoEncoderSettings) (rtcbot.VideoEncoder, error) {
+		enc, err := vp8.NewEncoder(vp8.EncoderSettings{Width: s.Width, Height: s.Height, FPS: s.FPS, Bitrate: s.Bitrate})
+		if err != nil {
+			return nil, err
+		}
+		return countingEncoder{enc}, nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cam := rtcbot.NewTestPatternCamera(rtcbot.CameraSettings{Width: o.width, Height: o.height, FPS: o.fps})
+	defer cam.Close()
+	token, err := livekitToken(o.room, robotIdentity)
+	if err != nil {
+		return err
+	}
+	r, err := livekit.JoinRobot(ctx, o.livekitURL, token, livekit.RobotSettings{
+		Video: rtcbot.VideoSettings{Codec: o.codec, MaxBitrate: o.kbps * 1000, StartBitrate: o.kbps * 1000, MinBitrate: o.kbps * 1000},
+	})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if err := r.PublishVideo(ctx, cam); err != nil {
+		return err
+	}
+	r.SubscribeFunc(func(msg any) { r.Put(map[string]any{"echo": msg}) })
+	fmt.Println("ready")
+	in := bufio.NewScanner(os.Stdin)
+	enc := json.NewEncoder(os.Stdout)
+	for in.Scan() {
+		if err := enc.Encode(robotStats{r.Stats(), encodes.Load()}); err != nil {
+			return err
+		}
+	}
+	return r.Err()
+}
+
+// --- the viewers -------------------------------------------------------------
+
+// decoded counts what this process's VP8 decoders were given: one decoder
+// per viewer's video track.
+type decoded struct {
+	frames, bytes atomic.Uint64
+	first         chan struct{} // closed at the first frame
+	once          sync.Once
+}
+
+var (
+	decodersMu sync.Mutex
+	decoders   []*decoded
+	newDecoder = make(chan struct{}, 1024) // a decoder was made
+)
+
+// countingDecoder counts the frames of one track, and decodes them with
+// libvpx unless dec is nil: then it returns the same blank picture of the
+// stream's size (from the keyframes' headers) for every frame. (Not nil,
+// which VideoDecoder allows for a frame without a picture: rtcbot's VP8
+// receive path dereferences it.) Nothing subscribes to those viewers'
+// video, so the picture goes nowhere.
+type countingDecoder struct {
+	dec   *vp8.Decoder
+	n     *decoded
+	blank **image.YCbCr
+}
+
+func (d countingDecoder) Decode(frame []byte) (*image.YCbCr, error) {
+	d.n.frames.Add(1)
+	d.n.bytes.Add(uint64(len(frame)))
+	d.n.once.Do(func() { close(d.n.first) })
+	if d.dec != nil {
+		return d.dec.Decode(frame)
+	}
+	// A keyframe: a 3-byte tag whose low bit is 0, the start code 9d 01 2a,
+	// then 14-bit width and height, little-endian (RFC 6386, 9.1).
+	if len(frame) >= 10 && frame[0]&1 == 0 && frame[3] == 0x9d && frame[4] == 0x01 && frame[5] == 0x2a {
+		w, h := int(frame[6])|int(frame[7]&0x3f)<<8, int(frame[8])|int(frame[9]&0x3f)<<8
+		if b := *d.blank; b == nil || b.Rect.Dx() != w || b.Rect.Dy() != h {
+			*d.blank = image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+		}
+	}
+	if *d.blank == nil {
+		return nil, errors.New("no keyframe yet")
+	}
+	return *d.blank, nil
+}
+
+func (d countingDecoder) Close() error {
+	if d.dec == nil {
+		return nil
+	}
+	return d.dec.Close()
+}
+
+// registerCountingDecoder makes VP8's decoder a countingDecoder, decoding
+// or not.
+func registerCountingDecoder(decode bool) {
+	rtcbot.RegisterVideoDecoder("VP8", func() (rtcbot.VideoDecoder, error) {
+		d := countingDecoder{n: &decoded{first: make(chan struct{})}, blank: new(*image.YCbCr)}
+		if decode {
+			dec, err := vp8.NewDecoder()
+			if err != nil {
+				return nil, err
+			}
+			d.dec = dec
+		}
+		decodersMu.Lock()
+		decoders = append(decoders, d.n)
+		decodersMu.Unlock()
+		newDecoder <- struct{}{}
+		return d, nil
+	})
+}
+
+// runSFUDesktop is the viewer that measures: the P2P desktop (it decodes,
+// shows the video 4x on a headless display, sends a control every 50 ms,
+// reads the time codes), through livekit.JoinViewer.
+func runSFUDesktop(o options) error {
+	quietSDK()
+	registerCountingDecoder(true)
+	ctx, cancel := context.WithTimeout(context.Background(), desktopTimeout(o))
+	defer cancel()
+	token, err := livekitToken(o.room, "desktop")
+	if err != nil {
+		return err
+	}
+	v, err := livekit.JoinViewer(ctx, o.livekitURL, token, livekit.ViewerSettings{Robot: robotIdentity})
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	stats := func() rtcbot.LinkStats {
+		var st rtcbot.LinkStats
+		decodersMu.Lock()
+		defer decodersMu.Unlock()
+		for _, d := range decoders {
+			st.VideoBytesReceived += d.bytes.Load()
+		}
+		return st
+	}
+	return watch(ctx, o, desktopLink{frames: v.Video().Subscribe(), echoes: v.Subscribe(), put: v.Put, stats: stats})
+}
+
+// viewersReport is what the other viewers' process reports at each mark.
+type viewersReport struct {
+	Frames []uint64 `json:"frames"` // per viewer, VP8 frames received
+	Bytes  []uint64 `json:"bytes"`  // per viewer, their bytes
+	// The time codes read between the last two marks, all viewers
+	// pooled, when they decode.
+	LatencyP50 float64 `json:"latency_p50_ms"`
+	LatencyP99 float64 `json:"latency_p99_ms"`
+	Unreadable int     `json:"unreadable"`
+}
+
+// runViewers joins o.viewers viewers, each receiving the robot's video
+// through rtcbot's receive path, decoding it and reading the time codes if
+// o.decode is "all", else only counting its frames (see the package doc).
+// It prints "ready" once every viewer has had a frame, then a
+// viewersReport for every line on its standard input (the first starts a
+// window of time codes, each next one ends it and starts the next), until
+// the input closes.
+func runViewers(o options) error {
+	quietSDK()
+	decode := o.decode == "all"
+	registerCountingDecoder(decode)
+	ctx, cancel := context.WithTimeout(context.Background(), desktopTimeout(o)+30*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	var latencies []float64
+	unreadable := 0
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	for i := range o.viewers {
+		token, err := livekitToken(o.room, fmt.Sprintf("viewer-%d", i+1))
+		if err != nil {
+			return err
+		}
+		v, err := livekit.JoinViewer(ctx, o.livekitURL, token, livekit.ViewerSettings{Robot: robotIdentity})
+		if err != nil {
+			return fmt.Errorf("viewer %d: %w", i+1, err)
+		}
+		defer v.Close()
+		if !decode {
+			continue
+		}
+		frames := v.Video().Subscribe()
+		wg.Go(func() {
+			for {
+				frame, err := frames.Get(ctx)
+				if err != nil {
+					return
+				}
+				now := time.Now()
+				s, err := timecode.Read(frame)
+				mu.Lock()
+				if err != nil {
+					unreadable++
+				} else {
+					latencies = append(latencies, float64(s.Latency(now))/float64(time.Millisecond))
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	// Every viewer's decoder made, then every one's first frame.
+	for range o.viewers {
+		select {
+		case <-newDecoder:
+		case <-ctx.Done():
+			return fmt.Errorf("not every viewer got a video track: %w", ctx.Err())
+		}
+	}
+	decodersMu.Lock()
+	all := slices.Clone(decoders)
+	decodersMu.Unlock()
+	for i, d := range all {
+		select {
+		case <-d.first:
+		case <-ctx.Done():
+			return fmt.Errorf("viewer %d got no frame: %w", i+1, ctx.Err())
+		}
+	}
+	fmt.Println("ready")
+	in := bufio.NewScanner(os.Stdin)
+	enc := json.NewEncoder(os.Stdout)
+	for in.Scan() {
+		var r viewersReport
+		decodersMu.Lock()
+		for _, d := range decoders {
+			r.Frames = append(r.Frames, d.frames.Load())
+			r.Bytes = append(r.Bytes, d.bytes.Load())
+		}
+		decodersMu.Unlock()
+		mu.Lock()
+		r.LatencyP50, r.LatencyP99 = percentile(latencies, 50), percentile(latencies, 99)
+		r.Unreadable = unreadable
+		latencies, unreadable = nil, 0
+		mu.Unlock()
+		if err := enc.Encode(jsonSafe(r)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// jsonSafe replaces the NaN percentiles of no time codes, which JSON
+// cannot carry, with -1.
+func jsonSafe(r viewersReport) viewersReport {
+	if math.IsNaN(r.LatencyP50) {
+		r.LatencyP50, r.LatencyP99 = -1, -1
+	}
+	return r
+}
+
+// --- the orchestrator's side -------------------------------------------------
+
+// child is a role process rtcbench talks to by lines: it asks with a line
+// on the child's standard input and reads one line of answer.
+type child struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   *bufio.Scanner
+	name  string
+}
+
+func startChild(ctx context.Context, name, self string, args ...string) (*child, error) {
+	cmd := exec.CommandContext(ctx, self, args...)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &child{cmd: cmd, stdin: stdin, out: bufio.NewScanner(stdout), name: name}
+	c.out.Buffer(nil, 1<<20)
+	if line, err := c.line(); err != nil {
+		c.stop()
+		return nil, err
+	} else if line != "ready" {
+		c.stop()
+		return nil, fmt.Errorf("%s printed %q", name, line)
+	}
+	return c, nil
+}
+
+func (c *child) pid() int { return c.cmd.Process.Pid }
+
+func (c *child) line() (string, error) {
+	if !c.out.Scan() {
+		if err := c.cmd.Wait(); err != nil {
+			return "", fmt.Errorf("%s: %w", c.name, err)
+		}
+		return "", fmt.Errorf("%s ended", c.name)
+	}
+	return c.out.Text(), nil
+}
+
+// ask writes a line and decodes the JSON line answered into v.
+func (c *child) ask(v any) error {
+	if _, err := io.WriteString(c.stdin, "stats\n"); err != nil {
+		return fmt.Errorf("%s: %w", c.name, err)
+	}
+	line, err := c.line()
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal([]byte(line), v); err != nil {
+		return fmt.Errorf("%s printed %q: %w", c.name, line, err)
+	}
+	return nil
+}
+
+// stop closes the child's standard input, which ends it, and waits (10 s,
+// then kills it).
+func (c *child) stop() {
+	c.stdin.Close()
+	done := make(chan struct{})
+	go func() { c.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		c.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// sfuResult is one SFU run: the robot, the server, the measuring viewer
+// and the others.
+type sfuResult struct {
+	desktopReport
+	Viewers                int
+	RobotCPU, RobotRSS     float64
+	ServerCPU, ServerRSS   float64
+	DesktopCPU, DesktopRSS float64
+	OthersCPU, OthersRSS   float64 // the other viewers' process, 0 for one viewer
+	FPS                    float64
+	UplinkKbps             float64 // Robot.Stats().BytesSent: RTP, headers and resends included
+	EncodesPerSecond       float64
+	FramesSentPerSecond    float64
+	KeyframesSent          uint64
+	KeyframeRequests       uint64
+	TargetKbps             float64
+	OthersFPSMin           float64 // the fewest frames per second one of the others got
+	OthersKbps             float64 // their VP8 payload, mean per viewer
+	OthersLatencyP50       float64 // with -decode all, pooled
+	OthersLatencyP99       float64
+	RestCPU                float64 // the rest of the machine's CPU in the window, % of one core
+}
+
+// measureSFU runs a livekit-server, the robot in a room of it, the other
+// viewers (viewers-1 of them), then the measuring viewer, and measures
+// over the measuring viewer's window.
+func measureSFU(ctx context.Context, self string, o options, viewers int) (sfuResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(o.seconds*float64(time.Second))+o.warmup+120*time.Second)
+	defer cancel()
+	srv, err := startLivekit(ctx)
+	if err != nil {
+		return sfuResult{}, err
+	}
+	defer srv.stop()
+	room := fmt.Sprintf("rtcbench-%d", os.Getpid())
+	common := []string{"-livekit", srv.url, "-room", room, "-width", strconv.Itoa(o.width), "-height", strconv.Itoa(o.height),
+		"-fps", strconv.Itoa(o.fps), "-codec", o.codec, "-seconds", strconv.FormatFloat(o.seconds, 'f', -1, 64)}
+	robot, err := startChild(ctx, "the SFU robot", self, append([]string{"-role", "sfu-robot", "-kbps", strconv.Itoa(o.kbps), "-cpuprofile", profilePath(o, "sfu-robot")}, common...)...)
+	if err != nil {
+		return sfuResult{}, err
+	}
+	defer robot.stop()
+	var others *child
+	if viewers > 1 {
+		others, err = startChild(ctx, "the other viewers", self, append([]string{"-role", "viewers", "-viewers", strconv.Itoa(viewers - 1), "-decode", o.decode}, common...)...)
+		if err != nil {
+			return sfuResult{}, err
+		}
+		defer others.stop()
+	}
+
+	desktop := exec.CommandContext(ctx, self, append([]string{"-role", "sfu-desktop", "-cpuprofile", profilePath(o, fmt.Sprintf("sfu-desktop-%d", viewers))}, common...)...)
+	desktop.Stderr = os.Stderr
+	out, err := desktop.StdoutPipe()
+	if err != nil {
+		return sfuResult{}, err
+	}
+	resume, err := desktop.StdinPipe()
+	if err != nil {
+		return sfuResult{}, err
+	}
+	defer resume.Close()
+	if err := desktop.Start(); err != nil {
+		return sfuResult{}, err
+	}
+	defer desktop.Wait()
+
+	r := sfuResult{Viewers: viewers}
+	type sample struct {
+		at                                      time.Time
+		robot, server, desktop, others, machine float64
+		rs                                      robotStats
+		vs                                      viewersReport
+	}
+	take := func() (sample, error) {
+		s := sample{at: time.Now(), robot: cpuSeconds(robot.pid()), server: cpuSeconds(srv.pid()), desktop: cpuSeconds(desktop.Process.Pid), machine: machineCPUSeconds()}
+		if others != nil {
+			s.others = cpuSeconds(others.pid())
+			if err := others.ask(&s.vs); err != nil {
+				return s, err
+			}
+		}
+		return s, robot.ask(&s.rs)
+	}
+	var s0, s1 sample
+	lines := bufio.NewScanner(out)
+	for lines.Scan() {
+		switch line := lines.Text(); line {
+		case "first":
+		case "window":
+			if s0, err = take(); err != nil {
+				return sfuResult{}, err
+			}
+		case "end":
+			if s1, err = take(); err != nil {
+				return sfuResult{}, err
+			}
+			r.RobotRSS, r.ServerRSS, r.DesktopRSS = peakRSS(robot.pid()), peakRSS(srv.pid()), peakRSS(desktop.Process.Pid)
+			if others != nil {
+				r.OthersRSS = peakRSS(others.pid())
+			}
+			io.WriteString(resume, "\n")
+		default:
+			if err := json.Unmarshal([]byte(line), &r.desktopReport); err != nil {
+				return sfuResult{}, fmt.Errorf("the SFU desktop printed %q: %w", line, err)
+			}
+		}
+	}
+	if err := desktop.Wait(); err != nil {
+		return sfuResult{}, fmt.Errorf("the SFU desktop: %w", err)
+	}
+	if s1.at.IsZero() || r.Frames == 0 {
+		return sfuResult{}, errors.New("the SFU desktop measured no frames")
+	}
+	wall := s1.at.Sub(s0.at).Seconds()
+	r.RobotCPU = 100 * (s1.robot - s0.robot) / wall
+	r.ServerCPU = 100 * (s1.server - s0.server) / wall
+	r.DesktopCPU = 100 * (s1.desktop - s0.desktop) / wall
+	r.OthersCPU = 100 * (s1.others - s0.others) / wall
+	r.RestCPU = 100*(s1.machine-s0.machine)/wall - r.RobotCPU - r.ServerCPU - r.DesktopCPU - r.OthersCPU
+	r.FPS = float64(r.Frames) / r.Seconds
+	r.UplinkKbps = float64(s1.rs.BytesSent-s0.rs.BytesSent) * 8 / 1000 / wall
+	r.EncodesPerSecond = float64(s1.rs.Encodes-s0.rs.Encodes) / wall
+	r.FramesSentPerSecond = float64(s1.rs.FramesSent-s0.rs.FramesSent) / wall
+	r.KeyframesSent, r.KeyframeRequests = s1.rs.KeyframesSent-s0.rs.KeyframesSent, s1.rs.KeyframeRequests-s0.rs.KeyframeRequests
+	r.TargetKbps = float64(s1.rs.TargetBitrate) / 1000
+	if others != nil {
+		if len(s0.vs.Frames) != len(s1.vs.Frames) {
+			return sfuResult{}, fmt.Errorf("the other viewers' video tracks went from %d to %d", len(s0.vs.Frames), len(s1.vs.Frames))
+		}
+		r.OthersFPSMin = -1
+		var bytes uint64
+		for i := range s1.vs.Frames {
+			fps := float64(s1.vs.Frames[i]-s0.vs.Frames[i]) / wall
+			if r.OthersFPSMin < 0 || fps < r.OthersFPSMin {
+				r.OthersFPSMin = fps
+			}
+			bytes += s1.vs.Bytes[i] - s0.vs.Bytes[i]
+		}
+		r.OthersKbps = float64(bytes) * 8 / 1000 / wall / float64(len(s1.vs.Frames))
+		r.OthersLatencyP50, r.OthersLatencyP99 = s1.vs.LatencyP50, s1.vs.LatencyP99
+	}
+	return r, nil
+}
+
+// sfuJSONLine is an SFU run's JSON line; p2p is the P2P run at the same
+// size and codec, for the latency the SFU adds.
+func sfuJSONLine(o options, r sfuResult, p2p result) map[string]any {
+	line := map[string]any{
+		"path": "livekit", "viewers": r.Viewers, "decode": o.decode,
+		"width": o.width, "height": o.height, "codec": o.codec, "fps_target": o.fps, "seconds": o.seconds,
+		"fps": round(r.FPS, 2), "dropped": r.Dropped, "frames": r.Frames, "unreadable": r.Unreadable,
+		"latency_p50_ms": round(r.LatencyP50, 2), "latency_p99_ms": round(r.LatencyP99, 2),
+		"latency_mean_ms": round(r.LatencyMean, 2), "added_latency_mean_ms": round(r.LatencyMean-p2p.LatencyMean, 2),
+		"added_latency_p50_ms": round(r.LatencyP50-p2p.LatencyP50, 2), "added_latency_p99_ms": round(r.LatencyP99-p2p.LatencyP99, 2),
+		"robot_cpu_pct": round(r.RobotCPU, 1), "robot_rss_mb": round(r.RobotRSS, 1),
+		"robot_uplink_kbps": round(r.UplinkKbps, 0), "robot_target_kbps": round(r.TargetKbps, 0),
+		"robot_encodes_per_s": round(r.EncodesPerSecond, 2), "robot_frames_sent_per_s": round(r.FramesSentPerSecond, 2),
+		"robot_keyframes_sent": r.KeyframesSent, "robot_keyframe_requests": r.KeyframeRequests,
+		"server_cpu_pct": round(r.ServerCPU, 1), "server_rss_mb": round(r.ServerRSS, 1),
+		"desktop_cpu_pct": round(r.DesktopCPU, 1), "desktop_rss_mb": round(r.DesktopRSS, 1),
+		"rtt_p50_ms": round(r.RTTP50, 3), "rtt_p99_ms": round(r.RTTP99, 3),
+		"video_kbps": round(r.VideoKbps, 0), "rest_cpu_pct": round(r.RestCPU, 1),
+	}
+	if r.Viewers > 1 {
+		line["others_cpu_pct"], line["others_rss_mb"] = round(r.OthersCPU, 1), round(r.OthersRSS, 1)
+		line["others_fps_min"], line["others_video_kbps"] = round(r.OthersFPSMin, 2), round(r.OthersKbps, 0)
+		if o.decode == "all" {
+			line["others_latency_p50_ms"], line["others_latency_p99_ms"] = round(r.OthersLatencyP50, 2), round(r.OthersLatencyP99, 2)
+		}
+	}
+	return line
+}
+
+// sfuHeader and sfuRow print the -sfu table, P2P and SFU rows alike.
+func sfuHeader() {
+	fmt.Println("| size | codec | path | viewers | fps | dropped | latency p50 / p99 / mean | added p50 / p99 / mean | robot CPU / RSS | robot uplink | encodes/s | SFU CPU / RSS | desktop CPU / RSS | other viewers CPU / RSS, min fps | control RTT p50 / p99 | rest of machine |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+}
+
+func p2pRow(o options, r result) {
+	fmt.Printf("| %dx%d | %s | P2P | 1 | %.1f | %d | %.1f / %.1f / %.2f ms | - | %.1f%% / %.0f MB | %.0f kbit/s (payload) | - | - | %.1f%% / %.0f MB | - | %.2f / %.2f ms | %.0f%% |\n",
+		o.width, o.height, strings.ToUpper(o.codec), r.FPS, r.Dropped, r.LatencyP50, r.LatencyP99, r.LatencyMean,
+		r.RobotCPU, r.RobotRSS, r.VideoKbps, r.DesktopCPU, r.DesktopRSS, r.RTTP50, r.RTTP99, r.RestCPU)
+}
+
+func sfuRow(o options, r sfuResult, p2p result) {
+	others := "-"
+	if r.Viewers > 1 {
+		others = fmt.Sprintf("%.1f%% / %.0f MB, %.1f", r.OthersCPU, r.OthersRSS, r.OthersFPSMin)
+		if o.decode != "all" {
+			others += " (not decoding)"
+		} else {
+			others += fmt.Sprintf(", latency %.1f / %.1f ms", r.OthersLatencyP50, r.OthersLatencyP99)
+		}
+	}
+	fmt.Printf("| %dx%d | %s | LiveKit | %d | %.1f | %d | %.1f / %.1f / %.2f ms | %+.1f / %+.1f / %+.2f ms | %.1f%% / %.0f MB | %.0f kbit/s (RTP) | %.1f | %.1f%% / %.0f MB | %.1f%% / %.0f MB | %s | %.2f / %.2f ms | %.0f%% |\n",
+		o.width, o.height, strings.ToUpper(o.codec), r.Viewers, r.FPS, r.Dropped, r.LatencyP50, r.LatencyP99, r.LatencyMean,
+		r.LatencyP50-p2p.LatencyP50, r.LatencyP99-p2p.LatencyP99, r.LatencyMean-p2p.LatencyMean, r.RobotCPU, r.RobotRSS, r.UplinkKbps, r.EncodesPerSecond,
+		r.ServerCPU, r.ServerRSS, r.DesktopCPU, r.DesktopRSS, others, r.RTTP50, r.RTTP99, r.RestCPU)
+}
