@@ -170,6 +170,12 @@ func (a *vp8Assembler) finish(p packet, emit func(image.Image)) bool {
 		return a.drop(&a.count.skipped)
 	}
 	img, err := a.dec.Decode(a.frame)
+	if err == nil && img == nil {
+		// A frame that yields no picture (VideoDecoder allows it): the
+		// stream goes on.
+		a.needKey = false
+		return false
+	}
 	if err != nil || img.Rect.Dx() != a.width || img.Rect.Dy() != a.height {
 		return a.drop(&a.count.refused)
 	}

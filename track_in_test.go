@@ -250,6 +250,21 @@ func TestVP8AssemblerChecksDecodedSize(t *testing.T) {
 	}
 }
 
+// A decoder may decode a frame to no picture (nil and no error): nothing
+// is delivered and nothing is dropped, and the frames after it decode.
+func TestVP8AssemblerNoPicture(t *testing.T) {
+	requireVP8(t)
+	frames := encodeVP8(t, 160, 120, 2)
+	a := newVP8Assembler(fixedDecoder{nil}, maxVP8FrameBytes)
+	var s rtpSender
+	for i, f := range frames {
+		imgs, needKey := pushFrame(t, a, s.packets(f, 1200))
+		if len(imgs) != 0 || needKey || a.count.dropped() != 0 {
+			t.Fatalf("frame %d: %d pictures, keyframe requested %v, dropped %d; want none, false, 0", i, len(imgs), needKey, a.count.dropped())
+		}
+	}
+}
+
 // fixedDecoder "decodes" every frame to the same picture.
 type fixedDecoder struct{ img *image.YCbCr }
 
