@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rtcbot-go/rtcbot/internal/livekitserver"
 	"github.com/rtcbot-go/rtcbot/internal/livekittest"
 	"github.com/rtcbot-go/rtcbot/livekit"
 )
@@ -143,7 +144,11 @@ func TestSFUDriveWithWatcherToken(t *testing.T) {
 func TestSFUDemo(t *testing.T) {
 	ctx := testCtx(t)
 	bin := build(t, ctx, "sfu/demo")
-	demo := startEnv(t, ctx, []string{"RTCBOT_LIVEKIT_SERVER=" + livekittest.Binary()}, bin, "-duration", "2s")
+	server, err := livekitserver.Binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	demo := startEnv(t, ctx, []string{"RTCBOT_LIVEKIT_SERVER=" + server}, bin, "-duration", "2s")
 	summary := demo.waitFor(ctx, regexp.MustCompile(`^Summary: (.*)$`))[1]
 	for _, want := range []string{
 		"driver received", "watcher-1 received", "watcher-2 received", "(320x240)",

@@ -120,6 +120,7 @@ import (
 	"time"
 
 	"github.com/rtcbot-go/rtcbot"
+	"github.com/rtcbot-go/rtcbot/internal/livekitserver"
 	"github.com/rtcbot-go/rtcbot/timecode"
 )
 
@@ -589,8 +590,8 @@ func orchestrateSFU(o options, sfu string, codecs []string, viewerList, peer str
 		}
 		counts = append(counts, n)
 	}
-	if _, err := os.Stat(livekitBinary()); err != nil {
-		return fmt.Errorf("no livekit-server at %s: %s", livekitBinary(), livekitInstall)
+	if _, err := livekitserver.Binary(); err != nil {
+		return err
 	}
 	o.codec = "vp8"
 	sizes := [][2]int{{320, 240}, {640, 480}, {1280, 720}}
@@ -605,7 +606,7 @@ func orchestrateSFU(o options, sfu string, codecs []string, viewerList, peer str
 	defer stop()
 	if !jsonOnly {
 		fmt.Printf("rtcbench: %s, %d cores, %s, %s; loopback, %d fps, %g s measured after a %v warm-up; LiveKit %s, other viewers decode: %v\n\n",
-			cpuModel(), runtime.NumCPU(), runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH, o.fps, o.seconds, o.warmup, livekitVersion, o.decode == "all")
+			cpuModel(), runtime.NumCPU(), runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH, o.fps, o.seconds, o.warmup, livekitserver.Version, o.decode == "all")
 		sfuHeader()
 	}
 	var jsonLines []string

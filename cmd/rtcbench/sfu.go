@@ -7,7 +7,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,17 +15,13 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -34,171 +29,17 @@ import (
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/rtcbot-go/rtcbot"
 	"github.com/rtcbot-go/rtcbot/codec/vp8"
+	"github.com/rtcbot-go/rtcbot/internal/livekitserver"
 	"github.com/rtcbot-go/rtcbot/livekit"
 	"github.com/rtcbot-go/rtcbot/timecode"
 )
 
-// The livekit-server the SFU measurement runs: the release and key pair of
-// the module's LiveKit tests (internal/livekittest, which is for tests: it
-// reports through testing.TB), installed by scripts/setup.sh.
-const (
-	livekitVersion   = "v1.13.5"
-	livekitAPIKey    = "devkey"
-	livekitAPISecret = "secretsecretsecretsecretsecretsecret"
-	livekitInstall   = "bash scripts/setup.sh (or: GOBIN=${XDG_CACHE_HOME:-$HOME/.cache}/rtcbot/livekit-server-" + livekitVersion +
-		" go install github.com/livekit/livekit-server/cmd/server@" + livekitVersion + ")"
-	robotIdentity = "robot"
-)
-
-// livekitBinary is the livekit-server executable: $RTCBOT_LIVEKIT_SERVER
-// if set, else where scripts/setup.sh installs it.
-func livekitBinary() string {
-	if p := os.Getenv("RTCBOT_LIVEKIT_SERVER"); p != "" {
-		return p
-	}
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		dir = filepath.Join(os.Getenv("HOME"), ".cache")
-	}
-	return filepath.Join(dir, "rtcbot", "livekit-server-"+livekitVersion, "server")
-}
-
-// livekitServer is a livekit-server process on 127.0.0.1.
-type livekitServer struct {
-	cmd    *exec.Cmd
-	exited chan struct{}
-	dir    string
-	url    string // ws://127.0.0.1:PORT
-}
-
-// startLivekit starts a livekit-server on free loopback ports, with a
-// config that keeps it on 127.0.0.1 (its --dev mode alone listens on every
-// interface), and waits until it answers.
-func startLivekit(ctx context.Context) (*livekitServer, error) {
-	bin := livekitBinary()
-	if _, err := os.Stat(bin); err != nil {
-		return nil, fmt.Errorf("no livekit-server at %s: %s", bin, livekitInstall)
-	}
-	httpPort, err := freePort("tcp4")
-	if err != nil {
-		return nil, err
-	}
-	udpPort, err := freePort("udp4")
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "rtcbench-livekit-")
-	if err != nil {
-		return nil, err
-	}
-	config := filepath.Join(dir, "livekit.yaml")
-	yaml := fmt.Sprintf(`port: %d
-bind_addresses: [127.0.0.1]
-rtc:
-  tcp_port: 0
-  udp_port: %d
-  use_external_ip: false
-  node_ip: 127.0.0.1
-  enable_loopback_candidate: true
-  interfaces: {includes: [lo]}
-  ips: {includes: [127.0.0.1/32]}
-keys: {%s: %s}
-logging: {level: warn}
-`, httpPort, udpPort, livekitAPIKey, livekitAPISecret)
-	if err := os.WriteFile(config, []byte(yaml), 0o600); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	w := &syncWriter{}
-	s := &livekitServer{dir: dir, url: "ws://127.0.0.1:" + strconv.Itoa(httpPort), exited: make(chan struct{})}
-	s.cmd = exec.Command(bin, "--dev", "--config", config)
-	s.cmd.Stdout, s.cmd.Stderr = w, w
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive rtcbench
-	if err := s.cmd.Start(); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("start livekit-server: %w", err)
-	}
-	go func() { s.cmd.Wait(); close(s.exited) }()
-	deadline := time.Now().Add(60 * time.Second)
-	httpURL := "http://127.0.0.1:" + strconv.Itoa(httpPort) + "/"
-	for {
-		// The server answers "OK" at / once it serves; there is no event
-		// to wait for from outside its process.
-		if resp, err := http.Get(httpURL); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s, nil
-			}
-		}
-		select {
-		case <-s.exited:
-			s.stop()
-			return nil, fmt.Errorf("livekit-server exited at start: %s\n%s", s.cmd.ProcessState, w.String())
-		case <-ctx.Done():
-			s.stop()
-			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			return nil, fmt.Errorf("livekit-server did not answer at %s within 60 s:\n%s", httpURL, w.String())
-		}
-	}
-}
-
-func (s *livekitServer) pid() int { return s.cmd.Process.Pid }
-
-// stop stops the server (SIGTERM, SIGKILL after a second: a server just
-// started takes seconds to heed SIGTERM), waits, and removes its config.
-func (s *livekitServer) stop() {
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(time.Second):
-		s.cmd.Process.Kill()
-		<-s.exited
-	}
-	os.RemoveAll(s.dir)
-}
-
-// syncWriter collects the server's output from its two pipes' goroutines.
-type syncWriter struct {
-	mu sync.Mutex
-	w  bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.w.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.w.String()
-}
-
-func freePort(network string) (int, error) {
-	if network == "udp4" {
-		c, err := net.ListenPacket(network, "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		defer c.Close()
-		return c.LocalAddr().(*net.UDPAddr).Port, nil
-	}
-	l, err := net.Listen(network, "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+// robotIdentity is the robot's identity in the run's room.
+const robotIdentity = "robot"
 
 // livekitToken is a join token for identity in the run's room.
 func livekitToken(room, identity string) (string, error) {
-	return livekit.Token(livekitAPIKey, livekitAPISecret, livekit.Grant{Room: room, Identity: identity, ValidFor: time.Hour})
+	return livekit.Token(livekitserver.APIKey, livekitserver.APISecret, livekit.Grant{Room: room, Identity: identity, ValidFor: time.Hour})
 }
 
 // quietSDK keeps the LiveKit SDK's process-wide logger, which pion's logs
@@ -595,13 +436,17 @@ type sfuResult struct {
 func measureSFU(ctx context.Context, self string, o options, viewers int) (sfuResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(o.seconds*float64(time.Second))+o.warmup+120*time.Second)
 	defer cancel()
-	srv, err := startLivekit(ctx)
+	bin, err := livekitserver.Binary()
 	if err != nil {
 		return sfuResult{}, err
 	}
-	defer srv.stop()
+	srv, err := livekitserver.Start(ctx, bin)
+	if err != nil {
+		return sfuResult{}, err
+	}
+	defer srv.Close()
 	room := fmt.Sprintf("rtcbench-%d", os.Getpid())
-	common := []string{"-livekit", srv.url, "-room", room, "-width", strconv.Itoa(o.width), "-height", strconv.Itoa(o.height),
+	common := []string{"-livekit", srv.WebsocketURL, "-room", room, "-width", strconv.Itoa(o.width), "-height", strconv.Itoa(o.height),
 		"-fps", strconv.Itoa(o.fps), "-codec", o.codec, "-seconds", strconv.FormatFloat(o.seconds, 'f', -1, 64)}
 	robot, err := startChild(ctx, "the SFU robot", self, append([]string{"-role", "sfu-robot", "-kbps", strconv.Itoa(o.kbps), "-cpuprofile", profilePath(o, "sfu-robot")}, common...)...)
 	if err != nil {
@@ -641,7 +486,7 @@ func measureSFU(ctx context.Context, self string, o options, viewers int) (sfuRe
 		vs                                      viewersReport
 	}
 	take := func() (sample, error) {
-		s := sample{at: time.Now(), robot: cpuSeconds(robot.pid()), server: cpuSeconds(srv.pid()), desktop: cpuSeconds(desktop.Process.Pid), machine: machineCPUSeconds()}
+		s := sample{at: time.Now(), robot: cpuSeconds(robot.pid()), server: cpuSeconds(srv.PID()), desktop: cpuSeconds(desktop.Process.Pid), machine: machineCPUSeconds()}
 		if others != nil {
 			s.others = cpuSeconds(others.pid())
 			if err := others.ask(&s.vs); err != nil {
@@ -663,7 +508,7 @@ func measureSFU(ctx context.Context, self string, o options, viewers int) (sfuRe
 			if s1, err = take(); err != nil {
 				return sfuResult{}, err
 			}
-			r.RobotRSS, r.ServerRSS, r.DesktopRSS = peakRSS(robot.pid()), peakRSS(srv.pid()), peakRSS(desktop.Process.Pid)
+			r.RobotRSS, r.ServerRSS, r.DesktopRSS = peakRSS(robot.pid()), peakRSS(srv.PID()), peakRSS(desktop.Process.Pid)
 			if others != nil {
 				r.OthersRSS = peakRSS(others.pid())
 			}

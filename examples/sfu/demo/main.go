@@ -23,8 +23,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -36,26 +34,16 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rtcbot-go/rtcbot/internal/livekitserver"
 	"github.com/rtcbot-go/rtcbot/livekit"
 )
 
-// The development key pair of the demo's server (the secret must be at
-// least 32 characters).
-const (
-	apiKey    = "devkey"
-	apiSecret = "secretsecretsecretsecretsecretsecret"
-	room      = "demo"
-)
-
-// livekitVersion is the server release scripts/setup.sh builds.
-const livekitVersion = "v1.13.5"
-
-const installHint = "bash scripts/setup.sh (or go install github.com/livekit/livekit-server/cmd/server@" + livekitVersion +
-	", then -livekit $(go env GOPATH)/bin/server)"
+// room is the demo's room; its server's key pair is livekitserver's.
+const room = "demo"
 
 func main() {
 	duration := flag.Duration("duration", 10*time.Second, "how long the desktops watch once they are in the room")
-	server := flag.String("livekit", "", "the livekit-server binary (default $RTCBOT_LIVEKIT_SERVER, ~/.cache/rtcbot/livekit-server-"+livekitVersion+"/server, or livekit-server on the PATH)")
+	server := flag.String("livekit", "", "the livekit-server binary (default $RTCBOT_LIVEKIT_SERVER, ~/.cache/rtcbot/livekit-server-"+livekitserver.Version+"/server, or livekit-server on the PATH)")
 	width := flag.Int("width", 320, "frame width")
 	height := flag.Int("height", 240, "frame height")
 	flag.Parse()
@@ -89,12 +77,12 @@ func run(duration time.Duration, server string, width, height int) error {
 		}
 	}
 
-	lk, err := startServer(ctx, bin, dir)
+	lk, err := livekitserver.Start(ctx, bin)
 	if err != nil {
 		return err
 	}
-	defer lk.stop()
-	fmt.Printf("LiveKit %s is serving at %s (room %q).\n", livekitVersion, lk.url, room)
+	defer lk.Close()
+	fmt.Printf("LiveKit %s is serving at %s (room %q).\n", livekitserver.Version, lk.WebsocketURL, room)
 
 	// The tokens, made here with the API secret, which none of the
 	// participants is given: the robot publishes and sends its status,
@@ -110,12 +98,12 @@ func run(duration time.Duration, server string, width, height int) error {
 	for _, g := range grants {
 		g.Room = room
 		g.ValidFor = time.Hour
-		if tokens[g.Identity], err = livekit.Token(apiKey, apiSecret, g); err != nil {
+		if tokens[g.Identity], err = livekit.Token(livekitserver.APIKey, livekitserver.APISecret, g); err != nil {
 			return err
 		}
 	}
 
-	robot, err := startProcess(robotBin, "robot", "-url", lk.url, "-token", tokens["robot"], "-camera", "testpattern",
+	robot, err := startProcess(robotBin, "robot", "-url", lk.WebsocketURL, "-token", tokens["robot"], "-camera", "testpattern",
 		"-width", strconv.Itoa(width), "-height", strconv.Itoa(height))
 	if err != nil {
 		return err
@@ -126,7 +114,7 @@ func run(duration time.Duration, server string, width, height int) error {
 	}
 	var desktops []*process
 	for _, name := range []string{"driver", "watcher-1", "watcher-2"} {
-		args := []string{"-url", lk.url, "-token", tokens[name], "-display", "headless"}
+		args := []string{"-url", lk.WebsocketURL, "-token", tokens[name], "-display", "headless"}
 		if name == "driver" {
 			args = append(args, "-drive", "-gamepad", "simulated")
 		}
@@ -218,131 +206,13 @@ func summarize(robot *process, desktops []*process, width, height int) error {
 
 // findServer returns the livekit-server binary to run.
 func findServer(flagged string) (string, error) {
-	if flagged != "" {
-		if _, err := os.Stat(flagged); err != nil {
-			return "", fmt.Errorf("-livekit: %w", err)
-		}
-		return flagged, nil
+	if flagged == "" {
+		return livekitserver.Binary()
 	}
-	if p := os.Getenv("RTCBOT_LIVEKIT_SERVER"); p != "" {
-		return p, nil
+	if _, err := os.Stat(flagged); err != nil {
+		return "", fmt.Errorf("-livekit: %w", err)
 	}
-	if cache, err := os.UserCacheDir(); err == nil {
-		p := filepath.Join(cache, "rtcbot", "livekit-server-"+livekitVersion, "server")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	if p, err := exec.LookPath("livekit-server"); err == nil {
-		return p, nil
-	}
-	return "", errors.New("no livekit-server found: " + installHint)
-}
-
-// liveKit is the demo's server.
-type liveKit struct {
-	url    string
-	cmd    *exec.Cmd
-	exited chan struct{}
-}
-
-// startServer starts livekit-server --dev on 127.0.0.1, with free ports
-// and the demo's key pair, and waits until it answers.
-func startServer(ctx context.Context, bin, dir string) (*liveKit, error) {
-	httpPort, err := freePort("tcp4")
-	if err != nil {
-		return nil, err
-	}
-	udpPort, err := freePort("udp4")
-	if err != nil {
-		return nil, err
-	}
-	config := filepath.Join(dir, "livekit.yaml")
-	yaml := fmt.Sprintf(`port: %d
-bind_addresses: [127.0.0.1]
-rtc:
-  tcp_port: 0
-  udp_port: %d
-  use_external_ip: false
-  node_ip: 127.0.0.1
-  enable_loopback_candidate: true
-  interfaces: {includes: [lo]}
-  ips: {includes: [127.0.0.1/32]}
-keys: {%s: %s}
-logging: {level: warn}
-`, httpPort, udpPort, apiKey, apiSecret)
-	if err := os.WriteFile(config, []byte(yaml), 0o600); err != nil {
-		return nil, err
-	}
-	var output strings.Builder
-	var mu sync.Mutex
-	out := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return output.Write(p) })
-	cmd := exec.Command(bin, "--dev", "--config", config)
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the demo
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", bin, err)
-	}
-	lk := &liveKit{url: fmt.Sprintf("ws://127.0.0.1:%d", httpPort), cmd: cmd, exited: make(chan struct{})}
-	go func() { cmd.Wait(); close(lk.exited) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		// The server answers "OK" at / once it serves; nothing else tells.
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", httpPort))
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return lk, nil
-			}
-		}
-		select {
-		case <-lk.exited:
-			mu.Lock()
-			defer mu.Unlock()
-			return nil, fmt.Errorf("livekit-server exited at start (%s):\n%s", cmd.ProcessState, output.String())
-		case <-ctx.Done():
-			lk.stop()
-			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			lk.stop()
-			return nil, errors.New("livekit-server did not answer within 30 s")
-		}
-	}
-}
-
-// stop stops the server: SIGTERM, then SIGKILL after a second (a server
-// just started takes 5 s to heed SIGTERM).
-func (lk *liveKit) stop() {
-	lk.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-lk.exited:
-	case <-time.After(time.Second):
-		lk.cmd.Process.Kill()
-		<-lk.exited
-	}
-}
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
-
-func freePort(network string) (int, error) {
-	if network == "udp4" {
-		c, err := net.ListenPacket(network, "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		defer c.Close()
-		return c.LocalAddr().(*net.UDPAddr).Port, nil
-	}
-	l, err := net.Listen(network, "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return flagged, nil
 }
 
 // process is a participant: its output is shown with its name in front
