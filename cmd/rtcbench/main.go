@@ -37,8 +37,14 @@
 // above, then through a LiveKit SFU with each number of -viewers in turn
 // (default 1,10), and prints one table of both (and a JSON line for each):
 //
-//	go run ./cmd/rtcbench -sfu livekit -width 640 -height 480 -viewers 1,10
-//	go run ./cmd/rtcbench -sfu livekit -width 640 -height 480 -viewers 10 -decode all
+//	go run -tags sfu ./cmd/rtcbench -sfu livekit -width 640 -height 480 -viewers 1,10
+//	go run -tags sfu ./cmd/rtcbench -sfu livekit -width 640 -height 480 -viewers 10 -decode all
+//
+// The SFU's processes need LiveKit's Go SDK, in builds with the sfu tag
+// only (sfu_roles.go): the robot and desktop are this binary, and the SDK
+// would add about 14 MB to their resident memory in every run, peer to
+// peer too. In an -sfu run the P2P row's robot and desktop carry it, as the
+// SFU rows' do.
 //
 // Each SFU run is four processes: a livekit-server v1.13.5 of its own
 // (scripts/setup.sh installs it; $RTCBOT_LIVEKIT_SERVER overrides where it
@@ -129,6 +135,13 @@ var aiortcRobot []byte
 
 // h264Built is whether this build has H.264 (the h264 tag: h264.go).
 var h264Built = false
+
+// sfuBuilt is whether this build has the SFU roles (the sfu tag:
+// sfu_roles.go).
+var sfuBuilt = false
+
+// errNoSFU is the error of -sfu in a build without the sfu tag.
+var errNoSFU = errors.New("-sfu needs a build with LiveKit's SDK: go run -tags sfu ./cmd/rtcbench -sfu livekit")
 
 // The options of every role.
 type options struct {
@@ -572,6 +585,9 @@ func orchestrate(o options, codecs []string, peer string, jsonOnly bool) error {
 func orchestrateSFU(o options, sfu string, codecs []string, viewerList, peer string, jsonOnly bool) error {
 	if sfu != "livekit" {
 		return fmt.Errorf(`-sfu %q: want "livekit"`, sfu)
+	}
+	if !sfuBuilt {
+		return errNoSFU
 	}
 	if peer != "go" || o.source != "pattern" {
 		return errors.New("-sfu measures the Go robot with the test pattern: leave out -peer and -source")
