@@ -88,7 +88,8 @@ type Stats struct {
 	// MessagesDropped those refused: over rtcbot.MaxMessageSize.
 	MessagesReceived, MessagesDropped uint64
 	// MessagesSent counts the messages sent, SendFailures those that
-	// could not be (not JSON-encodable, too large, no connection).
+	// could not be (not JSON-encodable, too large, no connection, a token
+	// without data permission: ErrNoDataPermission).
 	MessagesSent, SendFailures uint64
 	// Reconnects counts the SDK's resumptions and restarts of the
 	// session; Rejoins the fresh joins after the SDK gave up.
