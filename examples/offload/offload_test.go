@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/rtcbot-go/rtcbot"
+	"github.com/rtcbot-go/rtcbot/internal/livekittest"
 	"go.uber.org/goleak"
 )
 
@@ -430,5 +431,76 @@ func TestRobotThroughRelay(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "/rtcbot.js") {
 		t.Errorf("the robot's page: %s\n%s", resp.Status, body)
+	}
+}
+
+// The robot publishes to a real LiveKit server over WHIP (-whip) while a
+// desktop watches it over WHEP at the robot's own /whep/ (-whep): the
+// server lists the robot's video, the desktop gets time-coded frames and
+// sends no controls, and the robot stops cleanly.
+func TestRobotWHIPAndDesktopWHEP(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	lk := livekittest.Start(t)
+	dir := t.TempDir()
+	robotBin, desktopBin := build(t, dir, "./robot"), build(t, dir, "./desktop")
+	robot, lines, connect := startRobot(t, ctx, robotBin, "-whip", lk.URL+"/whip/v1", "-whip-token", livekittest.Token(t, "lab", "rover", time.Hour))
+	// The robot printed its WHEP address before it was serving: the same
+	// as its /connect, with the token as a bearer token.
+	whep, token, _ := strings.Cut(strings.Replace(connect, "/connect?token=", "/whep/ ", 1), " ")
+	for published := false; !published; {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatal("the robot exited")
+			}
+			published = line == "Published over WHIP."
+		case <-ctx.Done():
+			t.Fatal("the robot did not publish over WHIP")
+		}
+	}
+	for listed := false; !listed; {
+		// The server's RoomService, polled: nothing tells from outside.
+		for _, p := range lk.Participants(t, "lab") {
+			for _, tr := range p.Tracks {
+				listed = listed || p.Identity == "rover" && tr.Type == "VIDEO"
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("LiveKit did not list the robot's video")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+
+	desktop := exec.CommandContext(ctx, desktopBin, "-whep", whep, "-token", token, "-loopback",
+		"-display", "headless", "-snapshot", filepath.Join(dir, "snap.png"), "-duration", "4s", "-summary")
+	desktop.Stderr = os.Stderr
+	out, err := desktop.Output()
+	if err != nil {
+		t.Fatalf("desktop -whep: %v\n%s", err, out)
+	}
+	var s desktopSummary
+	text := strings.TrimSpace(string(out))
+	if err := json.Unmarshal([]byte(text[strings.LastIndex(text, "\n")+1:]), &s); err != nil {
+		t.Fatalf("desktop summary: %v\n%s", err, out)
+	}
+	if s.Frames < 30 || s.Width != 320 || s.Height != 240 || s.LatencyReads == 0 || s.ControlsSent != 0 {
+		t.Errorf("desktop over WHEP: %+v; want 30 or more 320x240 frames with time codes, no controls", s)
+	}
+	if !strings.Contains(string(out), "Watching over WHEP: video only, no controls.") {
+		t.Errorf("the desktop did not say it watches over WHEP:\n%s", out)
+	}
+
+	robot.Process.Signal(os.Interrupt)
+	var watched bool
+	for line := range lines {
+		watched = watched || strings.HasPrefix(line, "WHEP player ") && strings.HasSuffix(line, " watching.")
+	}
+	if err := robot.Wait(); err != nil {
+		t.Errorf("robot: %v", err)
+	}
+	if !watched {
+		t.Error("the robot did not print the WHEP player watching")
 	}
 }

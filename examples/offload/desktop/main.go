@@ -21,6 +21,14 @@
 // ./examples/offload/desktop), which imports package codec/h264 (h264.go;
 // libavcodec, GPL-2.0+ as Debian builds it). With -duration it stops by
 // itself and prints a summary; -summary prints it as JSON.
+//
+// -whep URL watches over WHEP instead, the open standard for watching a
+// stream: the robot's own /whep/ (the robot prints it; -token is the bearer
+// token), or a media server's WHEP endpoint that the robot publishes to
+// with -whip. WHEP carries media only: the desktop then shows the video
+// and sends no controls.
+//
+//	go run ./examples/offload/desktop -whep http://ROBOT:8080/whep/ -token TOKEN
 package main
 
 import (
@@ -48,6 +56,7 @@ func main() {
 	var o options
 	flag.StringVar(&o.robot, "robot", "http://localhost:8080/connect", "the robot's /connect address, as the robot prints it")
 	flag.StringVar(&o.token, "token", os.Getenv("RTCBOT_TOKEN"), "the robot's token, if -robot has none (default $RTCBOT_TOKEN)")
+	flag.StringVar(&o.whep, "whep", "", "watch over WHEP at this address instead (the robot's http://ROBOT:8080/whep/, or a media server's WHEP endpoint): video only, no controls")
 	flag.IntVar(&o.attempts, "attempts", 0, "give up after this many failed attempts to connect in a row (0: never)")
 	flag.StringVar(&o.display, "display", "auto", `display: "auto" (an OpenCV window in a -tags opencv build with a screen, else headless), "cv" or "headless"`)
 	flag.StringVar(&o.snapshot, "snapshot", "desktop-snapshot.png", "where the headless display writes the latest frame")
@@ -64,10 +73,10 @@ func main() {
 }
 
 type options struct {
-	robot, token, display, snapshot, gamepad, device string
-	events, attempts                                 int
-	duration                                         time.Duration
-	loopback, jsonSummary                            bool
+	robot, token, whep, display, snapshot, gamepad, device string
+	events, attempts                                       int
+	duration                                               time.Duration
+	loopback, jsonSummary                                  bool
 }
 
 // Summary is what the desktop saw, printed when it stops.
@@ -111,7 +120,16 @@ func run(o options) error {
 	var stats frameStats
 	var controlsSent atomic.Int64
 	var showing sync.WaitGroup
-	err = rtcbot.KeepConnected(ctx, robot, rtcbot.ReconnectSettings{MaxAttempts: o.attempts}, func() (*rtcbot.Connection, error) {
+	keep := func(newConn func() (*rtcbot.Connection, error)) error {
+		return rtcbot.KeepConnected(ctx, robot, rtcbot.ReconnectSettings{MaxAttempts: o.attempts}, newConn)
+	}
+	if o.whep != "" {
+		fmt.Println("Watching over WHEP: video only, no controls.")
+		keep = func(newConn func() (*rtcbot.Connection, error)) error {
+			return rtcbot.WatchWHEP(ctx, o.whep, o.token, rtcbot.ReconnectSettings{MaxAttempts: o.attempts}, newConn)
+		}
+	}
+	err = keep(func() (*rtcbot.Connection, error) {
 		conn, err := rtcbot.NewConnection(rtcbot.ConnectionSettings{LoopbackOnly: o.loopback})
 		if err != nil {
 			return nil, err
@@ -130,9 +148,12 @@ func run(o options) error {
 				disp.Put(frame) // the display shows it 4x larger (see openDisplay)
 			}
 		}()
+		conn.OnReady(func() { fmt.Println("Connected to the robot.") })
+		if o.whep != "" {
+			return conn, nil
+		}
 		// Send gamepad controls once connected.
 		conn.PutSubscription(rtcbot.Map(g, func(e rtcbot.InputEvent) any { return e }))
-		conn.OnReady(func() { fmt.Println("Connected to the robot.") })
 		controls := conn.DataChannelByName(rtcbot.DefaultChannelLabel)
 		conn.OnClose(func() { controlsSent.Add(int64(controls.Stats().MessagesSent)) })
 		return conn, nil

@@ -46,6 +46,14 @@
 //
 // -camera pi-raw streams the same camera's raw frames, encoded by rtcbot
 // (VP8, or H.264 in an h264 build) at the bitrate each link carries.
+//
+// Any WHEP player (a page, GStreamer's whepsrc, the desktop with -whep)
+// may watch the robot at /whep/, with the same token as a bearer token:
+// video only, no controls. With -whip URL the robot also publishes its
+// video to a media server's WHIP endpoint (LiveKit's /whip/v1, MediaMTX,
+// a cloud service; -whip-token or $RTCBOT_WHIP_TOKEN is its bearer token),
+// again when the server restarts, for viewers to watch through the server:
+// the robot sends its picture there once, however many watch.
 package main
 
 import (
@@ -71,6 +79,7 @@ import (
 type options struct {
 	addr, camera, token, codec string
 	relay, relayToken          string
+	whip, whipToken            string
 	cam                        rtcbot.CameraSettings
 	watchdog                   time.Duration
 	loopback                   bool
@@ -92,6 +101,8 @@ func main() {
 	flag.DurationVar(&o.watchdog, "watchdog", rtcbot.DefaultWatchdogTimeout, "report the controls lost after this long without a control message")
 	flag.StringVar(&o.relay, "relay", "", "also take desktops through a relay server (examples/relay) that this robot dials out to: its robot URL, ws://RELAY:8080/robots/NAME (wss:// over HTTPS), for a robot that cannot be reached (a mobile network)")
 	flag.StringVar(&o.relayToken, "relay-token", os.Getenv("RTCBOT_RELAY_TOKEN"), "the relay's robot token (default $RTCBOT_RELAY_TOKEN)")
+	flag.StringVar(&o.whip, "whip", "", "also publish the video to this WHIP endpoint of a media server (LiveKit: http://HOST:7880/whip/v1), for viewers watching through it")
+	flag.StringVar(&o.whipToken, "whip-token", os.Getenv("RTCBOT_WHIP_TOKEN"), "the WHIP endpoint's bearer token (default $RTCBOT_WHIP_TOKEN; for LiveKit, a join token allowed to publish)")
 	flag.BoolVar(&o.loopback, "loopback", false, "use only 127.0.0.1 for the connection (robot and desktop on one machine)")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -112,6 +123,9 @@ func run(o options) error {
 		return fmt.Errorf("-camera %s sends H.264 as it is: -codec %s needs a camera whose frames are encoded here, such as -camera pi-raw", o.camera, o.codec)
 	case !encoded(o.camera) && strings.EqualFold(o.codec, "h264") && !h264Built:
 		return errors.New("-codec h264 needs a build with H.264 (x264 and libavcodec, GPL): go run -tags h264 ./examples/offload/robot -codec h264")
+	}
+	if u, err := url.Parse(o.whip); o.whip != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https")) {
+		return fmt.Errorf("-whip %q: want the http:// or https:// address of a WHIP endpoint", o.whip)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -163,8 +177,25 @@ func run(o options) error {
 			conn.OnClose(func() { fmt.Printf("Desktop %s left.\n", r.RemoteAddr) })
 			return conn, nil
 		})
+	// WHEP players only watch: several at once, each one more copy of the
+	// video on the robot's uplink (a media server, -whip, sends one).
+	players := rtcbot.NewWHEPHandler(rtcbot.HandlerSettings{Token: token, MaxConnections: 4},
+		func(r *http.Request) (*rtcbot.Connection, error) {
+			conn, err := rtcbot.NewConnection(rtcbot.ConnectionSettings{LoopbackOnly: o.loopback, Video: rtcbot.VideoSettings{Codec: codec}})
+			if err != nil {
+				return nil, err
+			}
+			video.Send(conn)
+			if err := desktops.Add(conn); err != nil {
+				return nil, err
+			}
+			fmt.Printf("WHEP player %s watching.\n", r.RemoteAddr)
+			conn.OnClose(func() { fmt.Printf("WHEP player %s left.\n", r.RemoteAddr) })
+			return conn, nil
+		})
 	mux := http.NewServeMux()
 	mux.Handle("/connect", handler)
+	mux.Handle("/whep/", players)
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return err
@@ -186,7 +217,24 @@ func run(o options) error {
 			}
 		}()
 	}
+	fmt.Printf("WHEP players: http://%s/whep/ with the bearer token %s\n", ln.Addr(), token)
 	fmt.Println("(Press CTRL+C to quit)")
+	if o.whip != "" {
+		fmt.Printf("Publishing to %s over WHIP.\n", o.whip)
+		go func() {
+			// Until the robot stops: it publishes again whenever the
+			// server comes back, and logs why it cannot meanwhile.
+			rtcbot.PublishWHIP(ctx, o.whip, o.whipToken, rtcbot.ReconnectSettings{}, func() (*rtcbot.Connection, error) {
+				conn, err := rtcbot.NewConnection(rtcbot.ConnectionSettings{LoopbackOnly: o.loopback, Video: rtcbot.VideoSettings{Codec: codec}})
+				if err != nil {
+					return nil, err
+				}
+				video.Send(conn)
+				conn.OnReady(func() { fmt.Println("Published over WHIP.") })
+				return conn, nil
+			})
+		}()
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
