@@ -217,7 +217,7 @@ func run(o options) error {
 			}
 		}()
 	}
-	fmt.Printf("WHEP players: http://%s/whep/ with the bearer token %s\n", ln.Addr(), token)
+	fmt.Printf("WHEP players: %s with the bearer token %s\n", strings.TrimSuffix(connectURL(ln.Addr(), token), "/connect?token="+token)+"/whep/", token)
 	fmt.Println("(Press CTRL+C to quit)")
 	if o.whip != "" {
 		fmt.Printf("Publishing to %s over WHIP.\n", o.whip)
