@@ -506,10 +506,7 @@ func orchestrate(o options, codecs []string, peer string, jsonOnly bool) error {
 	if peer != "go" && peer != "aiortc" {
 		return fmt.Errorf(`-peer %q: want "go" or "aiortc"`, peer)
 	}
-	sizes := [][2]int{{320, 240}, {640, 480}, {1280, 720}}
-	if o.width > 0 || o.height > 0 {
-		sizes = [][2]int{{o.width, o.height}}
-	}
+	sizes := measuredSizes(o)
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -517,12 +514,11 @@ func orchestrate(o options, codecs []string, peer string, jsonOnly bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if !jsonOnly {
-		fmt.Printf("rtcbench: %s, %d cores, %s, %s; loopback, %d fps, %g s measured after a %v warm-up\n\n",
-			cpuModel(), runtime.NumCPU(), runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH, o.fps, o.seconds, o.warmup)
+		fmt.Printf("%s\n\n", machineLine(o))
 		fmt.Println("| size | codec | robot | fps | dropped | latency p50 / p99 | robot CPU / RSS | desktop CPU / RSS | control RTT p50 / p99 | first frame | video |")
 		fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
 	}
-	var jsonLines []string
+	out := jsonOutput{only: jsonOnly}
 	for _, codec := range codecs {
 		codec = strings.ToLower(strings.TrimSpace(codec))
 		if codec != "vp8" && codec != "h264" {
@@ -563,21 +559,52 @@ func orchestrate(o options, codecs []string, peer string, jsonOnly bool) error {
 						pyRes.RobotCPU/goRes.RobotCPU, pyRes.RobotRSS/goRes.RobotRSS, pyRes.DesktopCPU/goRes.DesktopCPU, pyRes.DesktopRSS/goRes.DesktopRSS, pyRes.VideoKbps/goRes.VideoKbps)
 				}
 			}
-			b, _ := json.Marshal(line)
-			if jsonOnly {
-				fmt.Println(string(b))
-			} else {
-				jsonLines = append(jsonLines, string(b)) // after the table
-			}
+			out.emit(line)
 		}
 	}
-	if !jsonOnly {
-		fmt.Println()
-		for _, l := range jsonLines {
-			fmt.Println(l)
-		}
-	}
+	out.flush()
 	return nil
+}
+
+// measuredSizes is the sizes a run measures: -width and -height, or three.
+func measuredSizes(o options) [][2]int {
+	if o.width > 0 || o.height > 0 {
+		return [][2]int{{o.width, o.height}}
+	}
+	return [][2]int{{320, 240}, {640, 480}, {1280, 720}}
+}
+
+// machineLine is the first line of a run's table: the machine and what is
+// measured.
+func machineLine(o options) string {
+	return fmt.Sprintf("rtcbench: %s, %d cores, %s, %s; loopback, %d fps, %g s measured after a %v warm-up",
+		cpuModel(), runtime.NumCPU(), runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH, o.fps, o.seconds, o.warmup)
+}
+
+// jsonOutput prints a run's JSON lines: each at once with -json (only),
+// else after the table (flush).
+type jsonOutput struct {
+	only  bool
+	lines []string
+}
+
+func (j *jsonOutput) emit(line map[string]any) {
+	b, _ := json.Marshal(line)
+	if j.only {
+		fmt.Println(string(b))
+		return
+	}
+	j.lines = append(j.lines, string(b))
+}
+
+func (j *jsonOutput) flush() {
+	if j.only {
+		return
+	}
+	fmt.Println()
+	for _, l := range j.lines {
+		fmt.Println(l)
+	}
 }
 
 // orchestrateSFU measures, for each size, the Go robot peer to peer, then
@@ -610,10 +637,7 @@ func orchestrateSFU(o options, sfu string, codecs []string, viewerList, peer str
 		return err
 	}
 	o.codec = "vp8"
-	sizes := [][2]int{{320, 240}, {640, 480}, {1280, 720}}
-	if o.width > 0 || o.height > 0 {
-		sizes = [][2]int{{o.width, o.height}}
-	}
+	sizes := measuredSizes(o)
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -621,19 +645,10 @@ func orchestrateSFU(o options, sfu string, codecs []string, viewerList, peer str
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if !jsonOnly {
-		fmt.Printf("rtcbench: %s, %d cores, %s, %s; loopback, %d fps, %g s measured after a %v warm-up; LiveKit %s, other viewers decode: %v\n\n",
-			cpuModel(), runtime.NumCPU(), runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH, o.fps, o.seconds, o.warmup, livekitserver.Version, o.decode == "all")
+		fmt.Printf("%s; LiveKit %s, other viewers decode: %v\n\n", machineLine(o), livekitserver.Version, o.decode == "all")
 		sfuHeader()
 	}
-	var jsonLines []string
-	emit := func(line map[string]any) {
-		b, _ := json.Marshal(line)
-		if jsonOnly {
-			fmt.Println(string(b))
-		} else {
-			jsonLines = append(jsonLines, string(b)) // after the table
-		}
-	}
+	out := jsonOutput{only: jsonOnly}
 	for _, size := range sizes {
 		run := o
 		run.width, run.height = size[0], size[1]
@@ -647,7 +662,7 @@ func orchestrateSFU(o options, sfu string, codecs []string, viewerList, peer str
 		line := jsonLine(run, p2p)
 		line["path"], line["viewers"], line["latency_mean_ms"] = "p2p", 1, round(p2p.LatencyMean, 2)
 		line["rest_cpu_pct"] = round(p2p.RestCPU, 1)
-		emit(line)
+		out.emit(line)
 		for _, n := range counts {
 			r, err := measureSFU(ctx, self, run, n)
 			if err != nil {
@@ -656,15 +671,10 @@ func orchestrateSFU(o options, sfu string, codecs []string, viewerList, peer str
 			if !jsonOnly {
 				sfuRow(run, r, p2p)
 			}
-			emit(sfuJSONLine(run, r, p2p))
+			out.emit(sfuJSONLine(run, r, p2p))
 		}
 	}
-	if !jsonOnly {
-		fmt.Println()
-		for _, l := range jsonLines {
-			fmt.Println(l)
-		}
-	}
+	out.flush()
 	return nil
 }
 
