@@ -64,16 +64,16 @@ func (r *statusRecorder) WriteHeader(status int) {
 	r.ResponseWriter.WriteHeader(status)
 }
 
-// whepRobot serves a robot's test pattern over WHEP at /whep/ with token;
-// the connections it answers arrive on the returned channel.
-func whepRobot(t *testing.T, token string, log *requestLog) (*httptest.Server, <-chan *Connection) {
+// whepRobotHandler is a robot's WHEP handler, sending its test pattern
+// with token; the connections it answers arrive on the returned channel.
+func whepRobotHandler(t *testing.T, token string) (http.Handler, <-chan *Connection) {
 	t.Helper()
 	cam := NewTestPatternCamera(CameraSettings{Width: 320, Height: 240})
 	t.Cleanup(func() { cam.Close() })
 	var conns ConnectionSet
 	t.Cleanup(func() { conns.Close() })
 	made := make(chan *Connection, 16)
-	h := NewWHEPHandler(HandlerSettings{Token: token}, func(*http.Request) (*Connection, error) {
+	return NewWHEPHandler(HandlerSettings{Token: token}, func(*http.Request) (*Connection, error) {
 		c, err := NewConnection(loopbackSettings())
 		if err != nil {
 			return nil, err
@@ -81,12 +81,34 @@ func whepRobot(t *testing.T, token string, log *requestLog) (*httptest.Server, <
 		c.Video().PutSubscription(cam.Subscribe())
 		made <- c
 		return c, conns.Add(c)
-	})
+	}), made
+}
+
+// whepRobot serves whepRobotHandler at /whep/, its requests logged.
+func whepRobot(t *testing.T, token string, log *requestLog) (*httptest.Server, <-chan *Connection) {
+	t.Helper()
+	h, made := whepRobotHandler(t, token)
 	mux := http.NewServeMux()
 	mux.Handle("/whep/", log.wrap(h))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv, made
+}
+
+// whipDesktop is a desktop's handler taking WHIP publishers with token:
+// the subscription to each one's video arrives on received, and its
+// connections, in the returned set, close when the test ends.
+func whipDesktop(t *testing.T, token string, received chan<- Subscription[image.Image]) (http.Handler, *ConnectionSet) {
+	conns := &ConnectionSet{}
+	t.Cleanup(func() { conns.Close() })
+	return NewWHEPHandler(HandlerSettings{Token: token}, func(*http.Request) (*Connection, error) {
+		c, err := NewConnection(loopbackSettings())
+		if err != nil {
+			return nil, err
+		}
+		received <- c.Video().Subscribe()
+		return c, conns.Add(c)
+	}), conns
 }
 
 // Two desktops watch a robot over WHEP at once; each gets the robot's
@@ -142,16 +164,7 @@ func TestWHEP(t *testing.T) {
 func TestWHIP(t *testing.T) {
 	var log requestLog
 	received := make(chan Subscription[image.Image], 1)
-	var conns ConnectionSet
-	t.Cleanup(func() { conns.Close() })
-	h := NewWHEPHandler(HandlerSettings{Token: "tok"}, func(*http.Request) (*Connection, error) {
-		c, err := NewConnection(loopbackSettings())
-		if err != nil {
-			return nil, err
-		}
-		received <- c.Video().Subscribe()
-		return c, conns.Add(c)
-	})
+	h, _ := whipDesktop(t, "tok", received)
 	srv := httptest.NewServer(log.wrap(h))
 	t.Cleanup(srv.Close)
 
@@ -196,18 +209,9 @@ func TestPublishWHIPRestart(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	received := make(chan Subscription[image.Image], 4)
-	// serve serves WHIP on l, its sessions in a set of their own.
+	// serve serves WHIP on l, its sessions its own.
 	serve := func(l net.Listener) (*http.Server, *ConnectionSet) {
-		conns := &ConnectionSet{}
-		t.Cleanup(func() { conns.Close() })
-		h := NewWHEPHandler(HandlerSettings{}, func(*http.Request) (*Connection, error) {
-			c, err := NewConnection(loopbackSettings())
-			if err != nil {
-				return nil, err
-			}
-			received <- c.Video().Subscribe()
-			return c, conns.Add(c)
-		})
+		h, conns := whipDesktop(t, "", received)
 		srv := &http.Server{Handler: h}
 		go srv.Serve(l)
 		return srv, conns
@@ -374,20 +378,7 @@ func TestConnectWHIPServerErrors(t *testing.T) {
 // as any WHEP player does, and ends its session with a DELETE.
 func TestBrowserWHEP(t *testing.T) {
 	var log requestLog
-	cam := NewTestPatternCamera(CameraSettings{Width: 320, Height: 240})
-	t.Cleanup(func() { cam.Close() })
-	made := make(chan *Connection, 1)
-	var conns ConnectionSet
-	t.Cleanup(func() { conns.Close() })
-	h := NewWHEPHandler(HandlerSettings{Token: "secret"}, func(*http.Request) (*Connection, error) {
-		c, err := NewConnection(loopbackSettings())
-		if err != nil {
-			return nil, err
-		}
-		c.Video().PutSubscription(cam.Subscribe())
-		made <- c
-		return c, conns.Add(c)
-	})
+	h, made := whepRobotHandler(t, "secret")
 	mux := browserPage()
 	mux.Handle("/whep/", log.wrap(loopbackSDPOffers(t, h)))
 	srv := httptest.NewServer(mux)
