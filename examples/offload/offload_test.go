@@ -72,9 +72,22 @@ func runDesktop(t *testing.T, ctx context.Context, bin, dir, url string, events 
 // runDesktopWant is runDesktop for a robot sending want.
 func runDesktopWant(t *testing.T, ctx context.Context, bin, dir, url string, events int, want frames) desktopSummary {
 	t.Helper()
-	desktop := exec.CommandContext(ctx, bin, "-robot", url, "-loopback",
-		"-display", "headless", "-snapshot", filepath.Join(dir, "snap.png"),
-		"-gamepad", "simulated", "-events", strconv.Itoa(events), "-duration", "6s", "-summary")
+	summary, _ := runDesktopArgs(t, ctx, bin, dir, "-robot", url, "-gamepad", "simulated", "-events", strconv.Itoa(events), "-duration", "6s")
+	if summary.Frames < 30 || summary.Width != want.width || summary.Height != want.height || (want.stamped && summary.LatencyReads == 0) {
+		t.Errorf("desktop received %+v; want at least 30 %dx%d frames (with time codes read: %v)", summary, want.width, want.height, want.stamped)
+	}
+	if summary.ControlsSent != int64(events) {
+		t.Errorf("desktop sent %d control messages, want %d", summary.ControlsSent, events)
+	}
+	return summary
+}
+
+// runDesktopArgs runs the desktop on 127.0.0.1 with a headless display
+// and args until it ends, and returns its JSON summary and what it printed.
+func runDesktopArgs(t *testing.T, ctx context.Context, bin, dir string, args ...string) (desktopSummary, string) {
+	t.Helper()
+	args = append([]string{"-loopback", "-display", "headless", "-snapshot", filepath.Join(dir, "snap.png"), "-summary"}, args...)
+	desktop := exec.CommandContext(ctx, bin, args...)
 	desktop.Stderr = os.Stderr
 	out, err := desktop.Output()
 	if err != nil {
@@ -86,13 +99,7 @@ func runDesktopWant(t *testing.T, ctx context.Context, bin, dir, url string, eve
 	if err := json.Unmarshal([]byte(last), &summary); err != nil {
 		t.Fatalf("desktop summary %q: %v", last, err)
 	}
-	if summary.Frames < 30 || summary.Width != want.width || summary.Height != want.height || (want.stamped && summary.LatencyReads == 0) {
-		t.Errorf("desktop received %+v; want at least 30 %dx%d frames (with time codes read: %v)", summary, want.width, want.height, want.stamped)
-	}
-	if summary.ControlsSent != int64(events) {
-		t.Errorf("desktop sent %d control messages, want %d", summary.ControlsSent, events)
-	}
-	return summary
+	return summary, string(out)
 }
 
 // startRobot runs the robot command on a free 127.0.0.1 port with the test
@@ -147,6 +154,32 @@ func startRobot(t *testing.T, ctx context.Context, bin string, args ...string) (
 	return robot, lines, url
 }
 
+// stopRobot interrupts the robot, which must exit cleanly, and returns
+// what it printed from then on.
+func stopRobot(t *testing.T, robot *exec.Cmd, lines <-chan string) []string {
+	t.Helper()
+	robot.Process.Signal(os.Interrupt)
+	var rest []string
+	for line := range lines {
+		rest = append(rest, line)
+	}
+	if err := robot.Wait(); err != nil {
+		t.Errorf("robot: %v", err)
+	}
+	return rest
+}
+
+// controlCount counts the control messages among a robot's lines.
+func controlCount(lines []string) int {
+	n := 0
+	for _, line := range lines {
+		if controlLine.MatchString(line) {
+			n++
+		}
+	}
+	return n
+}
+
 // The robot serves one desktop after another, as two processes each: a
 // desktop that finishes, one with a wrong token (refused), one killed
 // mid-stream (the next takes over at once), and a last one.
@@ -188,10 +221,9 @@ func TestRobotAndDesktopProcesses(t *testing.T) {
 	killed.Wait()
 	runDesktop(t, ctx, desktopBin, dir, url, events)
 
-	robot.Process.Signal(os.Interrupt)
 	var got []string
 	connected := 0
-	for line := range lines {
+	for _, line := range stopRobot(t, robot, lines) {
 		if m := controlLine.FindStringSubmatch(line); m != nil {
 			got = append(got, fmt.Sprintf("%s %s %s", m[1], m[2], m[3]))
 		} else if strings.HasPrefix(line, "Control message:") {
@@ -199,9 +231,6 @@ func TestRobotAndDesktopProcesses(t *testing.T) {
 		} else if strings.HasPrefix(line, "Desktop ") && strings.HasSuffix(line, " connected.") {
 			connected++
 		}
-	}
-	if err := robot.Wait(); err != nil {
-		t.Errorf("robot: %v", err)
 	}
 	if connected != 3 {
 		t.Errorf("robot served %d desktops, want 3", connected)
@@ -232,16 +261,7 @@ func TestRobotSendsH264(t *testing.T) {
 	robot, lines, url := startRobot(t, ctx, robotBin, "-codec", "h264")
 	const events = 20
 	runDesktop(t, ctx, desktopBin, dir, url, events)
-	robot.Process.Signal(os.Interrupt)
-	controls := 0
-	for line := range lines {
-		if controlLine.MatchString(line) {
-			controls++
-		}
-	}
-	if err := robot.Wait(); err != nil {
-		t.Errorf("robot: %v", err)
-	}
+	controls := controlCount(stopRobot(t, robot, lines))
 	if controls != events {
 		t.Errorf("robot printed %d control messages, want %d", controls, events)
 	}
@@ -324,16 +344,7 @@ func TestOffloadRobotPassesH264Through(t *testing.T) {
 			robot, lines, url := startRobot(t, ctx, tc.bin, tc.args...)
 			const events = 20
 			runDesktopWant(t, ctx, desktopBin, dir, url, events, frames{640, 480, false})
-			robot.Process.Signal(os.Interrupt)
-			controls := 0
-			for line := range lines {
-				if controlLine.MatchString(line) {
-					controls++
-				}
-			}
-			if err := robot.Wait(); err != nil {
-				t.Errorf("robot: %v", err)
-			}
+			controls := controlCount(stopRobot(t, robot, lines))
 			if controls != events {
 				t.Errorf("robot printed %d control messages, want %d", controls, events)
 			}
@@ -392,17 +403,7 @@ func TestRobotThroughRelay(t *testing.T) {
 
 	robot, lines, direct := startRobot(t, ctx, robotBin, "-relay", "ws://"+relayAddr+"/robots/rover", "-relay-token", relayToken)
 	defer func() {
-		robot.Process.Signal(os.Interrupt)
-		controls := 0
-		for line := range lines {
-			if controlLine.MatchString(line) {
-				controls++
-			}
-		}
-		if err := robot.Wait(); err != nil {
-			t.Errorf("robot: %v", err)
-		}
-		if controls != 30 {
+		if controls := controlCount(stopRobot(t, robot, lines)); controls != 30 {
 			t.Errorf("the robot printed %d controls that came through the relay's connection, want 30", controls)
 		}
 	}()
@@ -473,33 +474,17 @@ func TestRobotWHIPAndDesktopWHEP(t *testing.T) {
 		}
 	}
 
-	desktop := exec.CommandContext(ctx, desktopBin, "-whep", whep, "-token", token, "-loopback",
-		"-display", "headless", "-snapshot", filepath.Join(dir, "snap.png"), "-duration", "4s", "-summary")
-	desktop.Stderr = os.Stderr
-	out, err := desktop.Output()
-	if err != nil {
-		t.Fatalf("desktop -whep: %v\n%s", err, out)
-	}
-	var s desktopSummary
-	text := strings.TrimSpace(string(out))
-	if err := json.Unmarshal([]byte(text[strings.LastIndex(text, "\n")+1:]), &s); err != nil {
-		t.Fatalf("desktop summary: %v\n%s", err, out)
-	}
+	s, out := runDesktopArgs(t, ctx, desktopBin, dir, "-whep", whep, "-token", token, "-duration", "4s")
 	if s.Frames < 30 || s.Width != 320 || s.Height != 240 || s.LatencyReads == 0 || s.ControlsSent != 0 {
 		t.Errorf("desktop over WHEP: %+v; want 30 or more 320x240 frames with time codes, no controls", s)
 	}
-	if !strings.Contains(string(out), "Watching over WHEP: video only, no controls.") {
+	if !strings.Contains(out, "Watching over WHEP: video only, no controls.") {
 		t.Errorf("the desktop did not say it watches over WHEP:\n%s", out)
 	}
 
-	robot.Process.Signal(os.Interrupt)
-	var watched bool
-	for line := range lines {
-		watched = watched || strings.HasPrefix(line, "WHEP player ") && strings.HasSuffix(line, " watching.")
-	}
-	if err := robot.Wait(); err != nil {
-		t.Errorf("robot: %v", err)
-	}
+	watched := slices.ContainsFunc(stopRobot(t, robot, lines), func(line string) bool {
+		return strings.HasPrefix(line, "WHEP player ") && strings.HasSuffix(line, " watching.")
+	})
 	if !watched {
 		t.Error("the robot did not print the WHEP player watching")
 	}
