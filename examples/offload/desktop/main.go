@@ -100,7 +100,7 @@ func run(o options) error {
 		defer cancel()
 	}
 
-	disp, err := openDisplay(o)
+	disp, err := exampleutil.OpenDesktopDisplay(o.display, o.snapshot)
 	if err != nil {
 		return err
 	}
@@ -111,7 +111,7 @@ func run(o options) error {
 		return err
 	}
 	// The gamepad stays open across connections.
-	g, err := openGamepad(o)
+	g, err := exampleutil.OpenGamepad(o.gamepad, o.device, rtcbot.SimulatedGamepadSettings{Count: o.events})
 	if err != nil {
 		return err
 	}
@@ -145,7 +145,7 @@ func run(o options) error {
 					return
 				}
 				stats.add(frame, time.Now())
-				disp.Put(frame) // the display shows it 4x larger (see openDisplay)
+				disp.Put(frame) // the display shows it 4x larger (exampleutil.DesktopScale)
 			}
 		}()
 		conn.OnReady(func() { fmt.Println("Connected to the robot.") })
@@ -184,77 +184,6 @@ func withToken(robot, token string) (string, error) {
 		u.RawQuery = q.Encode()
 	}
 	return u.String(), nil
-}
-
-// display is what the desktop shows frames on: a window or headless.
-type display interface {
-	Put(image.Image)
-	Close() error
-}
-
-// scale is how many times larger the desktop shows the robot's video, so
-// that it is easy to see: the tutorial's cv2.resize(frame, (w*4, h*4)). The
-// display enlarges into a buffer of its own, reused: a window every frame, a
-// headless display its snapshots.
-const scale = 4
-
-// openDisplay opens the display asked for; "auto" falls back to a headless
-// display, saying so in one line.
-func openDisplay(o options) (display, error) {
-	headless := func() display {
-		return rtcbot.NewHeadlessDisplay(rtcbot.HeadlessDisplaySettings{
-			Scale:        scale,
-			Interval:     5 * time.Second,
-			SnapshotPath: o.snapshot,
-			Report: func(s rtcbot.DisplayStats) {
-				if s.Frames > 0 {
-					fmt.Printf("Display: %d frames, %.1f fps, %dx%d\n", s.Frames, s.FPS, s.Size.X, s.Size.Y)
-				}
-			},
-		})
-	}
-	switch o.display {
-	case "headless":
-		return headless(), nil
-	case "cv":
-		return exampleutil.OpenWindow("robot", scale)
-	case "auto":
-		d, err := exampleutil.OpenWindow("robot", scale)
-		if err == nil {
-			return d, nil
-		}
-		fmt.Printf("No screen (%v): using a headless display, snapshots in %s.\n", err, o.snapshot)
-		return headless(), nil
-	}
-	return nil, fmt.Errorf("unknown display %q", o.display)
-}
-
-// gamepad is a source of input events: a real or a simulated gamepad.
-type gamepad interface {
-	rtcbot.Source[rtcbot.InputEvent]
-	Close() error
-}
-
-// openGamepad opens the gamepad asked for; "auto" falls back to a simulated
-// one, saying so in one line.
-func openGamepad(o options) (gamepad, error) {
-	simulated := func() gamepad {
-		return rtcbot.NewSimulatedGamepad(rtcbot.SimulatedGamepadSettings{Count: o.events})
-	}
-	switch o.gamepad {
-	case "simulated":
-		return simulated(), nil
-	case "device":
-		return rtcbot.NewGamepad(rtcbot.GamepadSettings{Path: o.device})
-	case "auto":
-		g, err := rtcbot.NewGamepad(rtcbot.GamepadSettings{Path: o.device})
-		if err == nil {
-			return g, nil
-		}
-		fmt.Printf("No gamepad (%v): using a simulated gamepad.\n", err)
-		return simulated(), nil
-	}
-	return nil, fmt.Errorf("unknown gamepad %q", o.gamepad)
 }
 
 // frameStats counts received frames and reads their latency from the time

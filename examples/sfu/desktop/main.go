@@ -97,14 +97,14 @@ func run(o options) error {
 		defer cancel()
 	}
 
-	disp, err := openDisplay(o)
+	disp, err := exampleutil.OpenDesktopDisplay(o.display, o.snapshot)
 	if err != nil {
 		return err
 	}
 	defer disp.Close()
-	var g gamepad
+	var g exampleutil.Gamepad
 	if o.drive {
-		if g, err = openGamepad(o); err != nil {
+		if g, err = exampleutil.OpenGamepad(o.gamepad, o.device, rtcbot.SimulatedGamepadSettings{Interval: o.interval}); err != nil {
 			return err
 		}
 		defer g.Close()
@@ -178,73 +178,4 @@ func run(o options) error {
 	fmt.Printf("Left the room: received %d frames (%dx%d) and %d status messages, sent %d control messages.\n",
 		frames.Load(), sz.X, sz.Y, statuses.Load(), s.MessagesSent)
 	return nil
-}
-
-// display is what the desktop shows frames on: a window or headless.
-type display interface {
-	Put(image.Image)
-	Close() error
-}
-
-// scale is how many times larger the desktop shows the robot's video, as
-// the offload desktop does.
-const scale = 4
-
-// openDisplay opens the display asked for; "auto" falls back to a headless
-// display, saying so in one line.
-func openDisplay(o options) (display, error) {
-	headless := func() display {
-		return rtcbot.NewHeadlessDisplay(rtcbot.HeadlessDisplaySettings{
-			Scale:        scale,
-			Interval:     5 * time.Second,
-			SnapshotPath: o.snapshot,
-			Report: func(s rtcbot.DisplayStats) {
-				if s.Frames > 0 {
-					fmt.Printf("Display: %d frames, %.1f fps, %dx%d\n", s.Frames, s.FPS, s.Size.X, s.Size.Y)
-				}
-			},
-		})
-	}
-	switch o.display {
-	case "headless":
-		return headless(), nil
-	case "cv":
-		return exampleutil.OpenWindow("robot", scale)
-	case "auto":
-		d, err := exampleutil.OpenWindow("robot", scale)
-		if err == nil {
-			return d, nil
-		}
-		fmt.Printf("No screen (%v): using a headless display.\n", err)
-		return headless(), nil
-	}
-	return nil, fmt.Errorf("unknown display %q (want auto, cv or headless)", o.display)
-}
-
-// gamepad is a source of input events: a real or a simulated gamepad.
-type gamepad interface {
-	rtcbot.Source[rtcbot.InputEvent]
-	Close() error
-}
-
-// openGamepad opens the gamepad asked for; "auto" falls back to a simulated
-// one, saying so in one line.
-func openGamepad(o options) (gamepad, error) {
-	simulated := func() gamepad {
-		return rtcbot.NewSimulatedGamepad(rtcbot.SimulatedGamepadSettings{Interval: o.interval})
-	}
-	switch o.gamepad {
-	case "simulated":
-		return simulated(), nil
-	case "device":
-		return rtcbot.NewGamepad(rtcbot.GamepadSettings{Path: o.device})
-	case "auto":
-		g, err := rtcbot.NewGamepad(rtcbot.GamepadSettings{Path: o.device})
-		if err == nil {
-			return g, nil
-		}
-		fmt.Printf("No gamepad (%v): using a simulated gamepad.\n", err)
-		return simulated(), nil
-	}
-	return nil, fmt.Errorf("unknown gamepad %q (want auto, device or simulated)", o.gamepad)
 }
