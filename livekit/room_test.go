@@ -45,12 +45,13 @@ func init() {
 	})
 }
 
-// window measures the robot's encodes and uplink bytes over d. The wait is
-// the measurement itself, not a synchronisation.
-func window(r *Robot, d time.Duration) (encoded int64, sent uint64) {
-	e0, b0 := encodes.Load(), r.Stats().BytesSent
+// window measures the robot's encodes, and the uplink bytes bytesSent
+// counts, over d. The wait is the measurement itself, not a
+// synchronisation.
+func window(bytesSent func() uint64, d time.Duration) (encoded int64, sent uint64) {
+	e0, b0 := encodes.Load(), bytesSent()
 	time.Sleep(d)
-	return encodes.Load() - e0, r.Stats().BytesSent - b0
+	return encodes.Load() - e0, bytesSent() - b0
 }
 
 // Three viewers each get frames of the robot's size whose time codes
@@ -62,7 +63,8 @@ func TestThreeViewersOneEncode(t *testing.T) {
 	r := joinRobot(t, s, "lab", w, h)
 	v1 := joinViewer(t, s, "lab", "viewer1")
 	readFrames(t, testCtx(t), v1.Video().Subscribe(), 30, w, h)
-	encoded1, sent1 := window(r, 2*time.Second)
+	sent := func() uint64 { return r.Stats().BytesSent }
+	encoded1, sent1 := window(sent, 2*time.Second)
 
 	var wg sync.WaitGroup
 	viewers := []*Viewer{v1, joinViewer(t, s, "lab", "viewer2"), joinViewer(t, s, "lab", "viewer3")}
@@ -74,7 +76,7 @@ func TestThreeViewersOneEncode(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	encoded3, sent3 := window(r, 2*time.Second)
+	encoded3, sent3 := window(sent, 2*time.Second)
 	st := r.Stats()
 	t.Logf("one viewer: %d encodes, %d bytes sent in 2 s; three: %d encodes, %d bytes; %+v", encoded1, sent1, encoded3, sent3, st)
 
@@ -442,15 +444,10 @@ func TestWHIPThreeViewersOneEncode(t *testing.T) {
 	if err := rtcbot.ConnectWHIP(testCtx(t), robot, s.URL+"/whip/v1", livekittest.Token(t, "lab", "robot", time.Hour), nil); err != nil {
 		t.Fatal(err)
 	}
-	// window measures over d, as window does for a Robot.
-	window := func(d time.Duration) (encoded int64, sent uint64) {
-		e0, b0 := encodes.Load(), robot.LinkStats().VideoBytesSent
-		time.Sleep(d)
-		return encodes.Load() - e0, robot.LinkStats().VideoBytesSent - b0
-	}
+	sent := func() uint64 { return robot.LinkStats().VideoBytesSent }
 	v1 := joinViewer(t, s, "lab", "viewer1")
 	readFrames(t, testCtx(t), v1.Video().Subscribe(), 30, w, h)
-	encoded1, sent1 := window(2 * time.Second)
+	encoded1, sent1 := window(sent, 2*time.Second)
 
 	var wg sync.WaitGroup
 	for _, v := range []*Viewer{v1, joinViewer(t, s, "lab", "viewer2"), joinViewer(t, s, "lab", "viewer3")} {
@@ -461,7 +458,7 @@ func TestWHIPThreeViewersOneEncode(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	encoded3, sent3 := window(2 * time.Second)
+	encoded3, sent3 := window(sent, 2*time.Second)
 	t.Logf("WHIP, one viewer: %d encodes, %d bytes in 2 s; three: %d encodes, %d bytes; %v", encoded1, sent1, encoded3, sent3, robot.LinkStats())
 	// The tolerances of TestThreeViewersOneEncode.
 	if encoded1 < 50 || encoded1 > 66 || encoded3 < 50 || encoded3 > 66 {
