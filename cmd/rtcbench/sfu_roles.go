@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"log/slog"
 	"math"
 	"os"
 	"slices"
@@ -22,9 +21,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-logr/logr"
-	protoLogger "github.com/livekit/protocol/logger"
-	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/rtcbot-go/rtcbot"
 	"github.com/rtcbot-go/rtcbot/codec/vp8"
 	"github.com/rtcbot-go/rtcbot/internal/livekitserver"
@@ -40,13 +36,6 @@ const robotIdentity = "robot"
 // livekitToken is a join token for identity in the run's room.
 func livekitToken(room, identity string) (string, error) {
 	return livekit.Token(livekitserver.APIKey, livekitserver.APISecret, livekit.Grant{Room: room, Identity: identity, ValidFor: time.Hour})
-}
-
-// quietSDK keeps the LiveKit SDK's process-wide logger, which pion's logs
-// under it go to (at Info, every step of a join), to its errors.
-func quietSDK() {
-	h := slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})
-	lksdk.SetLogger(protoLogger.LogRLogger(logr.FromSlogHandler(h)))
 }
 
 // --- the SFU robot -----------------------------------------------------------
@@ -68,7 +57,6 @@ func (e countingEncoder) Encode(img *image.YCbCr, pts time.Duration, key bool) (
 // participant. It prints "ready" once publishing, then a robotStats line
 // for every line on its standard input, until the input closes.
 func runSFURobot(o options) error {
-	quietSDK()
 	rtcbot.RegisterVideoEncoder("VP8", func(s rtcbot.VideoEncoderSettings) (rtcbot.VideoEncoder, error) {
 		enc, err := vp8.NewEncoder(vp8.EncoderSettings{Width: s.Width, Height: s.Height, FPS: s.FPS, Bitrate: s.Bitrate})
 		if err != nil {
@@ -190,7 +178,6 @@ func registerCountingDecoder(decode bool) {
 // shows the video 4x on a headless display, sends a control every 50 ms,
 // reads the time codes), through livekit.JoinViewer.
 func runSFUDesktop(o options) error {
-	quietSDK()
 	registerCountingDecoder(true)
 	ctx, cancel := context.WithTimeout(context.Background(), desktopTimeout(o))
 	defer cancel()
@@ -223,7 +210,6 @@ func runSFUDesktop(o options) error {
 // window of time codes, each next one ends it and starts the next), until
 // the input closes.
 func runViewers(o options) error {
-	quietSDK()
 	decode := o.decode == "all"
 	registerCountingDecoder(decode)
 	ctx, cancel := context.WithTimeout(context.Background(), desktopTimeout(o)+30*time.Second)
