@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,25 +50,51 @@ func startPionTURN(t *testing.T) string {
 // startCoturn runs Debian's coturn (turnserver) on a free port of
 // 127.0.0.1 with a long-term user, until the test ends, and returns its
 // address once it answers STUN.
+//
+// The port is free when chosen but may be taken before coturn binds it (by
+// any socket of a test running beside this one); coturn then retries the
+// bind forever without failing, so a bind error in its log starts it again
+// on another port.
 func startCoturn(t *testing.T) string {
 	t.Helper()
 	path, err := exec.LookPath("turnserver")
 	if err != nil {
 		t.Fatalf("coturn's turnserver is not installed: sudo apt-get install coturn (or bash scripts/setup.sh): %v", err)
 	}
+	for attempt := 1; ; attempt++ {
+		addr, log, err := tryCoturn(t, path)
+		if err == nil {
+			return addr
+		}
+		if !errors.Is(err, errCoturnBind) || attempt == 3 {
+			t.Fatalf("turnserver on %s: %v; its log ends:\n%s", addr, err, log)
+		}
+		t.Logf("turnserver on %s: %v; trying another port", addr, err)
+	}
+}
+
+// errCoturnBind is coturn's log saying it cannot bind its listening port.
+var errCoturnBind = errors.New("cannot bind its port")
+
+// tryCoturn starts coturn on a port that is free now and waits until it
+// answers STUN, logs a bind error, exits or takes 10 s. On failure it
+// stops coturn and returns the last lines coturn logged.
+func tryCoturn(t *testing.T, path string) (addr, log string, err error) {
 	probe, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := probe.LocalAddr().(*net.UDPAddr).Port
 	probe.Close()
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	addr = fmt.Sprintf("127.0.0.1:%d", port)
 	// The flags that work here (../shared/reference/dependencies.md): a
-	// foreground server on loopback, relaying to loopback peers, no TLS,
-	// no CLI, logging to stdout.
+	// foreground server on loopback, relaying to loopback peers, UDP only
+	// (the tests ask for transport=udp; a TCP listener could also collide
+	// with any connection's ephemeral port), no TLS, no CLI, logging to
+	// stdout.
 	cmd := exec.Command(path, "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", fmt.Sprintf("--listening-port=%d", port),
-		"--user="+turnUser+":"+turnPassword, "--realm="+turnRealm, "--lt-cred-mech", "--fingerprint", "--no-tls", "--no-dtls",
-		"--no-cli", "--allow-loopback-peers", "--min-port=49160", "--max-port=49400",
+		"--user="+turnUser+":"+turnPassword, "--realm="+turnRealm, "--lt-cred-mech", "--fingerprint",
+		"--no-tcp", "--no-tcp-relay", "--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers", "--min-port=49160", "--max-port=49400",
 		"--pidfile="+filepath.Join(t.TempDir(), "turnserver.pid"), "--log-file=stdout", "--simple-log")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -77,29 +104,57 @@ func startCoturn(t *testing.T) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	logged := make(chan struct{})
+	var (
+		mu   sync.Mutex
+		tail []string // the last lines coturn logged
+	)
+	bindFailed, logged := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(logged)
+		failed := false
 		lines := bufio.NewScanner(out)
 		for lines.Scan() {
-			if strings.Contains(lines.Text(), "ERROR") {
-				t.Logf("turnserver: %s", lines.Text())
+			line := lines.Text()
+			mu.Lock()
+			if tail = append(tail, line); len(tail) > 20 {
+				tail = tail[1:]
+			}
+			mu.Unlock()
+			if !failed && strings.Contains(line, "Cannot bind") {
+				failed = true
+				close(bindFailed)
 			}
 		}
 	}()
-	t.Cleanup(func() {
+	stop := func() {
 		cmd.Process.Kill()
 		<-logged
 		cmd.Wait()
-	})
+	}
+	lastLines := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Join(tail, "\n")
+	}
 	// Ready when it answers a STUN binding request.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if stunAnswers(addr) {
-			return addr
+			t.Cleanup(stop)
+			return addr, "", nil
+		}
+		select {
+		case <-bindFailed:
+			stop()
+			return addr, lastLines(), errCoturnBind
+		case <-logged:
+			stop()
+			return addr, lastLines(), fmt.Errorf("exited: %v", cmd.ProcessState)
+		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("turnserver on %s did not answer STUN within 10 s", addr)
+			stop()
+			return addr, lastLines(), errors.New("did not answer STUN within 10 s")
 		}
 	}
 }

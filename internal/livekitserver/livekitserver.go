@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -74,8 +75,20 @@ type Server struct {
 }
 
 // Start starts bin (see Binary) on free ports, its config in a new
-// temporary directory, and waits until it answers or ctx ends.
+// temporary directory, and waits until it answers or ctx ends. A port
+// that was free when chosen but taken before the server bound it (by any
+// process beside this one) is tried again, up to three times, on other
+// ports.
 func Start(ctx context.Context, bin string) (*Server, error) {
+	for attempt := 1; ; attempt++ {
+		s, err := start(ctx, bin)
+		if err == nil || !strings.Contains(err.Error(), "address already in use") || attempt == 3 {
+			return s, err
+		}
+	}
+}
+
+func start(ctx context.Context, bin string) (*Server, error) {
 	httpPort, err := freePort("tcp4")
 	if err != nil {
 		return nil, err
