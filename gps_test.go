@@ -154,6 +154,41 @@ func TestGPSCapture(t *testing.T) {
 	}
 }
 
+// gpsRecording is a real receiver's output (see testdata/gps/README.md):
+// three seconds of a HAB Supplies HAB-GPSPI board (a Raspberry Pi GPS
+// hat, GPS and GLONASS, so its talker is GN), standing still.
+const gpsRecording = "testdata/gps/hab-gpspi.nmea"
+
+// A recording from a real receiver gives its fixes: the first second twice
+// (RMC's alone, then with GGA's), then one a second.
+func TestGPSRecording(t *testing.T) {
+	file, err := os.Open(gpsRecording)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixes, g := readFixes(t, file)
+	if s := g.Stats(); s.Sentences != 39 || s.Bad != 0 || s.Fixes != 4 || len(fixes) != 4 {
+		t.Fatalf("stats %+v and %d fixes, want 39 sentences, 4 fixes, none bad", s, len(fixes))
+	}
+	const knots = 1852.0 / 3600
+	for i, want := range []GPSFix{
+		{Time: time.Date(2015, 6, 21, 9, 28, 35, 0, time.UTC), Valid: true, Latitude: 48 + 4.14539/60, Longitude: 16 + 21.54005/60, Speed: 0.250 * knots},
+		{Time: time.Date(2015, 6, 21, 9, 28, 35, 0, time.UTC), Valid: true, Latitude: 48 + 4.14539/60, Longitude: 16 + 21.54005/60,
+			Altitude: 205.3, Quality: 1, Satellites: 10, HDOP: 0.96, Speed: 0.250 * knots},
+		{Time: time.Date(2015, 6, 21, 9, 28, 36, 0, time.UTC), Valid: true, Latitude: 48 + 4.14496/60, Longitude: 16 + 21.53984/60,
+			Altitude: 205.2, Quality: 1, Satellites: 10, HDOP: 0.96, Speed: 0.130 * knots},
+		{Time: time.Date(2015, 6, 21, 9, 28, 37, 0, time.UTC), Valid: true, Latitude: 48 + 4.14430/60, Longitude: 16 + 21.53949/60,
+			Altitude: 204.8, Quality: 1, Satellites: 10, HDOP: 0.96, Speed: 0.320 * knots},
+	} {
+		f := fixes[i]
+		if !f.Time.Equal(want.Time) || f.Valid != want.Valid || !near(f.Latitude, want.Latitude, 1e-9) || !near(f.Longitude, want.Longitude, 1e-9) ||
+			f.Altitude != want.Altitude || f.Quality != want.Quality || f.Satellites != want.Satellites || f.HDOP != want.HDOP ||
+			!near(f.Speed, want.Speed, 1e-9) || f.Course != 0 {
+			t.Errorf("fix %d: %+v, want %+v", i, f, want)
+		}
+	}
+}
+
 // Noise between the sentences is skipped and counted; a lost GGA leaves
 // its second with RMC's fields only, published when the next second
 // starts.
