@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,35 +22,76 @@ import (
 // The TURN tests' long-term credentials.
 const turnUser, turnPassword, turnRealm = "robot", "secret", "rtcbot.test"
 
-// startPionTURN runs pion's TURN server in the test, on 127.0.0.1, and
-// returns its address.
+// startPionTURN runs pion's TURN server in the test, on 127.0.0.1 over
+// UDP, and returns its URL.
 func startPionTURN(t *testing.T) string {
 	t.Helper()
 	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := turn.GenerateAuthKey(turnUser, turnRealm, turnPassword)
-	server, err := turn.NewServer(turn.ServerConfig{
-		Realm: turnRealm,
-		AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
-			return ra.Username, key, ra.Username == turnUser
-		},
-		PacketConnConfigs: []turn.PacketConnConfig{{
-			PacketConn:            conn,
-			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP("127.0.0.1"), Address: "127.0.0.1"},
-		}},
+	startPionTURNOn(t, turn.ServerConfig{PacketConnConfigs: []turn.PacketConnConfig{{PacketConn: conn, RelayAddressGenerator: loopbackRelays()}}})
+	return "turn:" + conn.LocalAddr().String() + "?transport=udp"
+}
+
+// startPionTURNTCP runs pion's TURN server in the test, on 127.0.0.1 over
+// TCP (as a TURN server on port 443 is reached through a firewall that
+// passes only the web), and returns its URL. The relayed media is UDP on
+// the server's side, as with any TURN server.
+func startPionTURNTCP(t *testing.T) string {
+	t.Helper()
+	tl, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &countingListener{Listener: tl}
+	t.Cleanup(func() {
+		if l.accepted.Load() == 0 {
+			t.Error("no peer reached the TURN server over TCP")
+		}
 	})
+	startPionTURNOn(t, turn.ServerConfig{ListenerConfigs: []turn.ListenerConfig{{Listener: l, RelayAddressGenerator: loopbackRelays()}}})
+	return "turn:" + l.Addr().String() + "?transport=tcp"
+}
+
+// countingListener counts the connections it accepts.
+type countingListener struct {
+	net.Listener
+	accepted atomic.Int32
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.accepted.Add(1)
+	}
+	return c, err
+}
+
+// loopbackRelays makes relay addresses on 127.0.0.1.
+func loopbackRelays() turn.RelayAddressGenerator {
+	return &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP("127.0.0.1"), Address: "127.0.0.1"}
+}
+
+// startPionTURNOn runs pion's TURN server with config's sockets and the
+// tests' long-term user until the test ends.
+func startPionTURNOn(t *testing.T, config turn.ServerConfig) {
+	t.Helper()
+	key := turn.GenerateAuthKey(turnUser, turnRealm, turnPassword)
+	config.Realm = turnRealm
+	config.AuthHandler = func(ra *turn.RequestAttributes) (string, []byte, bool) {
+		return ra.Username, key, ra.Username == turnUser
+	}
+	server, err := turn.NewServer(config)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { server.Close() })
-	return conn.LocalAddr().String()
 }
 
 // startCoturn runs Debian's coturn (turnserver) on a free port of
 // 127.0.0.1 with a long-term user, until the test ends, and returns its
-// address once it answers STUN.
+// URL once it answers STUN.
 //
 // The port is free when chosen but may be taken before coturn binds it (by
 // any socket of a test running beside this one); coturn then retries the
@@ -64,7 +106,7 @@ func startCoturn(t *testing.T) string {
 	for attempt := 1; ; attempt++ {
 		addr, log, err := tryCoturn(t, path)
 		if err == nil {
-			return addr
+			return "turn:" + addr + "?transport=udp"
 		}
 		if !errors.Is(err, errCoturnBind) || attempt == 3 {
 			t.Fatalf("turnserver on %s: %v; its log ends:\n%s", addr, err, log)
@@ -178,11 +220,11 @@ func stunAnswers(addr string) bool {
 }
 
 // relaySettings are loopback settings that may only use the TURN server
-// at addr.
-func relaySettings(addr string) ConnectionSettings {
+// at url.
+func relaySettings(url string) ConnectionSettings {
 	s := loopbackSettings()
 	s.RelayOnly = true
-	s.ICEServers = []webrtc.ICEServer{{URLs: []string{"turn:" + addr + "?transport=udp"}, Username: turnUser, Credential: turnPassword}}
+	s.ICEServers = []webrtc.ICEServer{{URLs: []string{url}, Username: turnUser, Credential: turnPassword}}
 	return s
 }
 
@@ -201,13 +243,13 @@ func selectedPair(t *testing.T, c *Connection) *webrtc.ICECandidatePair {
 }
 
 // With RelayOnly on both sides, video and messages flow through a TURN
-// server, pion's in the test or Debian's coturn, and both ends' chosen
-// candidates are relay candidates.
+// server, pion's in the test (reached over UDP or TCP) or Debian's coturn,
+// and both ends' chosen candidates are relay candidates.
 func TestTURNRelayOnly(t *testing.T) {
-	for name, start := range map[string]func(*testing.T) string{"pion": startPionTURN, "coturn": startCoturn} {
+	for name, start := range map[string]func(*testing.T) string{"pion": startPionTURN, "pion over TCP": startPionTURNTCP, "coturn": startCoturn} {
 		t.Run(name, func(t *testing.T) {
-			addr := start(t)
-			robot, desktop := newConnWith(t, relaySettings(addr)), newConnWith(t, relaySettings(addr))
+			url := start(t)
+			robot, desktop := newConnWith(t, relaySettings(url)), newConnWith(t, relaySettings(url))
 			cam := NewTestPatternCamera(CameraSettings{Width: 160, Height: 120})
 			defer cam.Close()
 			robot.Video().PutSubscription(cam)
@@ -236,8 +278,7 @@ func TestTURNRelayOnly(t *testing.T) {
 // connection has no candidate and cannot connect; the description still
 // comes (after the gathering timeout), without candidates.
 func TestTURNWrongPassword(t *testing.T) {
-	addr := startPionTURN(t)
-	s := relaySettings(addr)
+	s := relaySettings(startPionTURN(t))
 	s.ICEServers[0].Credential = "wrong"
 	c := newConnWith(t, s)
 	c.Video().Subscribe()
