@@ -178,8 +178,11 @@ func tryCoturn(t *testing.T, path string) (addr, log string, err error) {
 		defer mu.Unlock()
 		return strings.Join(tail, "\n")
 	}
-	// Ready when it answers a STUN binding request.
-	deadline := time.Now().Add(10 * time.Second)
+	// Ready when it answers a STUN binding request: coturn says nothing
+	// outside its process when it is, so it is asked every 20 ms (a
+	// refused request returns at once, and a loop without a pause would
+	// take the CPU coturn needs to start).
+	deadline := time.After(10 * time.Second)
 	for {
 		if stunAnswers(addr) {
 			t.Cleanup(stop)
@@ -192,11 +195,10 @@ func tryCoturn(t *testing.T, path string) (addr, log string, err error) {
 		case <-logged:
 			stop()
 			return addr, lastLines(), fmt.Errorf("exited: %v", cmd.ProcessState)
-		default:
-		}
-		if time.Now().After(deadline) {
+		case <-deadline:
 			stop()
 			return addr, lastLines(), errors.New("did not answer STUN within 10 s")
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }
