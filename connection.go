@@ -282,6 +282,7 @@ func newAPI(s ConnectionSettings, codecs videoCodecSet, counter *linkCounter, li
 	if err := registerCongestionControl(m, ir, s.Video, onEstimate); err != nil {
 		return nil, err
 	}
+	ir.Add(&counter.remb)
 	if err := registerPlayoutDelay(m, ir, s.Video); err != nil {
 		return nil, err
 	}

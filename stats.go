@@ -61,6 +61,13 @@ type LinkStats struct {
 	// a media server it stays what one viewer costs however many watch.
 	VideoFramesSent uint64 `json:"videoFramesSent"`
 
+	// EstimateSent is the bitrate this side last estimated the peer's
+	// video link carries and sent to the peer in a REMB message, in bits
+	// per second. It is sent to a peer that has no feedback to estimate
+	// from itself (aiortc, so Python RTCBot: abs-send-time, no
+	// transport-wide sequence numbers), and 0 otherwise (Go peers and
+	// browsers estimate for themselves).
+	EstimateSent int `json:"estimateSent"`
 	// VideoPacketsReceived counts the packets of the peer's video,
 	// retransmissions included, and VideoBytesReceived their payload bytes.
 	VideoPacketsReceived uint64 `json:"videoPacketsReceived"`
@@ -116,10 +123,10 @@ func (s *LinkStats) UnmarshalJSON(b []byte) error {
 // String formats the stats as one log line.
 func (s LinkStats) String() string {
 	return fmt.Sprintf("rtt %v, target %d kbit/s, sending %d kbit/s (%d resent), sent %d kB, peer lost %.1f%% (nacks %d, keyframe requests %d received, %d resends dropped, %d frames sent, %d keyframes); "+
-		"received %d packets (%d kB), %d repaired, %d given up (nacks %d, keyframe requests %d sent); frames %d decoded, %d incomplete, %d skipped, %d refused",
+		"received %d packets (%d kB), %d repaired, %d given up (nacks %d, keyframe requests %d sent, estimate %d kbit/s sent); frames %d decoded, %d incomplete, %d skipped, %d refused",
 		s.RTT.Round(time.Millisecond), s.TargetBitrate/1000, s.SentBitrate/1000, s.ResentBitrate/1000, s.VideoBytesSent/1000, 100*s.PeerLoss,
 		s.NACKsReceived, s.KeyframeRequestsReceived, s.ResendsDropped, s.VideoFramesSent, s.KeyframesSent,
-		s.VideoPacketsReceived, s.VideoBytesReceived/1000, s.PacketsRepaired, s.PacketsGivenUp, s.NACKsSent, s.KeyframeRequestsSent,
+		s.VideoPacketsReceived, s.VideoBytesReceived/1000, s.PacketsRepaired, s.PacketsGivenUp, s.NACKsSent, s.KeyframeRequestsSent, s.EstimateSent/1000,
 		s.FramesDecoded, s.FramesIncomplete, s.FramesSkipped, s.FramesRefused)
 }
 
@@ -138,6 +145,7 @@ func (c *Connection) LinkStats() LinkStats {
 		ResentBitrate:            c.counter.resent.rate(now),
 		ResendsDropped:           c.limiter.dropped.Load(),
 		PeerLoss:                 float64(c.counter.peerLoss.Load()) / 256,
+		EstimateSent:             int(c.counter.remb.sent.Load()),
 	}
 	sent := c.video.sentToPeer()
 	s.VideoFramesSent, s.KeyframesSent = sent.frames, sent.keyframes
@@ -261,6 +269,8 @@ type linkCounter struct {
 	sent, resent                               rateMeter
 
 	videoSSRCs sync.Map // of the outgoing video streams: uint32 -> struct{}
+
+	remb rembSender // the estimate sent to a peer without transport-wide feedback
 }
 
 // rateMeter measures a bitrate over windows of a second.

@@ -34,6 +34,7 @@ removed from both descriptions.
 
 import asyncio
 import json
+import logging
 import sys
 import time
 import urllib.parse
@@ -78,6 +79,21 @@ aiortc.rtcrtpreceiver.get_decoder = _recording_get_decoder
 
 def log(*args):
     print("peer.py:", *args, file=sys.stderr, flush=True)
+
+
+class AcceptedREMB(logging.Filter):
+    """Passes only aiortc's sender's line for a REMB it took for its own SSRC
+    (and gave its encoder as the target bitrate), for TestInteropREMB."""
+
+    def filter(self, record):
+        return "receiver estimated maximum bitrate" in record.getMessage()
+
+
+_remb_handler = logging.StreamHandler(sys.stderr)
+_remb_handler.addFilter(AcceptedREMB())
+_remb_handler.setFormatter(logging.Formatter("peer.py: aiortc: %(message)s"))
+logging.getLogger("aiortc.rtcrtpsender").setLevel(logging.DEBUG)
+logging.getLogger("aiortc.rtcrtpsender").addHandler(_remb_handler)
 
 
 def loopback_only(sdp):
