@@ -99,10 +99,12 @@ func (r *rembSender) BindRemoteStream(info *interceptor.StreamInfo, reader inter
 	for _, f := range info.RTCPFeedback {
 		remb = remb || f.Type == "goog-remb"
 	}
-	if id == 0 || !remb || !strings.HasPrefix(info.MimeType, "video/") {
+	// Retransmissions on a stream of their own (RTX) are left out: they
+	// say nothing of the delay, and the peer's media SSRC has its own.
+	if id == 0 || !remb || !strings.HasPrefix(info.MimeType, "video/") || strings.EqualFold(info.MimeType, "video/rtx") {
 		return reader
 	}
-	var mu sync.Mutex
+	var mu sync.Mutex // reads are one goroutine's, but a reader is not promised to be
 	e := newArrivalEstimator()
 	ssrc := info.SSRC
 	return interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {

@@ -142,6 +142,7 @@ func TestREMBOnlyWhereNeeded(t *testing.T) {
 		{"with transport-wide feedback", interceptor.StreamInfo{MimeType: "video/VP8", RTPHeaderExtensions: []interceptor.RTPHeaderExtension{abs, twcc}, RTCPFeedback: remb}, false},
 		{"no abs-send-time", interceptor.StreamInfo{MimeType: "video/VP8", RTCPFeedback: remb}, false},
 		{"no REMB", interceptor.StreamInfo{MimeType: "video/VP8", RTPHeaderExtensions: []interceptor.RTPHeaderExtension{abs}}, false},
+		{"retransmissions", interceptor.StreamInfo{MimeType: "video/rtx", RTPHeaderExtensions: []interceptor.RTPHeaderExtension{abs}, RTCPFeedback: remb}, false},
 		{"audio", interceptor.StreamInfo{MimeType: "audio/opus", RTPHeaderExtensions: []interceptor.RTPHeaderExtension{abs}, RTCPFeedback: remb}, false},
 	} {
 		var r rembSender
