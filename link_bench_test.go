@@ -39,6 +39,7 @@ type linkResult struct {
 	sentKbps   float64       // over the last quarter of the run
 	lowKbps    float64       // with a recovery, over the second before it
 	tailWorst  time.Duration // the worst latency over the last second
+	tailMedian time.Duration // the median latency over the last second
 	stats      LinkStats     // the desktop's
 	keyframes  uint64        // requests the robot received
 	bursts     uint64        // runs of packets the link lost in a row
@@ -46,9 +47,9 @@ type linkResult struct {
 }
 
 func (r linkResult) String() string {
-	return fmt.Sprintf("%.1f fps, %d freezes > 200 ms (longest gap %v), latency p50 %v p99 %v, %d bad frames, %d coarse, %d smaller, settle %v, sent %.0f kbit/s at the end, %d keyframe requests, %d bursts lost, %d packets reordered, worst latency in the last second %v, sent %.0f kbit/s before the recovery",
+	return fmt.Sprintf("%.1f fps, %d freezes > 200 ms (longest gap %v), latency p50 %v p99 %v, %d bad frames, %d coarse, %d smaller, settle %v, sent %.0f kbit/s at the end, %d keyframe requests, %d bursts lost, %d packets reordered, worst latency in the last second %v (median %v), sent %.0f kbit/s before the recovery",
 		r.fps, r.freezes, r.longestGap.Round(time.Millisecond), r.p50, r.p99, r.bad, r.coarse, r.smaller, r.settle.Round(100*time.Millisecond), r.sentKbps, r.keyframes, r.bursts, r.reordered,
-		r.tailWorst, r.lowKbps)
+		r.tailWorst, r.tailMedian, r.lowKbps)
 }
 
 // runLinkScenario runs sc with real connections, codecs and the test
@@ -191,10 +192,16 @@ func runLinkScenario(tb testing.TB, sc linkScenario) linkResult {
 	if !lowEnd.IsZero() {
 		res.lowKbps = float64(lowAfter-lowBefore) * 8 / lowEnd.Sub(lowAt).Seconds() / 1000
 	}
+	var tail []time.Duration
 	for _, s := range samples {
 		if s.at >= elapsed-time.Second {
 			res.tailWorst = max(res.tailWorst, s.latency)
+			tail = append(tail, s.latency)
 		}
+	}
+	if len(tail) > 0 {
+		slices.Sort(tail)
+		res.tailMedian = tail[len(tail)/2]
 	}
 	if n := len(latencies); n > 0 {
 		slices.Sort(latencies)

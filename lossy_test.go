@@ -248,9 +248,13 @@ func TestVideoOverBadLinks(t *testing.T) {
 						t.Errorf("sent %.0f kbit/s in the second before the cap lifted, over a %d kbit/s link", r.lowKbps, limit/1000)
 					}
 					// The queue the lower cap built drains once it lifts:
-					// the latency comes back to that of the link.
-					if calm := sc.link.delay + 100*time.Millisecond; r.tailWorst > calm {
-						t.Errorf("worst latency %v in the last second, want at most %v once the cap lifted", r.tailWorst, calm)
+					// the latency comes back to that of the link. A queue
+					// left standing delays every frame, so the median of
+					// the last second is checked: a loaded machine's stall
+					// delays a frame or two (280 ms once, in a full -race
+					// run beside a build).
+					if calm := sc.link.delay + 100*time.Millisecond; r.tailMedian > calm {
+						t.Errorf("median latency %v in the last second (worst %v), want at most %v once the cap lifted", r.tailMedian, r.tailWorst, calm)
 					}
 				}
 			})
